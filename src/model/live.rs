@@ -1,0 +1,177 @@
+//! What a running server says about its sessions, transactions and locks.
+
+use serde::{Deserialize, Serialize};
+
+/// Which server family answered; decides which tables hold the lock data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flavour {
+    #[default]
+    Mysql,
+    Mariadb,
+    Percona,
+    /// Amazon Aurora MySQL (reported through `aurora_version()`).
+    Aurora,
+}
+
+/// The server identity line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub flavour: Flavour,
+    /// `VERSION()` as printed, e.g. `10.11.19-MariaDB-0+deb12u1`.
+    pub version: String,
+    /// Parsed `major.minor.patch`.
+    pub version_number: (u32, u32, u32),
+    pub version_comment: Option<String>,
+    pub hostname: Option<String>,
+    pub port: Option<u64>,
+    pub server_id: Option<u64>,
+    pub uptime_secs: Option<u64>,
+    pub performance_schema: bool,
+    /// Whether `wait/lock/metadata/sql/mdl` is instrumented (metadata locks visible).
+    pub mdl_instrument: bool,
+    /// `innodb_deadlock_detect` (absent before MySQL 5.7.15 / MariaDB 10.2: on).
+    pub deadlock_detect: Option<bool>,
+    /// The account lockdiag is connected as (`CURRENT_USER()`).
+    pub current_user: Option<String>,
+    /// lockdiag's own connection id (never a kill target, never a blocker to report).
+    pub own_connection_id: Option<u64>,
+}
+
+/// Whether a collector could read its source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// `processlist`, `transactions`, `lock_waits`, `locks`, `metadata_locks`, `innodb_status`.
+    pub source: String,
+    /// The table or statement read, e.g. `performance_schema.data_lock_waits`.
+    pub from: Option<String>,
+    /// `ok`, `partial` or `unavailable`.
+    pub status: SourceState,
+    /// Why it is not `ok`, with the fix where there is one.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    Ok,
+    /// Read, but some rows are hidden (e.g. no PROCESS privilege: own sessions only).
+    Partial,
+    Unavailable,
+}
+
+/// A processlist row.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The processlist id: the number `KILL` takes.
+    pub thread_id: u64,
+    pub user: String,
+    pub host: String,
+    pub db: Option<String>,
+    /// `Query`, `Sleep`, `Connect`, `Binlog Dump`, `Daemon`, …
+    pub command: String,
+    /// Seconds in the current command (for `Sleep`: idle seconds).
+    pub time_secs: u64,
+    pub state: Option<String>,
+    pub info: Option<String>,
+}
+
+/// An open InnoDB transaction (`information_schema.INNODB_TRX`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub trx_id: String,
+    /// The processlist id of the session that owns it.
+    pub thread_id: u64,
+    /// `RUNNING`, `LOCK WAIT`, `ROLLING BACK`, `COMMITTING`.
+    pub state: String,
+    pub age_secs: u64,
+    /// Seconds waiting for a lock, when in `LOCK WAIT`.
+    pub wait_secs: Option<u64>,
+    pub rows_locked: u64,
+    pub rows_modified: u64,
+    pub tables_locked: u64,
+    pub lock_structs: u64,
+    pub isolation_level: Option<String>,
+    pub operation_state: Option<String>,
+    pub query: Option<String>,
+}
+
+/// What kind of lock a wait is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitKind {
+    /// An InnoDB row (or InnoDB table) lock.
+    Row,
+    /// A server metadata lock (MDL): DDL, LOCK TABLES, FLUSH, …
+    Metadata,
+}
+
+/// One edge of the wait-for graph: a session waiting for a lock another holds
+/// (or, for metadata locks, has queued ahead of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockWait {
+    pub waiting_thread_id: u64,
+    pub blocking_thread_id: u64,
+    pub kind: WaitKind,
+    pub waiting_trx_id: Option<String>,
+    pub blocking_trx_id: Option<String>,
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub index: Option<String>,
+    /// The requested mode: `X`, `S`, `X,GAP`, `X,REC_NOT_GAP`, `X,INSERT_INTENTION`
+    /// for rows; `EXCLUSIVE`, `SHARED_READ`, … for metadata locks.
+    pub lock_mode: String,
+    /// The blocker's mode, where the source says it.
+    pub blocking_lock_mode: Option<String>,
+    /// The locked row's key as the server prints it (`lock_data`).
+    pub lock_data: Option<String>,
+    pub wait_secs: u64,
+}
+
+/// Held or waited locks of one transaction on one table/index/mode, counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockSummary {
+    pub thread_id: Option<u64>,
+    pub trx_id: String,
+    pub schema: Option<String>,
+    pub table: Option<String>,
+    pub index: Option<String>,
+    /// `RECORD` or `TABLE`.
+    pub lock_type: String,
+    pub lock_mode: String,
+    /// `GRANTED` or `WAITING`.
+    pub lock_status: String,
+    pub count: u64,
+}
+
+/// A `performance_schema.metadata_locks` row, mapped to a processlist id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataLock {
+    pub thread_id: u64,
+    /// `TABLE`, `SCHEMA`, `GLOBAL`, `COMMIT`, `BACKUP`, …
+    pub object_type: String,
+    pub schema: Option<String>,
+    pub name: Option<String>,
+    /// `SHARED_READ`, `EXCLUSIVE`, `SHARED_UPGRADABLE`, …
+    pub lock_type: String,
+    /// `GRANTED` or `PENDING`.
+    pub lock_status: String,
+    pub duration: Option<String>,
+}
+
+/// Everything one collection read from the server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveState {
+    pub server: ServerInfo,
+    pub sources: Vec<SourceStatus>,
+    pub sessions: Vec<Session>,
+    pub transactions: Vec<Transaction>,
+    /// Row-lock waits straight from the server's lock-wait table.
+    pub row_waits: Vec<LockWait>,
+    pub locks: Vec<LockSummary>,
+    /// Lock rows the server had but lockdiag did not fetch (bounded listing).
+    pub locks_omitted: u64,
+    pub metadata_locks: Vec<MetadataLock>,
+    /// `SHOW ENGINE INNODB STATUS` text, when readable.
+    pub innodb_status: Option<String>,
+}

@@ -1,0 +1,10 @@
+//! Plain data types every other module speaks in. No I/O, no formatting.
+//!
+//! `deadlock` holds what a printed InnoDB deadlock says; `live` holds what a
+//! running server's processlist, transaction and lock tables say.
+
+pub mod deadlock;
+pub mod live;
+
+pub use deadlock::*;
+pub use live::*;

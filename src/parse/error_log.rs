@@ -1,0 +1,238 @@
+//! Streams every deadlock out of a server error log written with
+//! `innodb_print_all_deadlocks=ON`, in bounded memory.
+//!
+//! The section headers of a deadlock print carry the log's line prefix
+//! (`2026-11-22 15:55:23 6 [Note] InnoDB: `, MySQL 8: `…Z 12 [Note] [MY-012469] [InnoDB] `)
+//! while the transaction, lock and record lines do not. Outside a deadlock
+//! the reader does not split lines at all: it searches the raw bytes for the
+//! `deadlock detected` marker, which is what makes big logs cheap to scan.
+
+use std::io::{self, Read};
+use std::sync::LazyLock;
+
+use memchr::memmem;
+use regex::Regex;
+
+use crate::model::Deadlock;
+
+use super::deadlock::DeadlockBuilder;
+use super::lines;
+
+/// Printed by MySQL 5.5–9.x and MariaDB before each deadlock
+/// (`Transactions deadlock detected, dumping detailed information.`).
+const MARKER: &[u8] = b"deadlock detected";
+const READ_SIZE: usize = 1 << 20;
+/// A longer line is cut: no real deadlock line is near this size.
+const MAX_LINE: usize = 4 << 20;
+
+static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s+\S+\s+\[[A-Za-z]+\]\s+(?:\[MY-\d+\]\s+\[[A-Za-z]+\]\s?|InnoDB:\s?)?|(\d{6} +\d{1,2}:\d{2}:\d{2})\s+(?:\[[A-Za-z]+\]\s+)?InnoDB:\s?|InnoDB:\s?)(.*)$",
+    )
+    .expect("static regex")
+});
+
+/// A log line split into its prefix timestamp (if any) and its message.
+struct LogLine<'a> {
+    prefixed: bool,
+    timestamp: Option<String>,
+    message: &'a str,
+}
+
+fn split_prefix(line: &str) -> LogLine<'_> {
+    match PREFIX.captures(line) {
+        Some(c) => LogLine {
+            prefixed: true,
+            timestamp: c
+                .get(1)
+                .or(c.get(2))
+                .and_then(|m| lines::parse_timestamp(m.as_str())),
+            message: c.get(3).map_or("", |m| m.as_str()),
+        },
+        None => LogLine {
+            prefixed: false,
+            timestamp: None,
+            message: line,
+        },
+    }
+}
+
+/// An iterator over the deadlocks of an error log, oldest first.
+pub struct ErrorLogDeadlocks<R: Read> {
+    reader: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    finder: memmem::Finder<'static>,
+    current: Option<DeadlockBuilder>,
+    /// Bytes consumed so far (for progress and benchmarks).
+    pub bytes_scanned: u64,
+}
+
+impl<R: Read> ErrorLogDeadlocks<R> {
+    pub fn new(reader: R) -> Self {
+        ErrorLogDeadlocks {
+            reader,
+            buf: vec![0; READ_SIZE],
+            start: 0,
+            end: 0,
+            eof: false,
+            finder: memmem::Finder::new(MARKER),
+            current: None,
+            bytes_scanned: 0,
+        }
+    }
+
+    /// Moves unread bytes to the front and reads more. Returns false at end of input.
+    fn refill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let grown = (self.buf.len() * 2).min(MAX_LINE + READ_SIZE);
+            if grown == self.buf.len() {
+                // A line longer than MAX_LINE: drop its head, keep scanning.
+                self.start = self.end - MARKER.len();
+                return self.refill_after_drop();
+            }
+            self.buf.resize(grown, 0);
+        }
+        loop {
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn refill_after_drop(&mut self) -> io::Result<bool> {
+        self.bytes_scanned += self.start as u64;
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        self.refill()
+    }
+
+    /// Skips to the start of the line holding the next marker. False at end of input.
+    fn seek_marker(&mut self) -> io::Result<bool> {
+        loop {
+            let window = &self.buf[self.start..self.end];
+            if let Some(hit) = self.finder.find(window) {
+                let line_start = memchr::memrchr(b'\n', &window[..hit]).map_or(0, |p| p + 1);
+                self.bytes_scanned += line_start as u64;
+                self.start += line_start;
+                return Ok(true);
+            }
+            // Keep the partial last line: the marker may straddle the read boundary.
+            let keep_from = match memchr::memrchr(b'\n', window) {
+                Some(p) => p + 1,
+                None => window.len().saturating_sub(MARKER.len()),
+            };
+            self.bytes_scanned += keep_from as u64;
+            self.start += keep_from;
+            if !self.refill()? {
+                self.bytes_scanned += (self.end - self.start) as u64;
+                self.start = self.end;
+                return Ok(false);
+            }
+        }
+    }
+
+    /// The next whole line (without its newline), or `None` at end of input.
+    fn next_line(&mut self) -> io::Result<Option<String>> {
+        loop {
+            let window = &self.buf[self.start..self.end];
+            if let Some(p) = memchr::memchr(b'\n', window) {
+                let line = String::from_utf8_lossy(&window[..p])
+                    .trim_end_matches('\r')
+                    .to_string();
+                self.start += p + 1;
+                self.bytes_scanned += (p + 1) as u64;
+                return Ok(Some(line));
+            }
+            if !self.refill()? {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                let line = String::from_utf8_lossy(&self.buf[self.start..self.end]).to_string();
+                self.bytes_scanned += (self.end - self.start) as u64;
+                self.start = self.end;
+                return Ok(Some(line));
+            }
+        }
+    }
+
+    fn read_next(&mut self) -> io::Result<Option<Deadlock>> {
+        loop {
+            if self.current.is_none() && !self.seek_marker()? {
+                return Ok(None);
+            }
+            let Some(line) = self.next_line()? else {
+                return Ok(self.current.take().map(DeadlockBuilder::finish));
+            };
+            let log_line = split_prefix(&line);
+            if log_line.message.contains("deadlock detected") {
+                let previous = self.current.take();
+                let mut builder = DeadlockBuilder::new();
+                builder.set_timestamp_if_missing(log_line.timestamp);
+                self.current = Some(builder);
+                // A new print began before the last one ended: that one was cut.
+                if let Some(previous) = previous.filter(DeadlockBuilder::has_transactions) {
+                    return Ok(Some(previous.finish()));
+                }
+                continue;
+            }
+            let Some(builder) = self.current.as_mut() else {
+                continue;
+            };
+            let ends_print = log_line.prefixed && !is_deadlock_message(log_line.message);
+            if ends_print {
+                let done = self.current.take().map(DeadlockBuilder::finish);
+                return Ok(done);
+            }
+            builder.feed(log_line.message);
+            if builder.is_complete() {
+                return Ok(self.current.take().map(DeadlockBuilder::finish));
+            }
+        }
+    }
+}
+
+/// A prefixed message that still belongs to the deadlock print.
+fn is_deadlock_message(message: &str) -> bool {
+    let m = message.trim();
+    m.is_empty()
+        || m.starts_with("***")
+        || m.contains("TOO DEEP OR LONG SEARCH")
+        || lines::parse_timestamp(m).is_some()
+}
+
+impl<R: Read> Iterator for ErrorLogDeadlocks<R> {
+    type Item = io::Result<Deadlock>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.read_next().transpose()
+    }
+}
+
+/// Whether `text` looks like an error log (as opposed to a status text).
+pub fn looks_like_error_log(text: &str) -> bool {
+    text.lines().take(100_000).any(|l| {
+        let line = split_prefix(l);
+        line.prefixed && line.message.contains("deadlock detected")
+    })
+}

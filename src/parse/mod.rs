@@ -1,0 +1,11 @@
+//! Text → model. Pure: a `&str` or a reader in, values out; never panics,
+//! keeps unknown lines instead of failing on them.
+
+pub mod deadlock;
+pub mod error_log;
+pub mod lines;
+pub mod status;
+
+pub use deadlock::{parse_deadlock_lines, DeadlockBuilder};
+pub use error_log::{looks_like_error_log, ErrorLogDeadlocks};
+pub use status::parse_innodb_status;
