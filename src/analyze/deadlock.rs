@@ -15,7 +15,7 @@ pub struct DeadlockEdge {
     pub waiter: u32,
     /// Number of the transaction holding the conflicting lock; `None` when the text does not say.
     pub holder: Option<u32>,
-    /// The waited lock, described (`shop.payments PRIMARY (2993)`).
+    /// The waited lock, described (`X rec-not-gap on shop.payments PRIMARY (2993)`).
     pub waits_for: String,
     /// The holder's conflicting lock, described; `None` when not printed.
     pub held_lock: Option<String>,
@@ -39,6 +39,20 @@ pub enum DiagnosisKind {
     TooDeep,
     /// The text is too incomplete to rebuild a cycle.
     Unknown,
+}
+
+impl DiagnosisKind {
+    /// The JSON name, for text output too.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiagnosisKind::LockOrderInversion => "lock_order_inversion",
+            DiagnosisKind::GapInsertIntention => "gap_insert_intention",
+            DiagnosisKind::LockUpgrade => "lock_upgrade",
+            DiagnosisKind::Cycle => "cycle",
+            DiagnosisKind::TooDeep => "too_deep",
+            DiagnosisKind::Unknown => "unknown",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,8 +95,13 @@ pub fn describe_lock(lock: &Lock) -> String {
         LockType::Table => format!("{table} (table lock {})", mode_name(&lock.mode)),
         LockType::Record => {
             let index = lock.index.as_deref().unwrap_or("?");
+            let gap = if matches!(lock.gap_mode, GapMode::Gap | GapMode::InsertIntention) {
+                "gap before "
+            } else {
+                ""
+            };
             match record_key(lock) {
-                Some(key) => format!("{table} {index} ({key})"),
+                Some(key) => format!("{table} {index} ({gap}{key})"),
                 None => format!("{table} {index}"),
             }
         }
@@ -257,8 +276,12 @@ fn wait_edges(deadlock: &Deadlock) -> Vec<DeadlockEdge> {
                 edges.push(DeadlockEdge {
                     waiter: waiter.number,
                     holder: Some(holder.number),
-                    waits_for: describe_lock(wanted),
-                    held_lock: Some(format!("{} {}", describe_mode(held), describe_lock(held))),
+                    waits_for: format!("{} on {}", describe_mode(wanted), describe_lock(wanted)),
+                    held_lock: Some(format!(
+                        "{} on {}",
+                        describe_mode(held),
+                        describe_lock(held)
+                    )),
                     inferred: false,
                 });
                 found = true;
@@ -275,7 +298,7 @@ fn wait_edges(deadlock: &Deadlock) -> Vec<DeadlockEdge> {
             edges.push(DeadlockEdge {
                 waiter: waiter.number,
                 holder,
-                waits_for: describe_lock(wanted),
+                waits_for: format!("{} on {}", describe_mode(wanted), describe_lock(wanted)),
                 held_lock: None,
                 inferred: holder.is_some(),
             });
@@ -422,8 +445,12 @@ fn diagnose(deadlock: &Deadlock, edges: &[DeadlockEdge], cycle: &[u32]) -> Diagn
             format!("{} holds {held} and waits for {wants}", trx_label(t))
         })
         .collect();
-    let mut tables: Vec<String> = trxs.iter().flat_map(tables_of).collect();
-    tables.dedup();
+    let mut tables: Vec<String> = Vec::new();
+    for table in trxs.iter().flat_map(tables_of) {
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
     Diagnosis {
         kind: DiagnosisKind::Cycle,
         text: format!(
@@ -490,7 +517,7 @@ fn inversion(a: &PrintedTransaction, b: &PrintedTransaction, victim: Option<u32>
             ob.join(" → ")
         ),
         fix: Some(format!(
-            "Make every code path lock {} in that order, or lock the parent row first with SELECT … FOR UPDATE.",
+            "Make every code path lock {}, or lock the parent row first with SELECT … FOR UPDATE.",
             first.join(" before ")
         )),
     }
@@ -530,8 +557,9 @@ fn fingerprint(deadlock: &Deadlock, kind: DiagnosisKind) -> String {
     format!("{hash:016x}")
 }
 
-fn summarize(deadlock: &Deadlock, diagnosis: &Diagnosis) -> String {
-    let mut parts: Vec<String> = deadlock
+/// One sentence per transaction: what it held and what it waited for.
+pub fn transaction_sentences(deadlock: &Deadlock) -> Vec<String> {
+    deadlock
         .transactions
         .iter()
         .map(|t| {
@@ -564,7 +592,11 @@ fn summarize(deadlock: &Deadlock, diagnosis: &Diagnosis) -> String {
                 .unwrap_or_default();
             format!("{} {held}{waited}", trx_label(t))
         })
-        .collect();
+        .collect()
+}
+
+fn summarize(deadlock: &Deadlock, diagnosis: &Diagnosis) -> String {
+    let mut parts = transaction_sentences(deadlock);
     if let Some(v) = deadlock.victim {
         parts.push(format!("T{v} rolled back"));
     }

@@ -2,6 +2,10 @@
 //! deadlock diagnoses, fingerprints.
 
 pub mod deadlock;
+pub mod history;
+pub mod metadata;
 pub mod sql_text;
+pub mod waits;
 
 pub use deadlock::{analyze_deadlock, DeadlockAnalysis};
+pub use waits::{analyze_waits, WaitAnalysis};

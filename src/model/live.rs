@@ -14,6 +14,17 @@ pub enum Flavour {
     Aurora,
 }
 
+impl Flavour {
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Flavour::Mysql => "MySQL",
+            Flavour::Mariadb => "MariaDB",
+            Flavour::Percona => "Percona Server",
+            Flavour::Aurora => "Aurora MySQL",
+        }
+    }
+}
+
 /// The server identity line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerInfo {
@@ -106,6 +117,15 @@ pub enum WaitKind {
     Metadata,
 }
 
+impl WaitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitKind::Row => "row",
+            WaitKind::Metadata => "metadata",
+        }
+    }
+}
+
 /// One edge of the wait-for graph: a session waiting for a lock another holds
 /// (or, for metadata locks, has queued ahead of it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,6 +143,10 @@ pub struct LockWait {
     pub lock_mode: String,
     /// The blocker's mode, where the source says it.
     pub blocking_lock_mode: Option<String>,
+    /// `GRANTED` when the blocker holds the lock; `WAITING` when the blocker's own
+    /// request is merely queued ahead (InnoDB and MDL both make later requests wait
+    /// behind earlier incompatible ones). `None` when the source does not say.
+    pub blocking_lock_status: Option<String>,
     /// The locked row's key as the server prints it (`lock_data`).
     pub lock_data: Option<String>,
     pub wait_secs: u64,
@@ -174,4 +198,6 @@ pub struct LiveState {
     pub metadata_locks: Vec<MetadataLock>,
     /// `SHOW ENGINE INNODB STATUS` text, when readable.
     pub innodb_status: Option<String>,
+    /// Processlist ids of lockdiag's own connections: never blockers, never kill targets.
+    pub lockdiag_thread_ids: Vec<u64>,
 }

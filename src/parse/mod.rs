@@ -4,6 +4,7 @@
 pub mod deadlock;
 pub mod error_log;
 pub mod lines;
+pub mod option_file;
 pub mod status;
 
 pub use deadlock::{parse_deadlock_lines, DeadlockBuilder};

@@ -1,1 +1,116 @@
-fn main() {}
+//! Live tests: one throwaway MariaDB for the whole binary, real lock waits
+//! and deadlocks made with several connections, asserted through the
+//! lockdiag binary's JSON. Runs with `cargo test --test live`.
+
+mod connect;
+mod ctx;
+mod deadlocks;
+mod server;
+mod waits;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use ctx::Ctx;
+
+type Test = (&'static str, fn(&Ctx));
+
+const TESTS: &[Test] = &[
+    (
+        "waits_chain_and_unrelated_pair",
+        waits::chain_and_unrelated_pair,
+    ),
+    ("waits_metadata_lock_pile_up", waits::metadata_lock_pile_up),
+    ("ps_filters", waits::ps_filters),
+    (
+        "connect_closed_port_fails_fast",
+        connect::closed_port_fails_fast,
+    ),
+    (
+        "connect_wrong_password_is_not_echoed",
+        connect::wrong_password_is_not_echoed,
+    ),
+    (
+        "connect_without_process_privilege_degrades",
+        connect::without_process_privilege_degrades,
+    ),
+    (
+        "connect_url_and_defaults_file",
+        connect::url_and_defaults_file,
+    ),
+    (
+        "deadlock_payments_reservations",
+        deadlocks::payments_reservations,
+    ),
+    ("deadlock_three_way_cycle", deadlocks::three_way_cycle),
+    (
+        "deadlock_check_then_insert_gap",
+        deadlocks::check_then_insert_gap,
+    ),
+    ("deadlock_error_log_has_all", deadlocks::error_log_has_all),
+];
+
+fn setup(ctx: &Ctx) {
+    let mut root = ctx
+        .rt
+        .block_on(mysql_async::Conn::new(
+            mysql_async::OptsBuilder::default()
+                .socket(Some(ctx.server.socket().to_string_lossy().into_owned()))
+                .user(Some("root")),
+        ))
+        .expect("connect to the test server");
+    for sql in include_str!("schema.sql")
+        .split(";\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        ctx.exec(&mut root, sql);
+    }
+}
+
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let started = Instant::now();
+    let server = match server::Server::start() {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("live tests: cannot start the throwaway MariaDB: {e}");
+            std::process::exit(1);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ctx = Ctx { server, rt };
+    setup(&ctx);
+    eprintln!(
+        "live tests: MariaDB on port {} ready in {:?}",
+        ctx.server.port,
+        started.elapsed()
+    );
+
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in TESTS
+        .iter()
+        .filter(|(name, _)| filter.as_ref().is_none_or(|f| name.contains(f.as_str())))
+    {
+        let t0 = Instant::now();
+        match catch_unwind(AssertUnwindSafe(|| test(&ctx))) {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok ({:.1}s)", t0.elapsed().as_secs_f64());
+            }
+            Err(_) => {
+                failed += 1;
+                println!("test {name} ... FAILED");
+            }
+        }
+    }
+    let Ctx { server, rt } = ctx;
+    rt.shutdown_background();
+    drop(server);
+    println!("live: {passed} passed, {failed} failed");
+    std::process::exit(if failed > 0 { 1 } else { 0 });
+}

@@ -1,0 +1,4 @@
+-- Sessions. MySQL 5.7/8.0, MariaDB. PROCESS shows all sessions; without it, only the account's own.
+SELECT ID AS thread_id, USER AS user, HOST AS host, DB AS db, COMMAND AS command,
+       TIME AS time_secs, STATE AS state, INFO AS info
+FROM information_schema.PROCESSLIST

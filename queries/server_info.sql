@@ -1,0 +1,4 @@
+-- Server identity and lockdiag's own session. All servers; no privilege needed.
+SELECT VERSION() AS version, @@version_comment AS version_comment, @@hostname AS hostname,
+       @@port AS port, @@server_id AS server_id, CONNECTION_ID() AS connection_id,
+       CURRENT_USER() AS current_user_name, @@performance_schema AS performance_schema

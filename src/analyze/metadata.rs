@@ -1,0 +1,217 @@
+//! Metadata-lock waits from `performance_schema.metadata_locks`.
+//!
+//! A pending request waits for granted locks of other sessions that are
+//! incompatible with it, and for pending requests that the server lets jump
+//! ahead of it (a pending EXCLUSIVE blocks new SHARED_READ requests: that is
+//! why SELECTs pile up behind a waiting ALTER). Pairing every pending lock
+//! with every granted one, as `sys.schema_table_lock_waits` does, blames the
+//! wrong session; these are the server's two compatibility matrices instead.
+
+use std::collections::BTreeMap;
+
+use crate::model::{LockWait, MetadataLock, Session, WaitKind};
+
+/// Table-level MDL types in the server's matrix order.
+const TABLE_TYPES: [&str; 11] = [
+    "INTENTION_EXCLUSIVE",
+    "SHARED",
+    "SHARED_HIGH_PRIO",
+    "SHARED_READ",
+    "SHARED_WRITE",
+    "SHARED_WRITE_LOW_PRIO",
+    "SHARED_UPGRADABLE",
+    "SHARED_READ_ONLY",
+    "SHARED_NO_WRITE",
+    "SHARED_NO_READ_WRITE",
+    "EXCLUSIVE",
+];
+
+/// `GRANTED_OK[request][granted]`: may `request` be granted while `granted` is held by another session?
+/// Columns and rows: IX S SH SR SW SWLP SU SRO SNW SNRW X (MDL_object_lock's granted matrix).
+const GRANTED_OK: [[bool; 11]; 11] = {
+    const T: bool = true;
+    const F: bool = false;
+    [
+        [T, T, T, T, T, T, T, T, T, T, F], // IX (not used on tables; kept for shape)
+        [T, T, T, T, T, T, T, T, T, T, F], // S
+        [T, T, T, T, T, T, T, T, T, T, F], // SH
+        [T, T, T, T, T, T, T, T, T, F, F], // SR
+        [T, T, T, T, T, T, T, F, F, F, F], // SW
+        [T, T, T, T, T, T, T, F, F, F, F], // SWLP
+        [T, T, T, T, T, T, F, T, F, F, F], // SU
+        [T, T, T, T, F, F, T, T, T, F, F], // SRO
+        [T, T, T, T, F, F, F, T, F, F, F], // SNW
+        [T, T, T, F, F, F, F, F, F, F, F], // SNRW
+        [F, F, F, F, F, F, F, F, F, F, F], // X
+    ]
+};
+
+/// `PENDING_OK[request][pending]`: may `request` be granted while `pending` (another session's) waits?
+/// (MDL_object_lock's waiting matrix: pending X, SNRW, SNW, SRO have priority over weaker requests.)
+const PENDING_OK: [[bool; 11]; 11] = {
+    const T: bool = true;
+    const F: bool = false;
+    [
+        [T, T, T, T, T, T, T, T, T, T, T], // IX
+        [T, T, T, T, T, T, T, T, T, T, F], // S
+        [T, T, T, T, T, T, T, T, T, T, T], // SH
+        [T, T, T, T, T, T, T, T, T, F, F], // SR
+        [T, T, T, T, T, T, T, F, F, F, F], // SW
+        [T, T, T, T, T, T, T, F, F, F, F], // SWLP
+        [T, T, T, T, T, T, T, T, T, T, F], // SU
+        [T, T, T, T, F, T, T, T, T, F, F], // SRO
+        [T, T, T, T, T, T, T, T, T, T, F], // SNW
+        [T, T, T, T, T, T, T, T, T, T, F], // SNRW
+        [T, T, T, T, T, T, T, T, T, T, T], // X
+    ]
+};
+
+fn table_index(lock_type: &str) -> Option<usize> {
+    TABLE_TYPES.iter().position(|t| *t == lock_type)
+}
+
+/// Scoped locks (GLOBAL, SCHEMA, COMMIT, …) have only IX, S and X.
+fn scoped_granted_ok(request: &str, granted: &str) -> bool {
+    matches!(
+        (request, granted),
+        ("INTENTION_EXCLUSIVE", "INTENTION_EXCLUSIVE") | ("SHARED", "SHARED")
+    )
+}
+
+fn scoped_pending_ok(request: &str, pending: &str) -> bool {
+    match request {
+        "INTENTION_EXCLUSIVE" => !matches!(pending, "SHARED" | "EXCLUSIVE"),
+        "SHARED" => pending != "EXCLUSIVE",
+        _ => true,
+    }
+}
+
+fn blocks(request: &MetadataLock, other: &MetadataLock) -> bool {
+    let other_granted = other.lock_status == "GRANTED";
+    let is_table = matches!(
+        request.object_type.as_str(),
+        "TABLE" | "FUNCTION" | "PROCEDURE" | "TRIGGER" | "EVENT"
+    );
+    match (
+        is_table,
+        table_index(&request.lock_type),
+        table_index(&other.lock_type),
+    ) {
+        (true, Some(r), Some(o)) => {
+            !(if other_granted {
+                GRANTED_OK[r][o]
+            } else {
+                PENDING_OK[r][o]
+            })
+        }
+        (true, _, _) => other_granted, // an unknown type: assume a granted lock is in the way
+        (false, _, _) => {
+            if other_granted {
+                !scoped_granted_ok(&request.lock_type, &other.lock_type)
+            } else {
+                !scoped_pending_ok(&request.lock_type, &other.lock_type)
+            }
+        }
+    }
+}
+
+/// A lock's object: type, schema, name.
+type ObjectKey<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+/// The wait-for edges among metadata locks.
+pub fn metadata_waits(locks: &[MetadataLock], sessions: &[Session]) -> Vec<LockWait> {
+    let mut by_object: BTreeMap<ObjectKey, Vec<&MetadataLock>> = BTreeMap::new();
+    for lock in locks {
+        by_object
+            .entry((
+                lock.object_type.as_str(),
+                lock.schema.as_deref(),
+                lock.name.as_deref(),
+            ))
+            .or_default()
+            .push(lock);
+    }
+    let wait_secs = |thread: u64| {
+        sessions
+            .iter()
+            .find(|s| s.thread_id == thread)
+            .map_or(0, |s| s.time_secs)
+    };
+    let mut waits = Vec::new();
+    for ((_, schema, name), object_locks) in by_object {
+        for request in object_locks.iter().filter(|l| l.lock_status == "PENDING") {
+            let mut blockers: Vec<&MetadataLock> = object_locks
+                .iter()
+                .filter(|o| o.thread_id != request.thread_id && blocks(request, o))
+                .copied()
+                .collect();
+            blockers.sort_by_key(|o| o.thread_id);
+            blockers.dedup_by_key(|o| o.thread_id);
+            for blocker in blockers {
+                waits.push(LockWait {
+                    waiting_thread_id: request.thread_id,
+                    blocking_thread_id: blocker.thread_id,
+                    kind: WaitKind::Metadata,
+                    waiting_trx_id: None,
+                    blocking_trx_id: None,
+                    schema: schema.map(str::to_string),
+                    table: name.map(str::to_string),
+                    index: None,
+                    lock_mode: request.lock_type.clone(),
+                    blocking_lock_mode: Some(blocker.lock_type.clone()),
+                    blocking_lock_status: Some(if blocker.lock_status == "PENDING" {
+                        "WAITING".into()
+                    } else {
+                        blocker.lock_status.clone()
+                    }),
+                    lock_data: None,
+                    wait_secs: wait_secs(request.thread_id),
+                });
+            }
+        }
+    }
+    waits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mdl(thread: u64, lock_type: &str, status: &str) -> MetadataLock {
+        MetadataLock {
+            thread_id: thread,
+            object_type: "TABLE".into(),
+            schema: Some("shop".into()),
+            name: Some("payments".into()),
+            lock_type: lock_type.into(),
+            lock_status: status.into(),
+            duration: Some("TRANSACTION".into()),
+        }
+    }
+
+    #[test]
+    fn selects_queue_behind_the_alter_not_the_transaction() {
+        let locks = vec![
+            mdl(10, "SHARED_READ", "GRANTED"), // open transaction that read payments
+            mdl(11, "SHARED_UPGRADABLE", "GRANTED"), // ALTER TABLE, first step
+            mdl(11, "EXCLUSIVE", "PENDING"),   // ALTER TABLE, waiting to swap the table
+            mdl(12, "SHARED_READ", "PENDING"), // SELECT
+            mdl(13, "SHARED_READ", "PENDING"), // SELECT
+        ];
+        let mut pairs: Vec<(u64, u64)> = metadata_waits(&locks, &[])
+            .iter()
+            .map(|w| (w.waiting_thread_id, w.blocking_thread_id))
+            .collect();
+        pairs.sort();
+        assert_eq!(pairs, vec![(11, 10), (12, 11), (13, 11)]);
+    }
+
+    #[test]
+    fn shared_reads_do_not_block_each_other() {
+        let locks = vec![
+            mdl(1, "SHARED_READ", "GRANTED"),
+            mdl(2, "SHARED_WRITE", "PENDING"),
+        ];
+        assert!(metadata_waits(&locks, &[]).is_empty());
+    }
+}

@@ -1,0 +1,387 @@
+//! The wait-for graph over sessions, row and metadata waits together, and
+//! what it says: root blockers, the tree of waiters under each, cycles.
+//!
+//! It is a multigraph: a session can wait for several blockers at once (a
+//! pending metadata lock behind two holders; a row wait with two granted
+//! conflicting locks) and a waiter can itself block others.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{LiveState, LockWait, Session, WaitKind};
+
+use super::metadata::metadata_waits;
+
+/// What a session is doing, as far as locks are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Running a statement.
+    Running,
+    /// Command `Sleep` with an open transaction: its locks stay until COMMIT, ROLLBACK or disconnect,
+    /// and its current query (none) says nothing about them. The usual culprit.
+    IdleInTrx,
+    /// Command `Sleep`, no InnoDB transaction visible (it can still hold metadata locks:
+    /// LOCK TABLES, FLUSH TABLES WITH READ LOCK, a transaction that has not touched InnoDB yet).
+    Idle,
+    /// Waiting for a lock itself.
+    Waiting,
+    /// Not in the visible processlist (no PROCESS privilege, or it just ended).
+    Unknown,
+}
+
+/// A session in the waits tree: a root blocker, or a waiter below one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockerNode {
+    /// The processlist id (what `KILL` takes).
+    pub thread_id: u64,
+    pub trx_id: Option<String>,
+    pub user: Option<String>,
+    pub host: Option<String>,
+    pub db: Option<String>,
+    pub command: Option<String>,
+    pub state: SessionState,
+    /// Seconds idle, for `idle_in_trx` / `idle`.
+    pub idle_secs: Option<u64>,
+    pub trx_age_secs: Option<u64>,
+    pub rows_locked: Option<u64>,
+    /// Rows changed by its transaction: a hint of how long a rollback takes.
+    pub rows_modified: Option<u64>,
+    pub query: Option<String>,
+    /// Sessions held up directly.
+    pub blocked_directly: u64,
+    /// Sessions held up directly or through others.
+    pub blocked_sessions: u64,
+    /// Longest wait among the sessions below.
+    pub longest_wait_secs: u64,
+    /// How this session waits for its parent in the tree (absent for roots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<LockWait>,
+    pub waiters: Vec<BlockerNode>,
+}
+
+/// The wait picture of one collection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WaitAnalysis {
+    /// Sessions that block others and wait for nobody, most harmful first.
+    pub root_blockers: Vec<BlockerNode>,
+    /// Every edge, row and metadata.
+    pub waits: Vec<LockWait>,
+    /// Sessions waiting in a circle (possible with `innodb_deadlock_detect=OFF`,
+    /// or caught mid-detection): each a list of processlist ids.
+    pub cycles: Vec<Vec<u64>>,
+    pub waiting_sessions: u64,
+}
+
+/// The state of a session from its processlist row and whether it has a
+/// transaction open (an InnoDB transaction, or a metadata lock held until the
+/// transaction ends: a transaction that has only read non-InnoDB tables, or
+/// whose reads InnoDB does not list).
+pub fn session_state(session: Option<&Session>, open_trx: bool, waiting: bool) -> SessionState {
+    if waiting {
+        return SessionState::Waiting;
+    }
+    match session {
+        None => SessionState::Unknown,
+        Some(s) if s.command.eq_ignore_ascii_case("Sleep") => {
+            if open_trx {
+                SessionState::IdleInTrx
+            } else {
+                SessionState::Idle
+            }
+        }
+        Some(_) => SessionState::Running,
+    }
+}
+
+/// Builds the graph: row waits as the server lists them plus metadata waits
+/// derived from the lock queues; lockdiag's own sessions and self-waits dropped.
+pub fn all_waits(state: &LiveState) -> Vec<LockWait> {
+    let mut waits: Vec<LockWait> = state.row_waits.clone();
+    waits.extend(metadata_waits(&state.metadata_locks, &state.sessions));
+    waits.retain(|w| {
+        w.waiting_thread_id != w.blocking_thread_id
+            && !state.lockdiag_thread_ids.contains(&w.waiting_thread_id)
+            && !state.lockdiag_thread_ids.contains(&w.blocking_thread_id)
+    });
+    // The same pair can be listed once per conflicting lock: keep one edge per pair and kind.
+    let mut seen = BTreeSet::new();
+    waits.retain(|w| {
+        seen.insert((
+            w.waiting_thread_id,
+            w.blocking_thread_id,
+            w.kind == WaitKind::Row,
+        ))
+    });
+    waits
+}
+
+/// Holds a metadata lock that lasts until its transaction ends.
+pub fn holds_transaction_mdl(state: &LiveState, thread_id: u64) -> bool {
+    state.metadata_locks.iter().any(|m| {
+        m.thread_id == thread_id
+            && m.lock_status == "GRANTED"
+            && m.duration.as_deref() == Some("TRANSACTION")
+    })
+}
+
+struct Graph<'a> {
+    state: &'a LiveState,
+    waits: &'a [LockWait],
+    /// blocker → edges of the sessions waiting for it
+    waiters_of: BTreeMap<u64, Vec<&'a LockWait>>,
+}
+
+impl Graph<'_> {
+    fn node(
+        &self,
+        thread_id: u64,
+        wait: Option<&LockWait>,
+        ancestors: &mut Vec<u64>,
+    ) -> BlockerNode {
+        let session = self
+            .state
+            .sessions
+            .iter()
+            .find(|s| s.thread_id == thread_id);
+        let trx = self
+            .state
+            .transactions
+            .iter()
+            .find(|t| t.thread_id == thread_id);
+        let is_waiting = self.waits.iter().any(|w| w.waiting_thread_id == thread_id);
+        let state = session_state(
+            session,
+            trx.is_some() || holds_transaction_mdl(self.state, thread_id),
+            is_waiting,
+        );
+        ancestors.push(thread_id);
+        let mut waiters: Vec<BlockerNode> = Vec::new();
+        for edge in self.waiters_of.get(&thread_id).into_iter().flatten() {
+            if !ancestors.contains(&edge.waiting_thread_id) && self.is_tree_edge(edge) {
+                waiters.push(self.node(edge.waiting_thread_id, Some(edge), ancestors));
+            }
+        }
+        ancestors.pop();
+        let below = self.transitive_waiters(thread_id);
+        let longest = below
+            .iter()
+            .flat_map(|t| self.waits.iter().filter(move |w| w.waiting_thread_id == *t))
+            .map(|w| w.wait_secs)
+            .max();
+        BlockerNode {
+            thread_id,
+            trx_id: trx.map(|t| t.trx_id.clone()),
+            user: session.map(|s| s.user.clone()),
+            host: session.map(|s| s.host.clone()),
+            db: session.and_then(|s| s.db.clone()),
+            command: session.map(|s| s.command.clone()),
+            idle_secs: matches!(state, SessionState::IdleInTrx | SessionState::Idle)
+                .then(|| session.map_or(0, |s| s.time_secs)),
+            state,
+            trx_age_secs: trx.map(|t| t.age_secs),
+            rows_locked: trx.map(|t| t.rows_locked),
+            rows_modified: trx.map(|t| t.rows_modified),
+            query: session
+                .and_then(|s| s.info.clone())
+                .or_else(|| trx.and_then(|t| t.query.clone())),
+            blocked_directly: self.waiters_of.get(&thread_id).map_or(0, |e| {
+                e.iter()
+                    .map(|w| w.waiting_thread_id)
+                    .collect::<BTreeSet<_>>()
+                    .len() as u64
+            }),
+            blocked_sessions: below.len() as u64,
+            longest_wait_secs: longest.unwrap_or(0),
+            wait: wait.cloned(),
+            waiters,
+        }
+    }
+
+    /// Whether the waiter hangs under this blocker in the tree. A waiter queued
+    /// behind another waiting request and also blocked by the lock's holder hangs
+    /// under the holder only (the queue edge stays in `waits`); one blocked only by
+    /// queued requests (a pending ALTER in front of SELECTs) hangs under those.
+    fn is_tree_edge(&self, edge: &LockWait) -> bool {
+        let queued = |w: &LockWait| w.blocking_lock_status.as_deref() == Some("WAITING");
+        if !queued(edge) {
+            return true;
+        }
+        self.waits
+            .iter()
+            .filter(|w| w.waiting_thread_id == edge.waiting_thread_id)
+            .all(queued)
+    }
+
+    /// Every session that waits for `root`, directly or through others.
+    fn transitive_waiters(&self, root: u64) -> BTreeSet<u64> {
+        let mut found = BTreeSet::new();
+        let mut stack = vec![root];
+        while let Some(current) = stack.pop() {
+            for edge in self.waiters_of.get(&current).into_iter().flatten() {
+                if edge.waiting_thread_id != root && found.insert(edge.waiting_thread_id) {
+                    stack.push(edge.waiting_thread_id);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Strongly connected components of size > 1 (Tarjan, iterative-free: graphs here are small).
+fn find_cycles(waits: &[LockWait]) -> Vec<Vec<u64>> {
+    let nodes: BTreeSet<u64> = waits
+        .iter()
+        .flat_map(|w| [w.waiting_thread_id, w.blocking_thread_id])
+        .collect();
+    let reach = |from: u64| -> BTreeSet<u64> {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            for w in waits.iter().filter(|w| w.waiting_thread_id == n) {
+                if seen.insert(w.blocking_thread_id) {
+                    stack.push(w.blocking_thread_id);
+                }
+            }
+        }
+        seen
+    };
+    let reachable: BTreeMap<u64, BTreeSet<u64>> = nodes.iter().map(|&n| (n, reach(n))).collect();
+    let mut cycles: Vec<Vec<u64>> = Vec::new();
+    let mut placed = BTreeSet::new();
+    for &n in &nodes {
+        if placed.contains(&n) || !reachable[&n].contains(&n) {
+            continue;
+        }
+        let component: Vec<u64> = nodes
+            .iter()
+            .copied()
+            .filter(|m| reachable[&n].contains(m) && reachable[m].contains(&n))
+            .collect();
+        placed.extend(component.iter().copied());
+        cycles.push(component);
+    }
+    cycles
+}
+
+/// Root blockers with their trees, the flat edge list and any cycles.
+pub fn analyze_waits(state: &LiveState) -> WaitAnalysis {
+    let waits = all_waits(state);
+    let mut waiters_of: BTreeMap<u64, Vec<&LockWait>> = BTreeMap::new();
+    for w in &waits {
+        waiters_of.entry(w.blocking_thread_id).or_default().push(w);
+    }
+    let waiting: BTreeSet<u64> = waits.iter().map(|w| w.waiting_thread_id).collect();
+    let graph = Graph {
+        state,
+        waits: &waits,
+        waiters_of,
+    };
+    let mut root_blockers: Vec<BlockerNode> = graph
+        .waiters_of
+        .keys()
+        .filter(|b| !waiting.contains(b))
+        .map(|&b| graph.node(b, None, &mut Vec::new()))
+        .collect();
+    root_blockers.sort_by(|a, b| {
+        b.blocked_sessions
+            .cmp(&a.blocked_sessions)
+            .then(b.longest_wait_secs.cmp(&a.longest_wait_secs))
+    });
+    let cycles = find_cycles(&waits);
+    WaitAnalysis {
+        root_blockers,
+        cycles,
+        waiting_sessions: waiting.len() as u64,
+        waits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: u64, command: &str, time: u64) -> Session {
+        Session {
+            thread_id: id,
+            user: "app".into(),
+            host: "h".into(),
+            command: command.into(),
+            time_secs: time,
+            ..Session::default()
+        }
+    }
+
+    fn row_wait(waiting: u64, blocking: u64, secs: u64) -> LockWait {
+        LockWait {
+            waiting_thread_id: waiting,
+            blocking_thread_id: blocking,
+            kind: WaitKind::Row,
+            waiting_trx_id: None,
+            blocking_trx_id: None,
+            schema: Some("shop".into()),
+            table: Some("payments".into()),
+            index: Some("PRIMARY".into()),
+            lock_mode: "X".into(),
+            blocking_lock_mode: Some("X".into()),
+            blocking_lock_status: Some("GRANTED".into()),
+            lock_data: Some("1".into()),
+            wait_secs: secs,
+        }
+    }
+
+    #[test]
+    fn chain_and_unrelated_pair() {
+        // A idle in trx; B waits A; C waits B; D waits A; F waits E.
+        let (a, b, c, d, e, f) = (1, 2, 3, 4, 5, 6);
+        let state = LiveState {
+            sessions: vec![
+                session(a, "Sleep", 30),
+                session(b, "Query", 5),
+                session(c, "Query", 3),
+                session(d, "Query", 2),
+                session(e, "Query", 9),
+                session(f, "Query", 1),
+            ],
+            transactions: vec![crate::model::Transaction {
+                trx_id: "100".into(),
+                thread_id: a,
+                ..crate::model::Transaction::default()
+            }],
+            row_waits: vec![
+                row_wait(b, a, 5),
+                row_wait(c, b, 3),
+                row_wait(d, a, 2),
+                row_wait(f, e, 1),
+            ],
+            ..LiveState::default()
+        };
+        let analysis = analyze_waits(&state);
+        let roots: Vec<(u64, u64)> = analysis
+            .root_blockers
+            .iter()
+            .map(|r| (r.thread_id, r.blocked_sessions))
+            .collect();
+        assert_eq!(roots, vec![(a, 3), (e, 1)]);
+        let root = &analysis.root_blockers[0];
+        assert_eq!(
+            (root.state, root.idle_secs, root.longest_wait_secs),
+            (SessionState::IdleInTrx, Some(30), 5)
+        );
+        let under_b = root.waiters.iter().find(|n| n.thread_id == b).unwrap();
+        assert_eq!(under_b.waiters[0].thread_id, c);
+        assert!(analysis.cycles.is_empty());
+    }
+
+    #[test]
+    fn a_live_cycle_is_reported() {
+        let state = LiveState {
+            row_waits: vec![row_wait(1, 2, 1), row_wait(2, 1, 1), row_wait(3, 1, 1)],
+            ..LiveState::default()
+        };
+        let analysis = analyze_waits(&state);
+        assert!(analysis.root_blockers.is_empty());
+        assert_eq!(analysis.cycles, vec![vec![1, 2]]);
+    }
+}

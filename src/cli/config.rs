@@ -1,0 +1,230 @@
+//! Flags as parsed → the one resolved connection configuration.
+//! Precedence, highest first: flags, `--url`/`LOCKDIAG_URL`, option files.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+
+use crate::parse::option_file::parse_option_file;
+use crate::source::connect::ConnectionConfig;
+
+use super::args::{ConnectionArgs, SslMode};
+
+/// The password in force, so that any message can be scrubbed of it.
+static SECRET: OnceLock<String> = OnceLock::new();
+
+/// Replaces the password, wherever it appears, with `****`.
+pub fn redact(text: &str) -> String {
+    match SECRET.get() {
+        Some(secret) if !secret.is_empty() => text.replace(secret.as_str(), "****"),
+        _ => text.to_string(),
+    }
+}
+
+/// Turns a bare `-p`/`--password` (prompt) and `-pSECRET` into the flags clap
+/// understands, as the mysql client reads them: a value must be attached.
+pub fn rewrite_password_args(args: Vec<String>) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut after_double_dash = false;
+    for (i, arg) in args.into_iter().enumerate() {
+        if i == 0 || after_double_dash {
+            out.push(arg);
+            continue;
+        }
+        match arg.as_str() {
+            "--" => {
+                after_double_dash = true;
+                out.push(arg);
+            }
+            "-p" | "--password" => out.push("--password-prompt".into()),
+            a if a.starts_with("-p") && !a.starts_with("--") => {
+                out.push(format!("--password={}", &a[2..]))
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+/// Reads `[client]` and `[lockdiag]` options (following `!include`/`!includedir`).
+fn read_option_files(
+    paths: &[PathBuf],
+    required: bool,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut options = std::collections::BTreeMap::new();
+    let mut queue: Vec<(PathBuf, bool)> = paths.iter().map(|p| (p.clone(), required)).collect();
+    let mut seen = 0;
+    while let Some((path, must_exist)) = queue.first().cloned() {
+        queue.remove(0);
+        seen += 1;
+        if seen > 64 {
+            break; // include loops
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if must_exist => {
+                return Err(e)
+                    .with_context(|| format!("cannot read --defaults-file {}", path.display()))
+            }
+            Err(_) => continue,
+        };
+        let file = parse_option_file(&text, &["client", "lockdiag"]);
+        options.extend(file.options);
+        for include in file.includes {
+            queue.push((PathBuf::from(include), false));
+        }
+        for dir in file.include_dirs {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                let mut files: Vec<PathBuf> = entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "cnf"))
+                    .collect();
+                files.sort();
+                queue.extend(files.into_iter().map(|p| (p, false)));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn prompt_password() -> Result<String> {
+    rpassword::prompt_password("Enter password: ")
+        .context("cannot read the password from the terminal (use --password=… or a defaults file)")
+}
+
+/// Resolves flags, URL, environment and option files into one configuration.
+pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
+    let mut config = ConnectionConfig {
+        connect_timeout: args.connect_timeout,
+        query_timeout: args.query_timeout,
+        ..Default::default()
+    };
+
+    if !args.no_defaults {
+        let (files, required) = match &args.defaults_file {
+            Some(f) => (vec![f.clone()], true),
+            None => {
+                let mut files = vec![
+                    PathBuf::from("/etc/my.cnf"),
+                    PathBuf::from("/etc/mysql/my.cnf"),
+                ];
+                files.extend(home_dir().map(|h| h.join(".my.cnf")));
+                (files, false)
+            }
+        };
+        let options = read_option_files(&files, required)?;
+        let get = |k: &str| options.get(k).cloned().filter(|v| !v.is_empty());
+        config.host = get("host");
+        config.port = get("port").and_then(|p| p.parse().ok());
+        config.user = get("user");
+        config.password = options.get("password").cloned();
+        config.socket = get("socket").map(PathBuf::from);
+        config.database = get("database");
+        config.ssl_ca = get("ssl-ca").map(PathBuf::from);
+        if let Some(mode) = get("ssl-mode") {
+            config.ssl_mode = Some(
+                SslMode::from_str(&mode, true)
+                    .map_err(|_| anyhow::anyhow!("unknown ssl-mode {mode:?} in an option file"))?,
+            );
+        }
+    }
+
+    if let Some(url) = &args.url {
+        let opts = mysql_async::Opts::from_url(url).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid --url/LOCKDIAG_URL: {}",
+                redact_url_error(&e.to_string(), url)
+            )
+        })?;
+        config.host = Some(opts.ip_or_hostname().to_string());
+        config.port = Some(opts.tcp_port());
+        config.user = opts.user().map(str::to_string).or(config.user);
+        config.password = opts.pass().map(str::to_string).or(config.password);
+        config.database = opts.db_name().map(str::to_string).or(config.database);
+        if let Some(socket) = opts.socket() {
+            config.socket = Some(PathBuf::from(socket));
+        } else if config.host.as_deref() != Some("localhost") {
+            config.socket = None;
+        }
+    }
+
+    if let Some(h) = &args.host {
+        config.host = Some(h.clone());
+        if h != "localhost" && args.socket.is_none() {
+            config.socket = None;
+        }
+    }
+    if let Some(p) = args.port {
+        config.port = Some(p);
+        if args.socket.is_none() && args.host.is_some() {
+            config.socket = None;
+        }
+    }
+    if let Some(u) = &args.user {
+        config.user = Some(u.clone());
+    }
+    if let Some(s) = &args.socket {
+        config.socket = Some(s.clone());
+    }
+    if args.ssl_mode.is_some() {
+        config.ssl_mode = args.ssl_mode;
+    }
+    if let Some(ca) = &args.ssl_ca {
+        config.ssl_ca = Some(ca.clone());
+    }
+    if let Some(pw) = &args.password {
+        config.password = Some(pw.clone());
+    } else if args.password_prompt {
+        config.password = Some(prompt_password()?);
+    }
+    if config.user.is_none() {
+        config.user = std::env::var("USER").ok();
+    }
+    if let Some(ca) = &config.ssl_ca {
+        if !Path::new(ca).exists() {
+            bail!("--ssl-ca {}: no such file", ca.display());
+        }
+    }
+    if let Some(pw) = &config.password {
+        let _ = SECRET.set(pw.clone());
+    }
+    Ok(config)
+}
+
+fn redact_url_error(message: &str, url: &str) -> String {
+    // The URL itself can carry the password; never echo it.
+    message.replace(url, "<url>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_flags_like_mysql() {
+        let args = |v: &[&str]| rewrite_password_args(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            args(&["lockdiag", "-p", "status"]),
+            ["lockdiag", "--password-prompt", "status"]
+        );
+        assert_eq!(
+            args(&["lockdiag", "-psecret", "ps"]),
+            ["lockdiag", "--password=secret", "ps"]
+        );
+        assert_eq!(
+            args(&["lockdiag", "--password=x"]),
+            ["lockdiag", "--password=x"]
+        );
+        assert_eq!(
+            args(&["lockdiag", "-P", "3307"]),
+            ["lockdiag", "-P", "3307"]
+        );
+    }
+}

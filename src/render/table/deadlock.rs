@@ -1,0 +1,202 @@
+//! Deadlocks for people: summary and diagnosis first, then the transactions.
+
+use std::fmt::Write;
+
+use comfy_table::Color;
+
+use crate::analyze::deadlock::{describe_lock, describe_mode, transaction_sentences};
+use crate::analyze::sql_text::shorten_sql;
+use crate::render::{DeadlockGroup, DeadlockReport, TableStyle};
+
+use super::{headline, new_table, sql_width, styled};
+
+pub fn deadlocks(reports: &[DeadlockReport], style: &TableStyle) -> String {
+    let mut out = String::new();
+    for (i, report) in reports.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        one(&mut out, report, style);
+    }
+    out
+}
+
+fn one(out: &mut String, report: &DeadlockReport, style: &TableStyle) {
+    let d = &report.deadlock;
+    let a = &report.analysis;
+    let when = d.timestamp.as_deref().unwrap_or("(no timestamp)");
+    let flags = match (d.truncated, d.too_deep) {
+        (true, _) => {
+            " — TRUNCATED: the text ended inside the deadlock; what follows is what was printed"
+        }
+        (_, true) => " — search too deep",
+        _ => "",
+    };
+    let victim = d
+        .victim
+        .map(|v| format!(", T{v} rolled back"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}",
+        headline(
+            style,
+            &format!(
+                "Deadlock at {when} — {}{victim}{flags}",
+                a.diagnosis.kind.as_str()
+            )
+        )
+    );
+    for sentence in transaction_sentences(d) {
+        let _ = writeln!(out, "  {sentence}");
+    }
+    let _ = writeln!(out, "Diagnosis: {}", a.diagnosis.text);
+    if let Some(fix) = &a.diagnosis.fix {
+        let _ = writeln!(out, "Fix: {fix}");
+    }
+    let _ = writeln!(out, "Fingerprint: {}", a.fingerprint);
+
+    let mut table = new_table(
+        style,
+        &[
+            "T",
+            "trx",
+            "thread",
+            "user@host",
+            "active",
+            "holds",
+            "waits for",
+            "query",
+        ],
+    );
+    for t in &d.transactions {
+        let who = match (&t.user, &t.host) {
+            (Some(u), Some(h)) => format!("{u}@{h}"),
+            (Some(u), None) => u.clone(),
+            _ => String::new(),
+        };
+        let holds = if t.holds.is_empty() {
+            if t.holds_printed {
+                "-".to_string()
+            } else {
+                "(not printed)".to_string()
+            }
+        } else {
+            t.holds
+                .iter()
+                .map(|l| format!("{} {}", describe_mode(l), describe_lock(l)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let waits = t
+            .waits_for
+            .as_ref()
+            .map(|l| format!("{} {}", describe_mode(l), describe_lock(l)))
+            .unwrap_or_default();
+        let label = if t.rolled_back {
+            format!("{} ✗ rolled back", t.number)
+        } else {
+            t.number.to_string()
+        };
+        table.add_row(vec![
+            styled(
+                style,
+                &label,
+                t.rolled_back.then_some(Color::Red),
+                t.rolled_back,
+            ),
+            styled(style, t.trx_id.as_deref().unwrap_or("?"), None, false),
+            styled(
+                style,
+                &t.thread_id.map(|n| n.to_string()).unwrap_or_default(),
+                None,
+                false,
+            ),
+            styled(style, &who, None, false),
+            styled(
+                style,
+                &t.active_secs.map(|s| format!("{s}s")).unwrap_or_default(),
+                None,
+                false,
+            ),
+            styled(style, &holds, None, false),
+            styled(style, &waits, Some(Color::Yellow), false),
+            styled(
+                style,
+                &shorten_sql(t.query.as_deref().unwrap_or(""), sql_width(style, 30)),
+                None,
+                false,
+            ),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+    if !a.edges.is_empty() {
+        let _ = writeln!(out, "Wait-for cycle:");
+        for e in &a.edges {
+            let holder = e
+                .holder
+                .map_or("(holder not printed)".to_string(), |h| format!("T{h}"));
+            let held = e
+                .held_lock
+                .as_deref()
+                .map(|h| format!("; {holder} holds {h}"))
+                .unwrap_or_default();
+            let inferred = if e.inferred {
+                " [inferred: the holder's locks were not printed]"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  T{} → {holder}: T{} waits for {}{held}{inferred}",
+                e.waiter, e.waiter, e.waits_for
+            );
+        }
+    }
+    let unparsed: usize = d.unparsed_lines.len()
+        + d.transactions
+            .iter()
+            .map(|t| t.unparsed_lines.len())
+            .sum::<usize>();
+    if unparsed > 0 {
+        let _ = writeln!(
+            out,
+            "({unparsed} line(s) not recognised; kept in the JSON output under unparsed_lines)"
+        );
+    }
+}
+
+pub fn deadlock_groups(groups: &[DeadlockGroup], total: u64, style: &TableStyle) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        headline(
+            style,
+            &format!("{total} deadlock(s) in {} shape(s)", groups.len())
+        )
+    );
+    let mut table = new_table(
+        style,
+        &[
+            "count",
+            "first seen",
+            "last seen",
+            "kind",
+            "tables",
+            "fingerprint",
+        ],
+    );
+    for g in groups {
+        table.add_row(vec![
+            styled(style, &g.count.to_string(), None, true),
+            styled(style, g.first_seen.as_deref().unwrap_or("?"), None, false),
+            styled(style, g.last_seen.as_deref().unwrap_or("?"), None, false),
+            styled(style, g.diagnosis.as_str(), None, false),
+            styled(style, &g.tables.join(", "), None, false),
+            styled(style, &g.fingerprint, None, false),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+    out
+}

@@ -1,0 +1,382 @@
+//! The live views for people: status screen, processlist, locks, waits tree.
+
+use std::fmt::Write;
+
+use comfy_table::Color;
+
+use crate::analyze::sql_text::shorten_sql;
+use crate::analyze::waits::{BlockerNode, SessionState};
+use crate::model::{LiveState, SourceState};
+use crate::render::json::{LocksDocument, PsDocument, StatusDocument};
+use crate::render::TableStyle;
+
+use super::{headline, new_table, sql_width, styled};
+
+/// `MariaDB 10.11.19 on db-1:3306 (server_id 1), up 3d 4h`.
+pub fn server_line(state: &LiveState) -> String {
+    let s = &state.server;
+    let up = s
+        .uptime_secs
+        .map(|u| {
+            format!(
+                ", up {}",
+                humantime::format_duration(std::time::Duration::from_secs(u))
+            )
+        })
+        .unwrap_or_default();
+    let host = s.hostname.as_deref().unwrap_or("?");
+    let port = s.port.map(|p| format!(":{p}")).unwrap_or_default();
+    let sid = s
+        .server_id
+        .map(|i| format!(" (server_id {i})"))
+        .unwrap_or_default();
+    format!(
+        "{} {} on {host}{port}{sid}{up}",
+        s.flavour.display_name(),
+        s.version
+    )
+}
+
+/// One line per source that is not fully readable.
+pub fn source_notes(state: &LiveState) -> String {
+    let mut out = String::new();
+    for s in state.sources.iter().filter(|s| s.status != SourceState::Ok) {
+        let _ = writeln!(
+            out,
+            "! {} {}: {}",
+            s.source,
+            if s.status == SourceState::Partial {
+                "partial"
+            } else {
+                "unavailable"
+            },
+            s.reason.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+fn state_text(node: &BlockerNode) -> String {
+    match node.state {
+        SessionState::IdleInTrx => format!("IDLE IN TRANSACTION {}s", node.idle_secs.unwrap_or(0)),
+        SessionState::Idle => format!(
+            "idle {}s (holds metadata locks)",
+            node.idle_secs.unwrap_or(0)
+        ),
+        SessionState::Running => "running".into(),
+        SessionState::Waiting => "waiting".into(),
+        SessionState::Unknown => "not in processlist".into(),
+    }
+}
+
+fn who(node: &BlockerNode) -> String {
+    match (&node.user, &node.host) {
+        (Some(u), Some(h)) => format!("{u}@{h}"),
+        _ => "?".into(),
+    }
+}
+
+/// The waits tree: each root blocker, then its waiters indented.
+pub fn waits_tree(analysis: &crate::analyze::WaitAnalysis, style: &TableStyle) -> String {
+    let mut out = String::new();
+    if analysis.root_blockers.is_empty() && analysis.cycles.is_empty() {
+        let _ = writeln!(out, "No lock waits.");
+        return out;
+    }
+    let width = sql_width(style, 45);
+    for root in &analysis.root_blockers {
+        let trx = root
+            .trx_id
+            .as_ref()
+            .map(|t| {
+                format!(
+                    ", trx {t} age {}s, {} rows locked, {} modified",
+                    root.trx_age_secs.unwrap_or(0),
+                    root.rows_locked.unwrap_or(0),
+                    root.rows_modified.unwrap_or(0)
+                )
+            })
+            .unwrap_or_default();
+        let line = format!(
+            "ROOT BLOCKER thread {} {} — {}{trx} — holds up {} session(s) ({} directly), longest wait {}s",
+            root.thread_id,
+            who(root),
+            state_text(root),
+            root.blocked_sessions,
+            root.blocked_directly,
+            root.longest_wait_secs
+        );
+        let _ = writeln!(out, "{}", headline(style, &line));
+        if let Some(q) = &root.query {
+            let _ = writeln!(out, "  query: {}", shorten_sql(q, width));
+        } else if root.state == SessionState::IdleInTrx {
+            let _ = writeln!(out, "  (no statement running: the locks belong to its open transaction; COMMIT/ROLLBACK or KILL it)");
+        }
+        for waiter in &root.waiters {
+            write_waiter(&mut out, waiter, 1, width);
+        }
+    }
+    for cycle in &analysis.cycles {
+        let ids: Vec<String> = cycle.iter().map(|i| i.to_string()).collect();
+        let _ = writeln!(out, "{}", headline(style, &format!("CYCLE: threads {} wait for each other (no root: deadlock detection off or in progress)", ids.join(" → "))));
+    }
+    out
+}
+
+fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize) {
+    let indent = "  ".repeat(depth);
+    let how = node
+        .wait
+        .as_ref()
+        .map(|w| {
+            let object = match (&w.schema, &w.table) {
+                (Some(s), Some(t)) => format!("{s}.{t}"),
+                (None, Some(t)) => t.clone(),
+                _ => "?".into(),
+            };
+            let index = w
+                .index
+                .as_ref()
+                .map(|i| format!(" {i}"))
+                .unwrap_or_default();
+            let data = w
+                .lock_data
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            format!(
+                "{} {} on {object}{index}{data} for {}s",
+                w.kind.as_str(),
+                w.lock_mode,
+                w.wait_secs
+            )
+        })
+        .unwrap_or_default();
+    let below = if node.blocked_sessions > 0 {
+        format!(" — holds up {}", node.blocked_sessions)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{indent}└─ thread {} {} waits: {how}{below}",
+        node.thread_id,
+        who(node)
+    );
+    if let Some(q) = &node.query {
+        let _ = writeln!(
+            out,
+            "{indent}   {}",
+            shorten_sql(q, width.saturating_sub(depth * 2))
+        );
+    }
+    for child in &node.waiters {
+        write_waiter(out, child, depth + 1, width);
+    }
+}
+
+pub fn status(doc: &StatusDocument, state: &LiveState, style: &TableStyle) -> String {
+    let mut out = String::new();
+    let c = &doc.counts;
+    let _ = writeln!(out, "{}", server_line(state));
+    let _ = writeln!(
+        out,
+        "{} sessions, {} open transactions, {} waiting, {} root blocker(s)",
+        c.sessions, c.open_transactions, c.waiting_sessions, c.root_blockers
+    );
+    out.push_str(&source_notes(state));
+    out.push('\n');
+    out.push_str(&waits_tree(doc.analysis, style));
+    if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
+        let ids: Vec<String> = doc
+            .sessions_waiting_for_metadata_lock
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nSessions waiting for a metadata lock (holders not visible): {}",
+            ids.join(", ")
+        );
+    }
+    if !doc.long_transactions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nTransactions open longer than {}s:",
+            doc.long_trx_threshold_secs
+        );
+        let mut table = new_table(
+            style,
+            &[
+                "thread",
+                "trx",
+                "age",
+                "state",
+                "rows locked",
+                "rows modified",
+                "query",
+            ],
+        );
+        for t in &doc.long_transactions {
+            table.add_row(vec![
+                styled(style, &t.thread_id.to_string(), None, false),
+                styled(style, &t.trx_id, None, false),
+                styled(
+                    style,
+                    &format!("{}s", t.age_secs),
+                    Some(Color::Yellow),
+                    false,
+                ),
+                styled(style, &t.state, None, false),
+                styled(style, &t.rows_locked.to_string(), None, false),
+                styled(style, &t.rows_modified.to_string(), None, false),
+                styled(
+                    style,
+                    &shorten_sql(t.query.as_deref().unwrap_or(""), sql_width(style, 40)),
+                    None,
+                    false,
+                ),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+    }
+    match &doc.latest_deadlock {
+        Some(d) => {
+            let _ = writeln!(
+                out,
+                "\nLatest deadlock: {} ({}) — `lockdiag deadlock` for details",
+                d.timestamp.as_deref().unwrap_or("?"),
+                d.diagnosis.as_str()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "\nNo deadlock recorded since the server started.");
+        }
+    }
+    out
+}
+
+pub fn ps(doc: &PsDocument, state: &LiveState, style: &TableStyle) -> String {
+    let mut out = source_notes(state);
+    let mut table = new_table(
+        style,
+        &[
+            "id",
+            "user@host",
+            "db",
+            "command",
+            "time",
+            "state",
+            "trx",
+            "info",
+        ],
+    );
+    for view in &doc.sessions {
+        let s = view.session;
+        let idle_trx = view.state_class == SessionState::IdleInTrx;
+        let command = if idle_trx {
+            format!("{} (idle in trx)", s.command)
+        } else {
+            s.command.clone()
+        };
+        table.add_row(vec![
+            styled(style, &s.thread_id.to_string(), None, false),
+            styled(style, &format!("{}@{}", s.user, s.host), None, false),
+            styled(style, s.db.as_deref().unwrap_or(""), None, false),
+            styled(style, &command, idle_trx.then_some(Color::Yellow), idle_trx),
+            styled(style, &format!("{}s", s.time_secs), None, false),
+            styled(style, s.state.as_deref().unwrap_or(""), None, false),
+            styled(
+                style,
+                &view
+                    .trx_age_secs
+                    .map(|a| format!("{a}s"))
+                    .unwrap_or_default(),
+                None,
+                false,
+            ),
+            styled(
+                style,
+                &shorten_sql(s.info.as_deref().unwrap_or(""), sql_width(style, 40)),
+                None,
+                false,
+            ),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+    let _ = writeln!(out, "{} session(s)", doc.sessions.len());
+    out
+}
+
+pub fn locks(doc: &LocksDocument, state: &LiveState, style: &TableStyle) -> String {
+    let mut out = source_notes(state);
+    let mut table = new_table(
+        style,
+        &[
+            "thread", "trx", "table", "index", "type", "mode", "status", "count",
+        ],
+    );
+    for l in &doc.locks {
+        let waiting = l.lock_status.eq_ignore_ascii_case("WAITING");
+        let object = match (&l.schema, &l.table) {
+            (Some(s), Some(t)) => format!("{s}.{t}"),
+            (None, Some(t)) => t.clone(),
+            _ => String::new(),
+        };
+        table.add_row(vec![
+            styled(
+                style,
+                &l.thread_id.map(|t| t.to_string()).unwrap_or_default(),
+                None,
+                false,
+            ),
+            styled(style, &l.trx_id, None, false),
+            styled(style, &object, None, false),
+            styled(style, l.index.as_deref().unwrap_or(""), None, false),
+            styled(style, &l.lock_type, None, false),
+            styled(style, &l.lock_mode, None, false),
+            styled(
+                style,
+                &l.lock_status,
+                waiting.then_some(Color::Yellow),
+                waiting,
+            ),
+            styled(style, &l.count.to_string(), None, false),
+        ]);
+    }
+    let _ = writeln!(out, "{table}");
+    if doc.locks_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "{} more lock(s) not listed (raise --limit)",
+            doc.locks_omitted
+        );
+    }
+    if !doc.transactions.is_empty() {
+        let mut trx = new_table(
+            style,
+            &[
+                "thread",
+                "trx",
+                "state",
+                "age",
+                "rows locked",
+                "rows modified",
+                "tables locked",
+            ],
+        );
+        for t in doc.transactions {
+            trx.add_row(vec![
+                styled(style, &t.thread_id.to_string(), None, false),
+                styled(style, &t.trx_id, None, false),
+                styled(style, &t.state, None, false),
+                styled(style, &format!("{}s", t.age_secs), None, false),
+                styled(style, &t.rows_locked.to_string(), None, false),
+                styled(style, &t.rows_modified.to_string(), None, false),
+                styled(style, &t.tables_locked.to_string(), None, false),
+            ]);
+        }
+        let _ = writeln!(out, "Transactions:\n{trx}");
+    }
+    out
+}

@@ -1,0 +1,52 @@
+//! Human output: the most important line first, then comfy-table tables.
+
+mod deadlock;
+mod live;
+
+pub use deadlock::{deadlock_groups, deadlocks};
+pub use live::{locks, ps, server_line, source_notes, status, waits_tree};
+
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+
+use super::TableStyle;
+
+/// A table with the project's look: condensed UTF-8 borders, wrapped to the terminal.
+pub fn new_table(style: &TableStyle, header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = style.width {
+        table.set_width(width);
+    }
+    table.set_header(header.iter().map(|h| styled(style, h, None, true)));
+    table
+}
+
+/// A cell, coloured and/or bold only when colour is on.
+pub fn styled(style: &TableStyle, text: &str, color: Option<Color>, bold: bool) -> Cell {
+    let mut cell = Cell::new(text);
+    if style.color {
+        if let Some(c) = color {
+            cell = cell.fg(c);
+        }
+        if bold {
+            cell = cell.add_attribute(Attribute::Bold);
+        }
+    }
+    cell
+}
+
+/// A headline: bold red on a colour terminal, plain otherwise.
+pub fn headline(style: &TableStyle, text: &str) -> String {
+    if style.color {
+        format!("\x1b[1;31m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Max characters of SQL in a table cell, from the terminal width.
+pub fn sql_width(style: &TableStyle, share: u16) -> usize {
+    usize::from(style.width.unwrap_or(200).saturating_mul(share) / 100).max(24)
+}

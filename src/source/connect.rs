@@ -1,0 +1,163 @@
+//! Connecting: one resolved configuration in, a small pool out. Also the one
+//! place that bounds a statement's run time, on the server and on the client.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
+use thiserror::Error;
+
+use crate::cli::args::SslMode;
+
+/// Where and how to connect, after flags, URL, environment and option files were merged.
+#[derive(Clone, Default)]
+pub struct ConnectionConfig {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub socket: Option<PathBuf>,
+    pub database: Option<String>,
+    pub ssl_mode: Option<SslMode>,
+    pub ssl_ca: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    pub query_timeout: Duration,
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    // The password never appears, not even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "****"))
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectionConfig {
+    /// `user@host:port` or `user@socket`, for messages.
+    pub fn target(&self) -> String {
+        let user = self.user.as_deref().unwrap_or("(current OS user)");
+        match (&self.socket, &self.host) {
+            (Some(s), _) => format!("{user} via socket {}", s.display()),
+            (None, h) => format!(
+                "{user}@{}:{}",
+                h.as_deref().unwrap_or("localhost"),
+                self.port.unwrap_or(3306)
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    #[error("cannot connect to {target}: no answer within {timeout:?} (is the server running and reachable? check --host/--port/--socket, or raise --connect-timeout)")]
+    Timeout { target: String, timeout: Duration },
+    #[error("cannot connect to {target}: {message}")]
+    Failed { target: String, message: String },
+    #[error("TLS was required (--ssl-mode {mode:?}) but the server does not offer it")]
+    TlsUnavailable { mode: SslMode },
+    #[error("--ssl-mode {0:?} needs --ssl-ca with the CA certificate")]
+    MissingCa(SslMode),
+}
+
+/// Standard socket paths tried for `localhost` when no port or socket is given, as the mysql client does.
+const DEFAULT_SOCKETS: &[&str] = &[
+    "/run/mysqld/mysqld.sock",
+    "/var/run/mysqld/mysqld.sock",
+    "/tmp/mysql.sock",
+];
+
+fn ssl_opts(config: &ConnectionConfig, mode: SslMode) -> Result<Option<SslOpts>, ConnectError> {
+    let ca = || config.ssl_ca.clone().map(|p| vec![p.into()]);
+    Ok(match mode {
+        SslMode::Disabled => None,
+        SslMode::Preferred | SslMode::Required => Some(
+            SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyCa => Some(
+            SslOpts::default()
+                .with_root_certs(ca().ok_or(ConnectError::MissingCa(mode))?)
+                .with_danger_skip_domain_validation(true),
+        ),
+        SslMode::VerifyIdentity => {
+            Some(SslOpts::default().with_root_certs(ca().ok_or(ConnectError::MissingCa(mode))?))
+        }
+    })
+}
+
+fn builder(config: &ConnectionConfig, ssl: Option<SslOpts>) -> OptsBuilder {
+    let host = config.host.clone().unwrap_or_else(|| "localhost".into());
+    let mut socket = config.socket.clone();
+    if socket.is_none() && host == "localhost" && config.port.is_none() {
+        socket = DEFAULT_SOCKETS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists());
+    }
+    // `localhost` over TCP means the loopback address, not a name lookup.
+    let ip = if host == "localhost" {
+        "127.0.0.1".to_string()
+    } else {
+        host
+    };
+    let pool = PoolOpts::default()
+        .with_constraints(PoolConstraints::new(0, 6).expect("0 <= 6"))
+        .with_reset_connection(false);
+    OptsBuilder::default()
+        .ip_or_hostname(ip)
+        .tcp_port(config.port.unwrap_or(3306))
+        .user(config.user.clone())
+        .pass(config.password.clone())
+        .db_name(config.database.clone())
+        .socket(socket.map(|s| s.to_string_lossy().into_owned()))
+        .prefer_socket(false)
+        .stmt_cache_size(0)
+        .pool_opts(pool)
+        .ssl_opts(ssl)
+}
+
+/// Opens a pool and proves it with one connection, within the connect timeout.
+/// `PREFERRED` (the default) falls back to plain text when the server has no TLS.
+pub async fn connect(config: &ConnectionConfig) -> Result<Pool, ConnectError> {
+    let mode = config.ssl_mode.unwrap_or(SslMode::Preferred);
+    match try_connect(config, ssl_opts(config, mode)?).await {
+        Err(ConnectError::Failed { message, .. })
+            if message.contains("does not have this capability") =>
+        {
+            if mode == SslMode::Preferred {
+                try_connect(config, None).await
+            } else {
+                Err(ConnectError::TlsUnavailable { mode })
+            }
+        }
+        other => other,
+    }
+}
+
+async fn try_connect(
+    config: &ConnectionConfig,
+    ssl: Option<SslOpts>,
+) -> Result<Pool, ConnectError> {
+    let pool = Pool::new(builder(config, ssl));
+    let target = config.target();
+    match tokio::time::timeout(config.connect_timeout, pool.get_conn()).await {
+        Err(_) => Err(ConnectError::Timeout {
+            target,
+            timeout: config.connect_timeout,
+        }),
+        Ok(Err(e)) => Err(ConnectError::Failed {
+            target,
+            message: e.to_string(),
+        }),
+        Ok(Ok(conn)) => {
+            drop(conn);
+            Ok(pool)
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Source → model: a live server (connect, detect, collect) or text inputs.
+
+pub mod collect;
+pub mod connect;
+pub mod detect;
+pub mod query;
+pub mod rows;
+pub mod text;

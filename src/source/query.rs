@@ -1,0 +1,114 @@
+//! Running one statement from `queries/`: bounded in time, errors classified.
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Params, Pool};
+use thiserror::Error;
+
+use crate::model::Flavour;
+
+use super::rows::{to_record, Record};
+
+#[derive(Debug, Error, Clone)]
+pub enum QueryError {
+    /// The account lacks a privilege; the message is the server's.
+    #[error("access denied: {0}")]
+    Denied(String),
+    #[error("no answer within {0:?} (raise --query-timeout)")]
+    Timeout(Duration),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Drops the comment header of a `queries/*.sql` file.
+pub fn statement_text(sql: &str) -> String {
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// Adds the server-side time limit: MariaDB `SET STATEMENT max_statement_time=… FOR`,
+/// MySQL's `MAX_EXECUTION_TIME` optimizer hint (SELECT only). Unknown flavour: unchanged.
+pub fn with_server_time_limit(sql: &str, flavour: Option<Flavour>, limit: Duration) -> String {
+    let sql = statement_text(sql);
+    let is_select = sql
+        .get(..6)
+        .is_some_and(|s| s.eq_ignore_ascii_case("SELECT"));
+    match flavour {
+        Some(Flavour::Mariadb) => format!(
+            "SET STATEMENT max_statement_time={:.3} FOR {sql}",
+            limit.as_secs_f64()
+        ),
+        Some(_) if is_select => format!(
+            "SELECT /*+ MAX_EXECUTION_TIME({}) */{}",
+            limit.as_millis().max(1),
+            &sql[6..]
+        ),
+        _ => sql,
+    }
+}
+
+fn classify(e: mysql_async::Error) -> QueryError {
+    match &e {
+        // 1227 specific privilege, 1142/1143 table/column, 1044 database access denied.
+        mysql_async::Error::Server(s) if matches!(s.code, 1227 | 1142 | 1143 | 1044 | 1045) => {
+            QueryError::Denied(s.message.clone())
+        }
+        // 3024 MySQL MAX_EXECUTION_TIME, 1969 MariaDB max_statement_time.
+        mysql_async::Error::Server(s) if matches!(s.code, 3024 | 1969) => {
+            QueryError::Failed(format!("server stopped the statement: {}", s.message))
+        }
+        _ => QueryError::Failed(e.to_string()),
+    }
+}
+
+/// Runs a statement on a pooled connection; returns the rows and the connection id used.
+pub async fn fetch(
+    pool: &Pool,
+    sql: &str,
+    params: Params,
+    flavour: Option<Flavour>,
+    timeout: Duration,
+) -> Result<(Vec<Record>, u32), QueryError> {
+    let statement = with_server_time_limit(sql, flavour, timeout);
+    let work = async {
+        let mut conn = pool.get_conn().await.map_err(classify)?;
+        let id = conn.id();
+        let rows: Vec<mysql_async::Row> = match params {
+            Params::Empty => conn.query(statement).await.map_err(classify)?,
+            params => conn.exec(statement, params).await.map_err(classify)?,
+        };
+        Ok((rows.into_iter().map(to_record).collect(), id))
+    };
+    // The client-side deadline covers the connection checkout too, and servers that ignore the hint.
+    tokio::time::timeout(timeout + Duration::from_millis(500), work)
+        .await
+        .unwrap_or(Err(QueryError::Timeout(timeout)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limits_per_flavour() {
+        let sql = "-- header\nSELECT 1 AS a";
+        let limit = Duration::from_millis(2500);
+        assert_eq!(
+            with_server_time_limit(sql, Some(Flavour::Mariadb), limit),
+            "SET STATEMENT max_statement_time=2.500 FOR SELECT 1 AS a"
+        );
+        assert_eq!(
+            with_server_time_limit(sql, Some(Flavour::Mysql), limit),
+            "SELECT /*+ MAX_EXECUTION_TIME(2500) */ 1 AS a"
+        );
+        assert_eq!(
+            with_server_time_limit("SHOW ENGINE INNODB STATUS", Some(Flavour::Mysql), limit),
+            "SHOW ENGINE INNODB STATUS"
+        );
+    }
+}

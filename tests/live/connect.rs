@@ -1,0 +1,208 @@
+//! Connecting: failures are fast and clear, passwords never shown, missing privileges degrade.
+
+use std::time::{Duration, Instant};
+
+use crate::ctx::Ctx;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn closed_port_fails_fast(ctx: &Ctx) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let t0 = Instant::now();
+    let out = ctx.lockdiag_raw(&[
+        "--no-defaults",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "--connect-timeout",
+        "2s",
+        "status",
+    ]);
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot connect to"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A port that accepts but never answers: the connect timeout bounds it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let t0 = Instant::now();
+    let out = ctx.lockdiag_raw(&[
+        "--no-defaults",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "--connect-timeout",
+        "1s",
+        "ps",
+    ]);
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no answer within"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+pub fn wrong_password_is_not_echoed(ctx: &Ctx) {
+    let port = ctx.server.port.to_string();
+    let secret = "Wr0ng-Secret-4711";
+    let out = ctx.lockdiag_raw(&[
+        "--no-defaults",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-u",
+        "diag",
+        &format!("-p{secret}"),
+        "status",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let (o, e) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(e.contains("Access denied"), "{e}");
+    assert!(!o.contains(secret) && !e.contains(secret));
+
+    let url = format!("mysql://diag:{secret}@127.0.0.1:{port}/shop");
+    let out = ctx.lockdiag_raw(&["--no-defaults", "--url", &url, "waits"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !stderr(&out).contains(secret) && !String::from_utf8_lossy(&out.stdout).contains(secret)
+    );
+
+    // The right password through the environment works.
+    let good = format!("mysql://diag:S3cret-diag-pw@127.0.0.1:{port}/shop");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .args(["--no-defaults", "ps", "--format", "json"])
+        .env("LOCKDIAG_URL", &good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("S3cret-diag-pw"));
+}
+
+pub fn without_process_privilege_degrades(ctx: &Ctx) {
+    let mut busy = ctx.conn();
+    ctx.exec(&mut busy, "BEGIN");
+    ctx.exec(&mut busy, "UPDATE pair SET v = v + 1 WHERE id = 2");
+    let port = ctx.server.port.to_string();
+    let out = ctx.lockdiag_raw(&[
+        "--no-defaults",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-u",
+        "limited",
+        "--password=limited-pw",
+        "status",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let source = |name: &str| {
+        doc["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .unwrap()
+            .clone()
+    };
+    let ps = source("processlist");
+    assert_eq!(ps["status"], "partial");
+    assert!(ps["reason"].as_str().unwrap().contains("PROCESS"), "{ps}");
+    let trx = source("transactions");
+    assert_eq!(trx["status"], "unavailable");
+    assert!(trx["reason"].as_str().unwrap().contains("PROCESS"), "{trx}");
+    assert!(doc["counts"]["sessions"].as_u64().is_some());
+
+    let table = ctx.lockdiag_raw(&[
+        "--no-defaults",
+        "-h",
+        "127.0.0.1",
+        "-P",
+        &port,
+        "-u",
+        "limited",
+        "--password=limited-pw",
+        "status",
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("only this account's own sessions are visible"),
+        "{text}"
+    );
+    ctx.kill(&[busy.id()]);
+}
+
+pub fn url_and_defaults_file(ctx: &Ctx) {
+    let cnf = ctx.server.dir.join("client.cnf");
+    std::fs::write(
+        &cnf,
+        format!(
+            "[client]\nuser=diag\npassword=\"S3cret-diag-pw\"\nhost=127.0.0.1\nport={}\n",
+            ctx.server.port
+        ),
+    )
+    .unwrap();
+    let out = ctx.lockdiag_raw(&[
+        "--defaults-file",
+        cnf.to_str().unwrap(),
+        "status",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc["server"]["current_user"]
+            .as_str()
+            .unwrap()
+            .starts_with("diag@"),
+        "{doc:#}"
+    );
+    // A flag beats the file.
+    let out = ctx.lockdiag_raw(&[
+        "--defaults-file",
+        cnf.to_str().unwrap(),
+        "-u",
+        "limited",
+        "--password=limited-pw",
+        "ps",
+        "--format",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["server"]["current_user"]
+        .as_str()
+        .unwrap()
+        .starts_with("limited@"));
+    let missing = ctx.lockdiag_raw(&["--defaults-file", "/nonexistent/my.cnf", "ps"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/my.cnf"));
+}

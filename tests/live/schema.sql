@@ -1,0 +1,23 @@
+CREATE DATABASE shop;
+CREATE TABLE shop.chain (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.chain VALUES (1,0),(2,0),(3,0),(4,0);
+CREATE TABLE shop.pair (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.pair VALUES (1,0),(2,0);
+CREATE TABLE shop.payments (payment_id BIGINT PRIMARY KEY, reservation_id BIGINT NOT NULL, payment_key VARCHAR(64) NOT NULL, status VARCHAR(16) NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.payments VALUES (2993, 916191, 'pk_abc', 'PAID'), (2994, 916192, 'pk_def', 'PAID');
+CREATE TABLE shop.reservations (reservation_id BIGINT PRIMARY KEY, status VARCHAR(16) NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.reservations VALUES (916191, 'HELD'), (916192, 'HELD');
+CREATE TABLE shop.users (id BIGINT PRIMARY KEY, points INT NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.users VALUES (1, 0), (2, 0);
+CREATE TABLE shop.user_badges (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, badge VARCHAR(16) NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.user_badges VALUES (10, 2, 'a');
+CREATE TABLE shop.user_activities (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL, kind VARCHAR(16) NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.user_activities VALUES (100, 2, 'a');
+CREATE TABLE shop.seller_settlements (id BIGINT AUTO_INCREMENT PRIMARY KEY, product_id BIGINT NOT NULL, status VARCHAR(16) NOT NULL, total INT NOT NULL, KEY idx_product_status (product_id, status)) ENGINE=InnoDB;
+INSERT INTO shop.seller_settlements (product_id, status, total) VALUES (5, 'paid', 1), (9, 'pending', 2);
+CREATE USER 'limited'@'%' IDENTIFIED BY 'limited-pw';
+GRANT SELECT ON shop.* TO 'limited'@'%';
+CREATE USER 'diag'@'%' IDENTIFIED BY 'S3cret-diag-pw';
+GRANT PROCESS ON *.* TO 'diag'@'%';
+GRANT SELECT ON shop.* TO 'diag'@'%';
+GRANT SELECT ON performance_schema.* TO 'diag'@'%'
