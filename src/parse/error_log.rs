@@ -236,3 +236,133 @@ pub fn looks_like_error_log(text: &str) -> bool {
         line.prefixed && line.message.contains("deadlock detected")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::GapMode;
+
+    /// MySQL 8.0.18+ shape, written by hand from the format (no MySQL 8 server
+    /// is available to capture from): every header line carries the
+    /// `[Note] [MY-012469] [InnoDB]` prefix, (1) prints HOLDS THE LOCK(S),
+    /// index names are unquoted, partitions are a comment.
+    const MYSQL8_LOG: &str = "\
+2024-05-02T10:15:01.123456Z 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections.
+2024-05-02T10:20:07.000001Z 21 [Note] [MY-012468] [InnoDB] Transactions deadlock detected, dumping detailed information. (lock0lock.cc:6482)
+2024-05-02T10:20:07.000020Z 21 [Note] [MY-012469] [InnoDB] *** (1) TRANSACTION:
+
+TRANSACTION 5641, ACTIVE 8 sec starting index read
+mysql tables in use 1, locked 1
+LOCK WAIT 3 lock struct(s), heap size 1128, 2 row lock(s)
+MySQL thread id 19, OS thread handle 140001, query id 88 10.1.2.3 app updating
+UPDATE paid_events SET state='done' WHERE order_id=7
+
+2024-05-02T10:20:07.000030Z 21 [Note] [MY-012469] [InnoDB] *** (1) HOLDS THE LOCK(S):
+
+RECORD LOCKS space id 4 page no 5 n bits 72 index PRIMARY of table `shop`.`orders` /* Partition `p2024` */ trx id 5641 lock_mode X locks rec but not gap
+Record lock, heap no 2 PHYSICAL RECORD: n_fields 4; compact format; info bits 0
+ 0: len 4; hex 80000007; asc     ;;
+ 1: len 6; hex 000000001609; asc       ;;
+ 2: len 7; hex 02000001230151; asc     # Q;;
+ 3: len 4; hex 80000001; asc     ;;
+
+2024-05-02T10:20:07.000040Z 21 [Note] [MY-012469] [InnoDB] *** (1) WAITING FOR THIS LOCK TO BE GRANTED:
+
+RECORD LOCKS space id 5 page no 4 n bits 72 index uk_paid_events_order_payment of table `shop`.`paid_events` trx id 5641 lock_mode X locks rec but not gap waiting
+Record lock, heap no 3 PHYSICAL RECORD: n_fields 3; compact format; info bits 0
+ 0: len 4; hex 80000007; asc     ;;
+ 1: len 6; hex 706b5f616263; asc pk_abc;;
+ 2: len 4; hex 80000002; asc     ;;
+
+2024-05-02T10:20:07.000050Z 21 [Note] [MY-012469] [InnoDB] *** (2) TRANSACTION:
+
+TRANSACTION 5642, ACTIVE 6 sec inserting
+mysql tables in use 1, locked 1
+LOCK WAIT 4 lock struct(s), heap size 1128, 3 row lock(s), undo log entries 1
+MySQL thread id 20, OS thread handle 140002, query id 90 10.1.2.4 app update
+INSERT INTO orders_audit SELECT * FROM orders WHERE order_id=7
+
+2024-05-02T10:20:07.000060Z 21 [Note] [MY-012469] [InnoDB] *** (2) HOLDS THE LOCK(S):
+
+RECORD LOCKS space id 5 page no 4 n bits 72 index uk_paid_events_order_payment of table `shop`.`paid_events` trx id 5642 lock_mode X locks rec but not gap
+Record lock, heap no 3 PHYSICAL RECORD: n_fields 3; compact format; info bits 0
+ 0: len 4; hex 80000007; asc     ;;
+ 1: len 6; hex 706b5f616263; asc pk_abc;;
+ 2: len 4; hex 80000002; asc     ;;
+
+2024-05-02T10:20:07.000070Z 21 [Note] [MY-012469] [InnoDB] *** (2) WAITING FOR THIS LOCK TO BE GRANTED:
+
+RECORD LOCKS space id 4 page no 5 n bits 72 index PRIMARY of table `shop`.`orders` /* Partition `p2024` */ trx id 5642 lock mode S locks rec but not gap waiting
+Record lock, heap no 2 PHYSICAL RECORD: n_fields 4; compact format; info bits 0
+ 0: len 4; hex 80000007; asc     ;;
+ 1: len 6; hex 000000001609; asc       ;;
+ 2: len 7; hex 02000001230151; asc     # Q;;
+ 3: len 4; hex 80000001; asc     ;;
+
+2024-05-02T10:20:07.000080Z 21 [Note] [MY-012469] [InnoDB] *** WE ROLL BACK TRANSACTION (2)
+2024-05-02T10:21:00.000000Z 30 [Warning] [MY-010055] [Server] IP address '10.1.2.9' could not be resolved
+";
+
+    #[test]
+    fn mysql8_log_with_holds_for_both_and_partitions() {
+        let all: Vec<Deadlock> = ErrorLogDeadlocks::new(MYSQL8_LOG.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        let d = &all[0];
+        assert_eq!(d.timestamp.as_deref(), Some("2024-05-02T10:20:07Z"));
+        assert_eq!((d.victim, d.truncated), (Some(2), false));
+        let (t1, t2) = (&d.transactions[0], &d.transactions[1]);
+        assert!(t1.holds_printed && t2.holds_printed);
+        assert_eq!(
+            (
+                t1.thread_id,
+                t1.host.as_deref(),
+                t1.ip.as_deref(),
+                t1.user.as_deref()
+            ),
+            (Some(19), Some("10.1.2.3"), Some("10.1.2.3"), Some("app"))
+        );
+        assert_eq!(t1.holds[0].partition.as_deref(), Some("p2024"));
+        assert_eq!(t1.holds[0].table, "orders");
+        let w1 = t1.waits_for.as_ref().unwrap();
+        assert_eq!(
+            (w1.index.as_deref(), w1.gap_mode),
+            (Some("uk_paid_events_order_payment"), GapMode::RecNotGap)
+        );
+        assert_eq!(
+            t2.waits_for.as_ref().unwrap().mode,
+            crate::model::LockMode::S
+        );
+        assert!(t1
+            .query
+            .as_deref()
+            .unwrap()
+            .starts_with("UPDATE paid_events"));
+        let a = crate::analyze::analyze_deadlock(d);
+        assert_eq!(a.cycle, vec![1, 2]);
+        assert!(a.edges.iter().all(|e| !e.inferred));
+    }
+
+    #[test]
+    fn a_cut_log_yields_a_truncated_deadlock_and_the_next_one() {
+        let cut = MYSQL8_LOG.find("*** (2) HOLDS").unwrap();
+        let text = format!("{}\n{}", &MYSQL8_LOG[..cut], MYSQL8_LOG);
+        let all: Vec<Deadlock> = ErrorLogDeadlocks::new(text.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all[0].truncated && !all[1].truncated);
+    }
+
+    #[test]
+    fn markers_across_read_boundaries_are_found() {
+        // Pad so that the marker straddles the 1 MiB read size.
+        let marker_at = MYSQL8_LOG.find("deadlock detected").unwrap();
+        let pad = "x".repeat(READ_SIZE - marker_at - 5) + "\n";
+        let text = format!("{pad}{MYSQL8_LOG}{pad}{MYSQL8_LOG}");
+        let mut reader = ErrorLogDeadlocks::new(text.as_bytes());
+        assert_eq!(reader.by_ref().filter_map(Result::ok).count(), 2);
+        assert_eq!(reader.bytes_scanned, text.len() as u64);
+    }
+}

@@ -438,3 +438,72 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
     state.lockdiag_thread_ids = own_ids;
     state
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(pairs: &[(&str, Option<&str>)]) -> Record {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect()
+    }
+
+    /// A row shaped as `lock_waits_mysql8.sql` returns it (column aliases as in the file).
+    #[test]
+    fn mysql8_lock_wait_row_maps_processlist_ids() {
+        let row = record(&[
+            ("waiting_thread_id", Some("31")),
+            ("waiting_trx_id", Some("421934")),
+            ("blocking_thread_id", Some("29")),
+            ("blocking_trx_id", Some("421933")),
+            ("lock_schema", Some("shop")),
+            ("lock_table_name", Some("paid_events")),
+            ("lock_index", Some("uk_paid_events_order_payment")),
+            ("lock_type", Some("RECORD")),
+            ("lock_mode", Some("X,REC_NOT_GAP")),
+            ("blocking_lock_mode", Some("X,REC_NOT_GAP")),
+            ("lock_data", Some("7, 'pk_abc'")),
+            ("blocking_lock_status", Some("GRANTED")),
+            ("wait_secs", Some("12")),
+        ]);
+        let wait = map_row_wait(&row).unwrap();
+        assert_eq!(
+            (
+                wait.waiting_thread_id,
+                wait.blocking_thread_id,
+                wait.wait_secs
+            ),
+            (31, 29, 12)
+        );
+        assert_eq!(
+            (wait.schema.as_deref(), wait.table.as_deref()),
+            (Some("shop"), Some("paid_events"))
+        );
+        assert_eq!(wait.blocking_lock_status.as_deref(), Some("GRANTED"));
+    }
+
+    /// A row shaped as `lock_waits_innodb_is.sql` returns it: the table is one quoted name.
+    #[test]
+    fn innodb_is_lock_wait_row_splits_the_table() {
+        let row = record(&[
+            ("waiting_thread_id", Some("8")),
+            ("blocking_thread_id", Some("6")),
+            ("lock_table", Some("`shop`.`chain`")),
+            ("lock_mode", Some("X")),
+            ("wait_secs", None),
+        ]);
+        let wait = map_row_wait(&row).unwrap();
+        assert_eq!(
+            (
+                wait.schema.as_deref(),
+                wait.table.as_deref(),
+                wait.wait_secs
+            ),
+            (Some("shop"), Some("chain"), 0)
+        );
+        // A row without the processlist ids (a purged thread) is skipped, not invented.
+        assert!(map_row_wait(&record(&[("blocking_thread_id", Some("6"))])).is_none());
+    }
+}

@@ -226,3 +226,102 @@ pub async fn detect(pool: &Pool, timeout: Duration) -> Result<Capabilities, Quer
         > 0;
     Ok(choose_sources(server, &tables, has_process, mdl_enabled))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn mysql8_reads_performance_schema() {
+        let server = ServerInfo {
+            flavour: flavour_of("8.0.36", Some("MySQL Community Server - GPL"), false),
+            performance_schema: true,
+            ..ServerInfo::default()
+        };
+        let caps = choose_sources(
+            server,
+            &tables(&[
+                "performance_schema.processlist",
+                "performance_schema.data_locks",
+                "performance_schema.data_lock_waits",
+                "performance_schema.threads",
+                "performance_schema.metadata_locks",
+                "information_schema.INNODB_TRX",
+            ]),
+            true,
+            Some(true),
+        );
+        assert_eq!(caps.processlist, ProcesslistSource::PerformanceSchema);
+        assert_eq!(caps.row_locks, Ok(RowLockSource::DataLocks));
+        assert!(caps.metadata_locks.is_ok());
+    }
+
+    #[test]
+    fn mysql8_with_performance_schema_off_says_why() {
+        let server = ServerInfo {
+            flavour: Flavour::Mysql,
+            performance_schema: false,
+            ..ServerInfo::default()
+        };
+        let caps = choose_sources(
+            server,
+            &tables(&[
+                "performance_schema.data_lock_waits",
+                "information_schema.INNODB_TRX",
+            ]),
+            true,
+            None,
+        );
+        assert!(caps
+            .row_locks
+            .unwrap_err()
+            .contains("performance_schema=ON"));
+        assert!(caps
+            .metadata_locks
+            .unwrap_err()
+            .contains("performance_schema"));
+        assert_eq!(caps.processlist, ProcesslistSource::InformationSchema);
+    }
+
+    #[test]
+    fn mariadb_reads_information_schema_and_names_the_mdl_fix() {
+        let server = ServerInfo {
+            flavour: flavour_of("10.11.19-MariaDB-0+deb12u1", None, false),
+            performance_schema: true,
+            ..ServerInfo::default()
+        };
+        assert_eq!(server.flavour, Flavour::Mariadb);
+        let caps = choose_sources(
+            server,
+            &tables(&[
+                "information_schema.INNODB_LOCK_WAITS",
+                "information_schema.INNODB_LOCKS",
+                "information_schema.INNODB_TRX",
+                "performance_schema.metadata_locks",
+                "performance_schema.threads",
+            ]),
+            false,
+            Some(false),
+        );
+        assert_eq!(caps.row_locks, Ok(RowLockSource::InnodbLocks));
+        assert!(caps.metadata_locks.unwrap_err().contains(ENABLE_MDL_SQL));
+    }
+
+    #[test]
+    fn versions_and_flavours() {
+        assert_eq!(parse_version("8.4.2"), (8, 4, 2));
+        assert_eq!(parse_version("5.7.44-48-log"), (5, 7, 44));
+        assert_eq!(
+            flavour_of("8.0.35-27", Some("Percona Server (GPL), Release 27"), false),
+            Flavour::Percona
+        );
+        assert_eq!(
+            flavour_of("8.0.28", Some("Source distribution"), true),
+            Flavour::Aurora
+        );
+    }
+}
