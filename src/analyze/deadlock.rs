@@ -170,11 +170,6 @@ fn record_key(lock: &Lock) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-/// Heap numbers a record lock covers (empty: unknown, so any row of the page).
-fn heap_nos(lock: &Lock) -> Vec<u64> {
-    lock.records.iter().map(|r| r.heap_no).collect()
-}
-
 fn same_resource(a: &Lock, b: &Lock) -> bool {
     if a.lock_type != b.lock_type
         || a.table != b.table
@@ -189,8 +184,12 @@ fn same_resource(a: &Lock, b: &Lock) -> bool {
     if a.index != b.index || (a.space_id, a.page_no) != (b.space_id, b.page_no) {
         return false;
     }
-    let (ha, hb) = (heap_nos(a), heap_nos(b));
-    ha.is_empty() || hb.is_empty() || ha.iter().any(|h| hb.contains(h))
+    // No records printed: unknown, so any row of the page.
+    a.records.is_empty()
+        || b.records.is_empty()
+        || a.records
+            .iter()
+            .any(|ra| b.records.iter().any(|rb| ra.heap_no == rb.heap_no))
 }
 
 fn modes_compatible(requested: &LockMode, held: &LockMode) -> bool {

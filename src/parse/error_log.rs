@@ -8,10 +8,8 @@
 //! `deadlock detected` marker, which is what makes big logs cheap to scan.
 
 use std::io::{self, Read};
-use std::sync::LazyLock;
 
 use memchr::memmem;
-use regex::Regex;
 
 use crate::model::Deadlock;
 
@@ -25,13 +23,6 @@ const READ_SIZE: usize = 1 << 20;
 /// A longer line is cut: no real deadlock line is near this size.
 const MAX_LINE: usize = 4 << 20;
 
-static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s+\S+\s+\[[A-Za-z]+\]\s+(?:\[MY-\d+\]\s+\[[A-Za-z]+\]\s?|InnoDB:\s?)?|(\d{6} +\d{1,2}:\d{2}:\d{2})\s+(?:\[[A-Za-z]+\]\s+)?InnoDB:\s?|InnoDB:\s?)(.*)$",
-    )
-    .expect("static regex")
-});
-
 /// A log line split into its prefix timestamp (if any) and its message.
 struct LogLine<'a> {
     prefixed: bool,
@@ -39,22 +30,95 @@ struct LogLine<'a> {
     message: &'a str,
 }
 
-fn split_prefix(line: &str) -> LogLine<'_> {
-    match PREFIX.captures(line) {
-        Some(c) => LogLine {
-            prefixed: true,
-            timestamp: c
-                .get(1)
-                .or(c.get(2))
-                .and_then(|m| lines::parse_timestamp(m.as_str())),
-            message: c.get(3).map_or("", |m| m.as_str()),
-        },
-        None => LogLine {
+impl<'a> LogLine<'a> {
+    fn plain(line: &'a str) -> Self {
+        LogLine {
             prefixed: false,
             timestamp: None,
             message: line,
-        },
+        }
     }
+}
+
+/// Skips `[Level] ` and then `[MY-012469] [InnoDB] ` (MySQL 8) or `InnoDB: ` (5.6/5.7, MariaDB).
+fn skip_level_and_subsystem(rest: &str) -> Option<&str> {
+    let rest = rest.strip_prefix('[')?;
+    let (_, mut rest) = rest.split_once("] ")?;
+    if let Some(code) = rest.strip_prefix("[MY-") {
+        rest = code.split_once("] ").map_or("", |(_, r)| r);
+        if let Some(subsystem) = rest.strip_prefix('[') {
+            rest = subsystem
+                .split_once(']')
+                .map_or("", |(_, r)| r.strip_prefix(' ').unwrap_or(r));
+        }
+    } else if let Some(msg) = rest.strip_prefix("InnoDB:") {
+        rest = msg.strip_prefix(' ').unwrap_or(msg);
+    }
+    Some(rest)
+}
+
+/// Splits the error-log prefix off a line, by hand (every line of a deadlock
+/// print passes here): `2026-11-22 15:55:23 6 [Note] InnoDB: …`,
+/// `2024-05-02T10:20:07.000020Z 21 [Note] [MY-012469] [InnoDB] …`,
+/// `131030 11:00:00 InnoDB: …` and `InnoDB: …` (5.5).
+fn split_prefix(line: &str) -> LogLine<'_> {
+    if let Some(msg) = line.strip_prefix("InnoDB:") {
+        return LogLine {
+            prefixed: true,
+            timestamp: None,
+            message: msg.strip_prefix(' ').unwrap_or(msg),
+        };
+    }
+    let b = line.as_bytes();
+    if b.len() < 15 || !b[0].is_ascii_digit() {
+        return LogLine::plain(line);
+    }
+    let iso = b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b' ' || b[10] == b'T')
+        && b[13] == b':'
+        && b[16] == b':';
+    if iso && line.is_char_boundary(19) {
+        let ts_end = line[19..].find(' ').map_or(line.len(), |p| 19 + p);
+        let (date, time) = (&line[..10], &line[11..19]);
+        let timestamp = if b[10] == b'T' {
+            format!(
+                "{date}T{time}{}",
+                if line[..ts_end].ends_with('Z') {
+                    "Z"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            format!("{date} {time}")
+        };
+        // Then the thread id and the `[Level]` tag; a line without them is no log prefix.
+        let Some((_thread, rest)) = line[ts_end..].trim_start().split_once(' ') else {
+            return LogLine::plain(line);
+        };
+        return match skip_level_and_subsystem(rest) {
+            Some(message) => LogLine {
+                prefixed: true,
+                timestamp: Some(timestamp),
+                message,
+            },
+            None => LogLine::plain(line),
+        };
+    }
+    // 5.5: `yymmdd hh:mm:ss InnoDB: …` (the hour may be space-padded).
+    if b[..6].iter().all(u8::is_ascii_digit) && b[6] == b' ' {
+        if let Some(pos) = line.find(" InnoDB:").filter(|&p| p <= 16) {
+            let msg = &line[pos + 8..];
+            return LogLine {
+                prefixed: true,
+                timestamp: lines::parse_timestamp(&line[..pos]),
+                message: msg.strip_prefix(' ').unwrap_or(msg),
+            };
+        }
+    }
+    LogLine::plain(line)
 }
 
 /// An iterator over the deadlocks of an error log, oldest first.
@@ -152,26 +216,25 @@ impl<R: Read> ErrorLogDeadlocks<R> {
         }
     }
 
-    /// The next whole line (without its newline), or `None` at end of input.
-    fn next_line(&mut self) -> io::Result<Option<String>> {
+    /// The byte range of the next whole line (without its newline) in `buf`,
+    /// valid until the next call; `None` at end of input. No copy is made.
+    fn next_line(&mut self) -> io::Result<Option<(usize, usize)>> {
         loop {
             let window = &self.buf[self.start..self.end];
             if let Some(p) = memchr::memchr(b'\n', window) {
-                let line = String::from_utf8_lossy(&window[..p])
-                    .trim_end_matches('\r')
-                    .to_string();
+                let range = (self.start, self.start + p);
                 self.start += p + 1;
                 self.bytes_scanned += (p + 1) as u64;
-                return Ok(Some(line));
+                return Ok(Some(range));
             }
             if !self.refill()? {
                 if self.start == self.end {
                     return Ok(None);
                 }
-                let line = String::from_utf8_lossy(&self.buf[self.start..self.end]).to_string();
+                let range = (self.start, self.end);
                 self.bytes_scanned += (self.end - self.start) as u64;
                 self.start = self.end;
-                return Ok(Some(line));
+                return Ok(Some(range));
             }
         }
     }
@@ -181,15 +244,16 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             if self.current.is_none() && !self.seek_marker()? {
                 return Ok(None);
             }
-            let Some(line) = self.next_line()? else {
+            let Some((from, to)) = self.next_line()? else {
                 return Ok(self.current.take().map(DeadlockBuilder::finish));
             };
-            let log_line = split_prefix(&line);
+            // Borrowed when the bytes are UTF-8 (they almost always are).
+            let text = String::from_utf8_lossy(&self.buf[from..to]);
+            let log_line = split_prefix(text.trim_end_matches('\r'));
             if log_line.message.contains("deadlock detected") {
-                let previous = self.current.take();
                 let mut builder = DeadlockBuilder::new();
                 builder.set_timestamp_if_missing(log_line.timestamp);
-                self.current = Some(builder);
+                let previous = self.current.replace(builder);
                 // A new print began before the last one ended: that one was cut.
                 if let Some(previous) = previous.filter(DeadlockBuilder::has_transactions) {
                     return Ok(Some(previous.finish()));
@@ -199,10 +263,8 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             let Some(builder) = self.current.as_mut() else {
                 continue;
             };
-            let ends_print = log_line.prefixed && !is_deadlock_message(log_line.message);
-            if ends_print {
-                let done = self.current.take().map(DeadlockBuilder::finish);
-                return Ok(done);
+            if log_line.prefixed && !is_deadlock_message(log_line.message) {
+                return Ok(self.current.take().map(DeadlockBuilder::finish));
             }
             builder.feed(log_line.message);
             if builder.is_complete() {

@@ -59,56 +59,55 @@ macro_rules! re {
     };
 }
 
-re!(
-    NUMBERED_HEADER,
-    r"^\*\*\* (?:\((\d+)\) )?(TRANSACTION|WAITING FOR THIS LOCK TO BE GRANTED|HOLDS THE LOCK\(S\)):\s*$"
-);
 re!(ROLL_BACK, r"^\*\*\* WE ROLL BACK TRANSACTION \((\d+)\)");
 re!(
     TIMESTAMP,
     r"^(?:(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?: +(?:0x[0-9a-fA-F]+|\d+))?|(\d{2})(\d{2})(\d{2}) +(\d{1,2}):(\d{2}):(\d{2}))\s*(.*)$"
 );
-re!(
-    TRANSACTION,
-    r"^(?:---)?TRANSACTION ([0-9A-Fa-f]+(?: \d+)?), (?:(ACTIVE)(?: \((PREPARED)\))? (\d+) sec|([a-z][a-z ]*[a-z]))(?:, process no \d+, OS thread id \d+)?,?\s*(.*)$"
-);
-re!(TABLES_IN_USE, r"^mysql tables in use (\d+), locked (\d+)");
-re!(
-    LOCK_STRUCTS,
-    r"^(LOCK WAIT )?(\d+) lock struct\(s\), heap size (\d+)(?:, (\d+) row lock\(s\))?(?:, undo log entries (\d+))?"
-);
-re!(
-    THREAD,
-    r"^(?:MySQL|MariaDB) thread id (\d+), (?:OS thread handle (\S+), )?query id (\d+)\s*(.*)$"
-);
-re!(
-    RECORD_LOCK,
-    r"^RECORD LOCKS space id (\d+) page no (\d+) n bits (\d+) index (.+?) of table (.+?) trx id ([0-9A-Fa-f]+(?: \d+)?) lock[ _]mode (\S+)(.*)$"
-);
-re!(
-    TABLE_LOCK,
-    r"^TABLE LOCK table (.+?) trx id ([0-9A-Fa-f]+(?: \d+)?) lock[ _]mode (\S+)(.*)$"
-);
 re!(RECORD_HEADER, r"^Record lock, heap no (\d+)");
-re!(FIELD, r"(\d+): (?:len (\d+); hex ([0-9a-fA-F]*)|SQL NULL)");
-re!(FIELD_START, r"^\s*\d+: (?:len \d+; hex|SQL NULL)");
 re!(PARTITION_COMMENT, r"\s*/\* Partition `?([^`*]+?)`? \*/");
 re!(IPV4, r"^\d{1,3}(?:\.\d{1,3}){3}$");
 
+/// Whether the line is a record-field line: ` 0: len 8; hex …` or ` 3: SQL NULL;`.
+/// Checked by hand: field lines are most of a deadlock print.
+fn is_field_line(line: &str) -> bool {
+    let rest = line.trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && {
+        let after = &rest[digits..];
+        after.starts_with(": len ") || after.starts_with(": SQL NULL")
+    }
+}
+
 /// Names the shape of `line` (already stripped of any error-log prefix).
+/// Cheap prefix checks decide; a regex runs only to confirm a likely shape.
 pub fn classify(line: &str) -> LineKind {
     let trimmed = line.trim_end();
-    if trimmed.trim_start().is_empty() {
+    let Some(first) = trimmed.bytes().next() else {
         return LineKind::Blank;
+    };
+    if first == b' ' || first == b'\t' {
+        if is_field_line(trimmed) {
+            return LineKind::RecordFields;
+        }
+        if trimmed.trim_start().is_empty() {
+            return LineKind::Blank;
+        }
     }
-    if trimmed.starts_with("***") {
-        if let Some(c) = NUMBERED_HEADER.captures(trimmed) {
-            let number = c.get(1).and_then(|m| m.as_str().parse().ok());
-            return match &c[2] {
-                "TRANSACTION" => LineKind::TransactionHeader(number),
-                "WAITING FOR THIS LOCK TO BE GRANTED" => LineKind::WaitingHeader(number),
-                _ => LineKind::HoldsHeader(number),
-            };
+    if let Some(header) = trimmed.strip_prefix("*** ") {
+        // `(N) ` is optional (MariaDB and the TOO DEEP form print none).
+        let (number, title) = match header.strip_prefix('(').and_then(|h| h.split_once(") ")) {
+            Some((n, title)) => match n.parse::<u32>() {
+                Ok(n) => (Some(n), title),
+                Err(_) => (None, header),
+            },
+            None => (None, header),
+        };
+        match title {
+            "TRANSACTION:" => return LineKind::TransactionHeader(number),
+            "WAITING FOR THIS LOCK TO BE GRANTED:" => return LineKind::WaitingHeader(number),
+            "HOLDS THE LOCK(S):" => return LineKind::HoldsHeader(number),
+            _ => {}
         }
         if trimmed.starts_with("*** CONFLICTING WITH") {
             return LineKind::ConflictingHeader;
@@ -120,28 +119,31 @@ pub fn classify(line: &str) -> LineKind {
         }
         return LineKind::Other;
     }
-    if let Some(pos) = trimmed.find("TOO DEEP OR LONG SEARCH") {
-        return LineKind::TooDeep(parse_timestamp(&trimmed[..pos]));
-    }
     if trimmed.starts_with("RECORD LOCKS ") || trimmed.starts_with("TABLE LOCK ") {
         return LineKind::LockHeader;
     }
     if trimmed.starts_with("Record lock, heap no") {
         return LineKind::RecordHeader;
     }
-    if FIELD_START.is_match(trimmed) {
+    if first.is_ascii_digit() && is_field_line(trimmed) {
         return LineKind::RecordFields;
     }
-    if TRANSACTION.is_match(trimmed) {
+    if (trimmed.starts_with("TRANSACTION ") || trimmed.starts_with("---TRANSACTION "))
+        && trimmed.contains(", ")
+    {
         return LineKind::Transaction;
     }
     if trimmed.starts_with("mysql tables in use") {
         return LineKind::TablesInUse;
     }
-    if LOCK_STRUCTS.is_match(trimmed) {
+    if (trimmed.starts_with("LOCK WAIT ") || first.is_ascii_digit())
+        && trimmed.contains(" lock struct(s), heap size ")
+    {
         return LineKind::LockStructs;
     }
-    if THREAD.is_match(trimmed) {
+    if (trimmed.starts_with("MySQL thread id ") || trimmed.starts_with("MariaDB thread id "))
+        && trimmed.contains(", query id ")
+    {
         return LineKind::Thread;
     }
     if trimmed.starts_with("------- TRX HAS BEEN WAITING") {
@@ -150,9 +152,18 @@ pub fn classify(line: &str) -> LineKind {
     if trimmed.starts_with("Trx read view") || trimmed.starts_with("------------------") {
         return LineKind::KnownNoise;
     }
-    if let Some(ts) = parse_timestamp(trimmed) {
-        if TIMESTAMP.captures(trimmed).is_some_and(|c| c[9].is_empty()) {
-            return LineKind::Timestamp(ts);
+    if first.is_ascii_digit() || first == b'T' {
+        if let Some(pos) = trimmed.find("TOO DEEP OR LONG SEARCH") {
+            return LineKind::TooDeep(parse_timestamp(&trimmed[..pos]));
+        }
+    }
+    if first.is_ascii_digit() {
+        if let Some(c) = TIMESTAMP.captures(trimmed) {
+            if c[9].is_empty() {
+                if let Some(ts) = parse_timestamp(trimmed) {
+                    return LineKind::Timestamp(ts);
+                }
+            }
         }
     }
     LineKind::Other
@@ -199,39 +210,99 @@ pub fn normalize_trx_id(raw: &str) -> String {
     }
 }
 
-/// Fills the transaction from a `TRANSACTION …` line.
+/// Fills the transaction from a `TRANSACTION …` line:
+/// `TRANSACTION ID, (ACTIVE [(PREPARED)] N sec|not started|…)[, process no N, OS thread id N][ STATE][, thread declared …]`.
 pub fn apply_transaction_line(trx: &mut PrintedTransaction, line: &str) {
-    let Some(c) = TRANSACTION.captures(line.trim()) else {
+    let line = line.trim();
+    let Some(rest) = line
+        .strip_prefix("---TRANSACTION ")
+        .or_else(|| line.strip_prefix("TRANSACTION "))
+    else {
         return;
     };
-    trx.trx_id = Some(normalize_trx_id(&c[1]));
-    trx.prepared = c.get(3).is_some();
-    trx.active_secs = c.get(4).and_then(|m| m.as_str().parse().ok());
-    let state = c.get(6).map(|m| m.as_str()).unwrap_or("");
+    let Some((id, mut rest)) = rest.split_once(", ") else {
+        return;
+    };
+    trx.trx_id = Some(normalize_trx_id(id));
+    let mut status = None;
+    if let Some(active) = rest.strip_prefix("ACTIVE ") {
+        let active = match active.strip_prefix("(PREPARED) ") {
+            Some(a) => {
+                trx.prepared = true;
+                a
+            }
+            None => active,
+        };
+        let Some((secs, tail)) = leading_number(active) else {
+            return;
+        };
+        trx.active_secs = Some(secs);
+        rest = tail.strip_prefix(" sec").unwrap_or(tail);
+    } else {
+        // `not started`, `COMMITTED IN MEMORY`, …: the status up to a comma.
+        let end = rest.find(',').unwrap_or(rest.len());
+        status = Some(rest[..end].trim());
+        rest = &rest[end..];
+    }
+    if let Some(tail) = rest.strip_prefix(", process no ") {
+        // 5.0/5.1: `, process no 5488, OS thread id 1141287232`.
+        rest = tail.split_once(", OS thread id ").map_or("", |(_, t)| {
+            t.trim_start_matches(|c: char| c.is_ascii_digit())
+        });
+    }
+    let state = rest.trim_start_matches(',').trim();
     // `starting index read, thread declared inside InnoDB 500`: keep the operation only.
     let state = state.split(", thread declared").next().unwrap_or("").trim();
     if !state.is_empty() {
         trx.operation_state = Some(state.to_string());
-    } else if let Some(status) = c.get(5) {
-        trx.operation_state = Some(status.as_str().to_string());
+    } else if let Some(status) = status.filter(|s| !s.is_empty()) {
+        trx.operation_state = Some(status.to_string());
     }
 }
 
+/// `mysql tables in use 1, locked 1`.
 pub fn apply_tables_in_use(trx: &mut PrintedTransaction, line: &str) {
-    if let Some(c) = TABLES_IN_USE.captures(line.trim()) {
-        trx.tables_in_use = c[1].parse().ok();
-        trx.tables_locked = c[2].parse().ok();
+    let Some(rest) = line.trim().strip_prefix("mysql tables in use ") else {
+        return;
+    };
+    if let Some((in_use, rest)) = leading_number(rest) {
+        trx.tables_in_use = Some(in_use);
+        trx.tables_locked = rest
+            .strip_prefix(", locked ")
+            .and_then(leading_number)
+            .map(|(n, _)| n);
     }
 }
 
+/// `[LOCK WAIT ]4 lock struct(s), heap size 1128[, 2 row lock(s)][, undo log entries 1]`.
 pub fn apply_lock_structs(trx: &mut PrintedTransaction, line: &str) {
-    if let Some(c) = LOCK_STRUCTS.captures(line.trim()) {
-        trx.lock_wait = c.get(1).is_some();
-        trx.lock_structs = c[2].parse().ok();
-        trx.heap_size = c[3].parse().ok();
-        trx.row_locks = c.get(4).and_then(|m| m.as_str().parse().ok());
-        trx.undo_log_entries = c.get(5).and_then(|m| m.as_str().parse().ok());
+    let line = line.trim();
+    let (lock_wait, rest) = match line.strip_prefix("LOCK WAIT ") {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    let Some((structs, rest)) = leading_number(rest) else {
+        return;
+    };
+    let Some(rest) = rest.strip_prefix(" lock struct(s), heap size ") else {
+        return;
+    };
+    trx.lock_wait = lock_wait;
+    trx.lock_structs = Some(structs);
+    let Some((heap, mut rest)) = leading_number(rest) else {
+        return;
+    };
+    trx.heap_size = Some(heap);
+    if let Some((rows, tail)) = rest.strip_prefix(", ").and_then(leading_number) {
+        if let Some(tail) = tail.strip_prefix(" row lock(s)") {
+            trx.row_locks = Some(rows);
+            rest = tail;
+        }
     }
+    trx.undo_log_entries = rest
+        .strip_prefix(", undo log entries ")
+        .and_then(leading_number)
+        .map(|(n, _)| n);
 }
 
 /// Fills thread id, host, ip, user and state from the thread line. The tail
@@ -239,13 +310,36 @@ pub fn apply_lock_structs(trx: &mut PrintedTransaction, line: &str) {
 /// marked, so: an address-shaped second word is the ip; the word after host
 /// (and ip) is the user; the rest is the state.
 pub fn apply_thread_line(trx: &mut PrintedTransaction, line: &str) {
-    let Some(c) = THREAD.captures(line.trim()) else {
+    let line = line.trim();
+    let Some(rest) = line
+        .strip_prefix("MySQL thread id ")
+        .or_else(|| line.strip_prefix("MariaDB thread id "))
+    else {
         return;
     };
-    trx.thread_id = c[1].parse().ok();
-    trx.os_thread_handle = c.get(2).map(|m| m.as_str().to_string());
-    trx.query_id = c[3].parse().ok();
-    let words: Vec<&str> = c[4].split_whitespace().collect();
+    let Some((thread_id, rest)) = leading_number(rest) else {
+        return;
+    };
+    trx.thread_id = Some(thread_id);
+    let rest = match rest
+        .strip_prefix(", OS thread handle ")
+        .and_then(|r| r.split_once(','))
+    {
+        Some((handle, tail)) => {
+            trx.os_thread_handle = Some(handle.to_string());
+            tail
+        }
+        None => rest.strip_prefix(',').unwrap_or(rest),
+    };
+    let Some((query_id, rest)) = rest
+        .trim_start()
+        .strip_prefix("query id ")
+        .and_then(leading_number)
+    else {
+        return;
+    };
+    trx.query_id = Some(query_id);
+    let words: Vec<&str> = rest.split_whitespace().collect();
     let Some(host) = words.first() else { return };
     trx.host = Some(host.to_string());
     let mut next = 1;
@@ -271,37 +365,60 @@ fn is_ip(word: &str) -> bool {
                 .all(|ch| ch.is_ascii_hexdigit() || ch == ':' || ch == '.'))
 }
 
-/// Parses a `RECORD LOCKS …` or `TABLE LOCK …` line.
+/// Reads a leading decimal number.
+fn leading_number(text: &str) -> Option<(u64, &str)> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    Some((text[..digits].parse().ok()?, &text[digits..]))
+}
+
+/// Splits `… trx id ID lock_mode MODE TAIL` (also `lock mode`, and 5.0's two-part `ID`).
+fn split_owner_and_mode(text: &str) -> Option<(&str, &str, &str)> {
+    let (id, rest) = text
+        .split_once(" lock_mode ")
+        .or_else(|| text.split_once(" lock mode "))?;
+    let (mode, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some((id.trim(), mode, tail))
+}
+
+/// Parses a `RECORD LOCKS …` or `TABLE LOCK …` line (by hand: one per lock printed).
 pub fn parse_lock_header(line: &str) -> Option<Lock> {
     let line = line.trim();
-    if let Some(c) = RECORD_LOCK.captures(line) {
-        let (schema, table, partition) = split_table_name(&c[5]);
-        let (mode, gap_mode, waiting) = parse_mode(&c[7], &c[8], LockType::Record);
+    if let Some(rest) = line.strip_prefix("RECORD LOCKS space id ") {
+        let (space_id, rest) = leading_number(rest)?;
+        let (page_no, rest) = leading_number(rest.strip_prefix(" page no ")?)?;
+        let (n_bits, rest) = leading_number(rest.strip_prefix(" n bits ")?)?;
+        let (index, rest) = rest.strip_prefix(" index ")?.split_once(" of table ")?;
+        let (table, rest) = rest.split_once(" trx id ")?;
+        let (trx_id, mode, tail) = split_owner_and_mode(rest)?;
+        let (schema, table, partition) = split_table_name(table);
+        let (mode, gap_mode, waiting) = parse_mode(mode, tail, LockType::Record);
         return Some(Lock {
             lock_type: LockType::Record,
-            space_id: c[1].parse().ok(),
-            page_no: c[2].parse().ok(),
-            n_bits: c[3].parse().ok(),
+            space_id: Some(space_id),
+            page_no: Some(page_no),
+            n_bits: Some(n_bits),
             schema,
             table,
             partition,
-            index: Some(c[4].trim_matches('`').to_string()),
-            trx_id: Some(normalize_trx_id(&c[6])),
+            index: Some(index.trim_matches('`').to_string()),
+            trx_id: Some(normalize_trx_id(trx_id)),
             mode,
             gap_mode,
             waiting,
             records: Vec::new(),
         });
     }
-    let c = TABLE_LOCK.captures(line)?;
-    let (schema, table, partition) = split_table_name(&c[1]);
-    let (mode, gap_mode, waiting) = parse_mode(&c[3], &c[4], LockType::Table);
+    let rest = line.strip_prefix("TABLE LOCK table ")?;
+    let (table, rest) = rest.split_once(" trx id ")?;
+    let (trx_id, mode, tail) = split_owner_and_mode(rest)?;
+    let (schema, table, partition) = split_table_name(table);
+    let (mode, gap_mode, waiting) = parse_mode(mode, tail, LockType::Table);
     Some(Lock {
         lock_type: LockType::Table,
         schema,
         table,
         partition,
-        trx_id: Some(normalize_trx_id(&c[2])),
+        trx_id: Some(normalize_trx_id(trx_id)),
         mode,
         gap_mode,
         waiting,
@@ -335,8 +452,14 @@ fn parse_mode(mode: &str, tail: &str, lock_type: LockType) -> (LockMode, GapMode
 /// Splits `` `shop`.`payments` ``, `` `test/t` ``, `` `db`.`t` /* Partition `p1` */ ``
 /// or `` `db`.`t#P#p1` `` into schema, table and partition.
 pub fn split_table_name(raw: &str) -> (Option<String>, String, Option<String>) {
-    let mut partition = PARTITION_COMMENT.captures(raw).map(|c| c[1].to_string());
-    let name = PARTITION_COMMENT.replace(raw, "");
+    let (mut partition, name) = if raw.contains("/*") {
+        (
+            PARTITION_COMMENT.captures(raw).map(|c| c[1].to_string()),
+            PARTITION_COMMENT.replace(raw, ""),
+        )
+    } else {
+        (None, std::borrow::Cow::Borrowed(raw))
+    };
     let name = name.trim();
     let (schema, mut table) = if let Some((s, t)) = name.split_once("`.`") {
         (
@@ -351,9 +474,9 @@ pub fn split_table_name(raw: &str) -> (Option<String>, String, Option<String>) {
         }
     };
     for marker in ["#P#", "#p#"] {
-        if let Some((t, p)) = table.clone().split_once(marker) {
-            table = t.to_string();
+        if let Some((t, p)) = table.split_once(marker) {
             partition.get_or_insert_with(|| p.to_string());
+            table = t.to_string();
         }
     }
     (schema, table, partition)
@@ -373,31 +496,57 @@ pub fn parse_record_header(line: &str) -> LockedRecord {
     }
 }
 
-/// Appends the fields of a field line (5.0 prints several on one line).
+/// Appends the fields of a field line (5.0 prints several on one line):
+/// `N: len L; hex H; asc …;;` or `N: SQL NULL;`, repeated.
 pub fn push_record_fields(record: &mut LockedRecord, line: &str) {
-    for c in FIELD.captures_iter(line) {
-        let position = c[1].parse().unwrap_or(0);
-        let field = match (c.get(2), c.get(3)) {
-            (Some(len), Some(hex)) => {
-                let len: u64 = len.as_str().parse().unwrap_or(0);
-                let hex = hex.as_str().to_ascii_lowercase();
-                RecordField {
-                    position,
-                    cut: (hex.len() as u64) < len * 2,
-                    len: Some(len),
-                    hex: Some(hex),
-                    value: None,
-                }
-            }
-            _ => RecordField {
+    let mut rest = line;
+    loop {
+        let start = rest.trim_start();
+        let digits = start.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return;
+        }
+        let position: u32 = start[..digits].parse().unwrap_or(0);
+        let after = &start[digits..];
+        if let Some(tail) = after.strip_prefix(": SQL NULL;") {
+            record.fields.push(RecordField {
                 position,
                 len: None,
                 hex: None,
                 cut: false,
                 value: Some(FieldValue::Null),
-            },
+            });
+            rest = tail;
+            continue;
+        }
+        let Some(tail) = after.strip_prefix(": len ") else {
+            return;
         };
-        record.fields.push(field);
+        let len_digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let len: u64 = tail[..len_digits].parse().unwrap_or(0);
+        let Some(tail) = tail[len_digits..].strip_prefix("; hex ") else {
+            return;
+        };
+        let hex_len = tail.bytes().take_while(u8::is_ascii_hexdigit).count();
+        let raw_hex = &tail[..hex_len];
+        // InnoDB prints lower case; copy without converting unless it is not.
+        let hex = if raw_hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            raw_hex.to_ascii_lowercase()
+        } else {
+            raw_hex.to_string()
+        };
+        record.fields.push(RecordField {
+            position,
+            cut: (hex.len() as u64) < len * 2,
+            len: Some(len),
+            hex: Some(hex),
+            value: None,
+        });
+        // The printable copy ends at `;;` (a field of text may contain `;`, rarely `;;`).
+        match tail[hex_len..].find(";;") {
+            Some(end) => rest = &tail[hex_len + end + 2..],
+            None => return,
+        }
     }
 }
 
@@ -407,17 +556,17 @@ pub fn push_record_fields(record: &mut LockedRecord, line: &str) {
 /// hidden columns after the key: DB_TRX_ID (6 bytes) and DB_ROLL_PTR (7 bytes),
 /// and, without a primary key, DB_ROW_ID (6 bytes) first.
 pub fn decode_record_values(lock: &mut Lock) {
-    let index = lock.index.clone().unwrap_or_default();
+    let index = lock.index.as_deref().unwrap_or_default();
     for record in &mut lock.records {
         if record.supremum {
             continue;
         }
-        let lens: Vec<Option<u64>> = record.fields.iter().map(|f| f.len).collect();
+        let fields = &record.fields;
         let system_start = if index == "GEN_CLUST_INDEX" {
             Some(0)
         } else if index == "PRIMARY" {
-            (1..lens.len().saturating_sub(1))
-                .find(|&i| lens[i] == Some(6) && lens[i + 1] == Some(7))
+            (1..fields.len().saturating_sub(1))
+                .find(|&i| fields[i].len == Some(6) && fields[i + 1].len == Some(7))
         } else {
             None
         };
@@ -428,7 +577,7 @@ pub fn decode_record_values(lock: &mut Lock) {
             let Some(bytes) = field.hex.as_deref().and_then(hex_bytes) else {
                 continue;
             };
-            field.value = match (index.as_str(), system_start) {
+            field.value = match (index, system_start) {
                 ("GEN_CLUST_INDEX", _) if i == 0 => Some(FieldValue::RowId(be_uint(&bytes))),
                 ("GEN_CLUST_INDEX", _) if i == 1 => Some(FieldValue::TrxId(be_uint(&bytes))),
                 ("GEN_CLUST_INDEX", _) if i == 2 => {

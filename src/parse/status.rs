@@ -50,6 +50,9 @@ fn is_rule(line: &str, ch: char) -> bool {
 
 /// A section title line: upper-case words between two rules of dashes.
 fn section_title_at(lines: &[&str], i: usize) -> Option<String> {
+    if !lines[i].starts_with("---") {
+        return None;
+    }
     let title = lines.get(i + 1)?.trim();
     let looks_like_title = !title.is_empty()
         && title
@@ -88,7 +91,7 @@ pub fn parse_innodb_status(text: &str) -> InnodbStatus {
             i += 3;
             continue;
         }
-        if all[i].contains(END_MARKER) {
+        if all[i].starts_with("END OF INNODB") && all[i].contains(END_MARKER) {
             if let Some(last) = sections.last_mut() {
                 last.2 = last.2.min(i);
             }
