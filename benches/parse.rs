@@ -42,7 +42,9 @@ pub fn generated_log(target: usize, deadlock_rounds: usize) -> String {
     let prints = deadlock_prints();
     let mut log = String::with_capacity(target + prints.len());
     let filler_budget = target.saturating_sub(prints.len() * deadlock_rounds);
-    let per_gap = filler_budget.checked_div(deadlock_rounds).unwrap_or(filler_budget);
+    let per_gap = filler_budget
+        .checked_div(deadlock_rounds)
+        .unwrap_or(filler_budget);
     let mut i = 0;
     for round in 0..deadlock_rounds.max(1) {
         let gap_end = log.len() + per_gap;

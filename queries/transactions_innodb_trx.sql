@@ -5,5 +5,5 @@ SELECT trx_id, trx_mysql_thread_id AS thread_id, trx_state AS state,
        trx_rows_locked AS rows_locked, trx_rows_modified AS rows_modified,
        trx_tables_locked AS tables_locked, trx_lock_structs AS lock_structs,
        trx_isolation_level AS isolation_level, trx_operation_state AS operation_state,
-       trx_query AS query
+       trx_query AS query, trx_requested_lock_id AS requested_lock_id
 FROM information_schema.INNODB_TRX

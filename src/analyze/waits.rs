@@ -5,11 +5,11 @@
 //! pending metadata lock behind two holders; a row wait with two granted
 //! conflicting locks) and a waiter can itself block others.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{LiveState, LockWait, Session, WaitKind};
+use crate::model::{LiveState, LockWait, Session, Transaction, WaitKind};
 
 use super::metadata::metadata_waits;
 
@@ -95,6 +95,11 @@ pub fn session_state(session: Option<&Session>, open_trx: bool, waiting: bool) -
     }
 }
 
+/// The blocker's request is itself only queued ahead, not granted.
+fn is_queue_edge(wait: &LockWait) -> bool {
+    wait.blocking_lock_status.as_deref() == Some("WAITING")
+}
+
 /// Builds the graph: row waits as the server lists them plus metadata waits
 /// derived from the lock queues; lockdiag's own sessions and self-waits dropped.
 pub fn all_waits(state: &LiveState) -> Vec<LockWait> {
@@ -114,6 +119,16 @@ pub fn all_waits(state: &LiveState) -> Vec<LockWait> {
             w.kind == WaitKind::Row,
         ))
     });
+    // A waiter is also listed behind every earlier request queued on the same lock: N sessions
+    // on one row make N(N+1)/2 edges. Where a waiter has a holder to blame, its queue edges
+    // say nothing more; a waiter blocked only by queued requests (SELECTs behind a pending
+    // ALTER) keeps them.
+    let has_holder: BTreeSet<u64> = waits
+        .iter()
+        .filter(|w| !is_queue_edge(w))
+        .map(|w| w.waiting_thread_id)
+        .collect();
+    waits.retain(|w| !is_queue_edge(w) || !has_holder.contains(&w.waiting_thread_id));
     waits
 }
 
@@ -126,40 +141,63 @@ pub fn holds_transaction_mdl(state: &LiveState, thread_id: u64) -> bool {
     })
 }
 
+/// The graph with what each node needs looked up once (hundreds of waiters are common).
 struct Graph<'a> {
-    state: &'a LiveState,
-    waits: &'a [LockWait],
+    sessions: HashMap<u64, &'a Session>,
+    transactions: HashMap<u64, &'a Transaction>,
+    /// Sessions holding a transaction-long metadata lock.
+    mdl_in_trx: BTreeSet<u64>,
+    /// waiter → its longest wait
+    longest_wait: HashMap<u64, u64>,
     /// blocker → edges of the sessions waiting for it
     waiters_of: BTreeMap<u64, Vec<&'a LockWait>>,
 }
 
-impl Graph<'_> {
+impl<'a> Graph<'a> {
+    fn new(state: &'a LiveState, waits: &'a [LockWait]) -> Self {
+        let mut waiters_of: BTreeMap<u64, Vec<&LockWait>> = BTreeMap::new();
+        let mut longest_wait: HashMap<u64, u64> = HashMap::new();
+        for w in waits {
+            waiters_of.entry(w.blocking_thread_id).or_default().push(w);
+            let longest = longest_wait.entry(w.waiting_thread_id).or_default();
+            *longest = (*longest).max(w.wait_secs);
+        }
+        Graph {
+            sessions: state.sessions.iter().map(|s| (s.thread_id, s)).collect(),
+            transactions: state
+                .transactions
+                .iter()
+                .map(|t| (t.thread_id, t))
+                .collect(),
+            mdl_in_trx: state
+                .metadata_locks
+                .iter()
+                .map(|m| m.thread_id)
+                .filter(|&t| holds_transaction_mdl(state, t))
+                .collect(),
+            longest_wait,
+            waiters_of,
+        }
+    }
+
     fn node(
         &self,
         thread_id: u64,
         wait: Option<&LockWait>,
         ancestors: &mut Vec<u64>,
     ) -> BlockerNode {
-        let session = self
-            .state
-            .sessions
-            .iter()
-            .find(|s| s.thread_id == thread_id);
-        let trx = self
-            .state
-            .transactions
-            .iter()
-            .find(|t| t.thread_id == thread_id);
-        let is_waiting = self.waits.iter().any(|w| w.waiting_thread_id == thread_id);
+        let session = self.sessions.get(&thread_id).copied();
+        let trx = self.transactions.get(&thread_id).copied();
+        let is_waiting = self.longest_wait.contains_key(&thread_id);
         let state = session_state(
             session,
-            trx.is_some() || holds_transaction_mdl(self.state, thread_id),
+            trx.is_some() || self.mdl_in_trx.contains(&thread_id),
             is_waiting,
         );
         ancestors.push(thread_id);
         let mut waiters: Vec<BlockerNode> = Vec::new();
         for edge in self.waiters_of.get(&thread_id).into_iter().flatten() {
-            if !ancestors.contains(&edge.waiting_thread_id) && self.is_tree_edge(edge) {
+            if !ancestors.contains(&edge.waiting_thread_id) {
                 waiters.push(self.node(edge.waiting_thread_id, Some(edge), ancestors));
             }
         }
@@ -167,9 +205,15 @@ impl Graph<'_> {
         let below = self.transitive_waiters(thread_id);
         let longest = below
             .iter()
-            .flat_map(|t| self.waits.iter().filter(move |w| w.waiting_thread_id == *t))
-            .map(|w| w.wait_secs)
-            .max();
+            .filter_map(|t| self.longest_wait.get(t))
+            .max()
+            .copied();
+        let blocked_directly = self.waiters_of.get(&thread_id).map_or(0, |e| {
+            e.iter()
+                .map(|w| w.waiting_thread_id)
+                .collect::<BTreeSet<_>>()
+                .len()
+        });
         BlockerNode {
             thread_id,
             trx_id: trx.map(|t| t.trx_id.clone()),
@@ -186,32 +230,12 @@ impl Graph<'_> {
             query: session
                 .and_then(|s| s.info.clone())
                 .or_else(|| trx.and_then(|t| t.query.clone())),
-            blocked_directly: self.waiters_of.get(&thread_id).map_or(0, |e| {
-                e.iter()
-                    .map(|w| w.waiting_thread_id)
-                    .collect::<BTreeSet<_>>()
-                    .len() as u64
-            }),
+            blocked_directly: blocked_directly as u64,
             blocked_sessions: below.len() as u64,
             longest_wait_secs: longest.unwrap_or(0),
             wait: wait.cloned(),
             waiters,
         }
-    }
-
-    /// Whether the waiter hangs under this blocker in the tree. A waiter queued
-    /// behind another waiting request and also blocked by the lock's holder hangs
-    /// under the holder only (the queue edge stays in `waits`); one blocked only by
-    /// queued requests (a pending ALTER in front of SELECTs) hangs under those.
-    fn is_tree_edge(&self, edge: &LockWait) -> bool {
-        let queued = |w: &LockWait| w.blocking_lock_status.as_deref() == Some("WAITING");
-        if !queued(edge) {
-            return true;
-        }
-        self.waits
-            .iter()
-            .filter(|w| w.waiting_thread_id == edge.waiting_thread_id)
-            .all(queued)
     }
 
     /// Every session that waits for `root`, directly or through others.
@@ -268,20 +292,11 @@ fn find_cycles(waits: &[LockWait]) -> Vec<Vec<u64>> {
 /// Root blockers with their trees, the flat edge list and any cycles.
 pub fn analyze_waits(state: &LiveState) -> WaitAnalysis {
     let waits = all_waits(state);
-    let mut waiters_of: BTreeMap<u64, Vec<&LockWait>> = BTreeMap::new();
-    for w in &waits {
-        waiters_of.entry(w.blocking_thread_id).or_default().push(w);
-    }
-    let waiting: BTreeSet<u64> = waits.iter().map(|w| w.waiting_thread_id).collect();
-    let graph = Graph {
-        state,
-        waits: &waits,
-        waiters_of,
-    };
+    let graph = Graph::new(state, &waits);
     let mut root_blockers: Vec<BlockerNode> = graph
         .waiters_of
         .keys()
-        .filter(|b| !waiting.contains(b))
+        .filter(|b| !graph.longest_wait.contains_key(b))
         .map(|&b| graph.node(b, None, &mut Vec::new()))
         .collect();
     root_blockers.sort_by(|a, b| {
@@ -290,10 +305,11 @@ pub fn analyze_waits(state: &LiveState) -> WaitAnalysis {
             .then(b.longest_wait_secs.cmp(&a.longest_wait_secs))
     });
     let cycles = find_cycles(&waits);
+    let waiting_sessions = graph.longest_wait.len() as u64;
     WaitAnalysis {
         root_blockers,
         cycles,
-        waiting_sessions: waiting.len() as u64,
+        waiting_sessions,
         waits,
     }
 }
@@ -344,7 +360,7 @@ mod tests {
                 session(e, "Query", 9),
                 session(f, "Query", 1),
             ],
-            transactions: vec![crate::model::Transaction {
+            transactions: vec![Transaction {
                 trx_id: "100".into(),
                 thread_id: a,
                 ..crate::model::Transaction::default()
@@ -372,6 +388,30 @@ mod tests {
         let under_b = root.waiters.iter().find(|n| n.thread_id == b).unwrap();
         assert_eq!(under_b.waiters[0].thread_id, c);
         assert!(analysis.cycles.is_empty());
+    }
+
+    #[test]
+    fn queue_edges_are_kept_only_without_a_holder() {
+        let queued = |waiting, blocking| LockWait {
+            blocking_lock_status: Some("WAITING".into()),
+            ..row_wait(waiting, blocking, 1)
+        };
+        // 3 queued behind 2 (waiting) on the row 1 holds; 5 queued only behind 4's pending request.
+        let state = LiveState {
+            row_waits: vec![
+                row_wait(2, 1, 3),
+                row_wait(3, 1, 2),
+                queued(3, 2),
+                queued(5, 4),
+                row_wait(4, 6, 1),
+            ],
+            ..LiveState::default()
+        };
+        let pairs: Vec<(u64, u64)> = all_waits(&state)
+            .iter()
+            .map(|w| (w.waiting_thread_id, w.blocking_thread_id))
+            .collect();
+        assert_eq!(pairs, vec![(2, 1), (3, 1), (5, 4), (4, 6)]);
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct Transaction {
     pub isolation_level: Option<String>,
     pub operation_state: Option<String>,
     pub query: Option<String>,
+    /// The lock it waits for (`INNODB_TRX.trx_requested_lock_id`), when in `LOCK WAIT`.
+    pub requested_lock_id: Option<String>,
 }
 
 /// What kind of lock a wait is for.

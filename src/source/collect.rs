@@ -2,6 +2,7 @@
 //! the model. They run concurrently on the pool, so a full collection costs
 //! about one round trip. A collector that fails says why; the others still count.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use mysql_async::{Params, Pool};
@@ -14,7 +15,7 @@ use crate::parse::lines::split_table_name;
 
 use super::detect::{Capabilities, ProcesslistSource, RowLockSource};
 use super::query::{fetch, QueryError};
-use super::rows::{Record, RecordExt};
+use super::rows::Record;
 
 /// What to collect beyond sessions, transactions and waits.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +53,150 @@ pub fn map_transaction(r: &Record) -> Option<Transaction> {
         isolation_level: r.text("isolation_level"),
         operation_state: r.text("operation_state").filter(|s| !s.is_empty()),
         query: r.text("query"),
+        requested_lock_id: r.text("requested_lock_id"),
     })
+}
+
+/// Joins the raw `INNODB_LOCK_WAITS` rows to `INNODB_LOCKS` and the transactions
+/// (5.7/MariaDB path; see `queries/lock_waits_innodb_is.sql` for why not on the server).
+/// A row whose transaction is gone (it ended between the reads) is skipped, and so
+/// are queue rows of a waiter that also has a holder row (see `analyze::waits::all_waits`):
+/// with N sessions on one row the table has N(N+1)/2 rows, and only about N say something.
+pub fn join_innodb_lock_waits(
+    waits: &[Record],
+    locks: &[Record],
+    transactions: &[Transaction],
+) -> Vec<LockWait> {
+    let locks: HashMap<&str, &Record> = locks
+        .iter()
+        .filter_map(|l| Some((l.str("lock_id")?, l)))
+        .collect();
+    let trx: HashMap<&str, &Transaction> = transactions
+        .iter()
+        .map(|t| (t.trx_id.as_str(), t))
+        .collect();
+    // (row, waiting, blocking, blocker's lock is only queued)
+    let rows: Vec<(&Record, &Transaction, &Transaction, bool)> = waits
+        .iter()
+        .filter_map(|w| {
+            let waiting = trx.get(w.str("requesting_trx_id")?)?;
+            let blocking = trx.get(w.str("blocking_trx_id")?)?;
+            // A transaction waits for one lock at most: the blocker's lock is only queued
+            // ahead (not held) when it is the one the blocker itself requested.
+            let blocking_lock_id = w.str("blocking_lock_id");
+            let queued = blocking_lock_id.is_some()
+                && blocking.requested_lock_id.as_deref() == blocking_lock_id;
+            Some((w, *waiting, *blocking, queued))
+        })
+        .collect();
+    let has_holder: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| !r.3)
+        .map(|r| r.1.trx_id.as_str())
+        .collect();
+    rows.into_iter()
+        .filter(|(_, waiting, _, queued)| !queued || !has_holder.contains(waiting.trx_id.as_str()))
+        .map(|(w, waiting, blocking, queued)| {
+            let requested = w
+                .str("requested_lock_id")
+                .and_then(|id| locks.get(id).copied());
+            let blocking_lock = w
+                .str("blocking_lock_id")
+                .and_then(|id| locks.get(id).copied());
+            let (schema, table) = requested.map(lock_object).unwrap_or((None, None));
+            LockWait {
+                waiting_thread_id: waiting.thread_id,
+                blocking_thread_id: blocking.thread_id,
+                kind: WaitKind::Row,
+                waiting_trx_id: Some(waiting.trx_id.clone()),
+                blocking_trx_id: Some(blocking.trx_id.clone()),
+                schema,
+                table,
+                index: requested.and_then(|l| l.text("lock_index")),
+                lock_mode: requested
+                    .and_then(|l| l.text("lock_mode"))
+                    .unwrap_or_default(),
+                blocking_lock_mode: blocking_lock.and_then(|l| l.text("lock_mode")),
+                blocking_lock_status: Some(if queued { "WAITING" } else { "GRANTED" }.into()),
+                lock_data: requested.and_then(|l| l.text("lock_data")),
+                wait_secs: waiting.wait_secs.unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// trx id, schema, table, index, lock type, lock mode, lock status.
+type LockGroupKey = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+/// Counts raw `INNODB_LOCKS` rows per transaction, table, index, type, mode and status
+/// (WAITING when a wait row requests it), largest groups first, at most `limit`.
+/// Returns the groups and how many locks were left out.
+pub fn summarize_innodb_locks(
+    locks: &[Record],
+    waits: &[Record],
+    transactions: &[Transaction],
+    limit: u64,
+) -> (Vec<LockSummary>, u64) {
+    let requested: BTreeSet<&str> = waits
+        .iter()
+        .filter_map(|w| w.str("requested_lock_id"))
+        .collect();
+    let thread_of: HashMap<&str, u64> = transactions
+        .iter()
+        .map(|t| (t.trx_id.as_str(), t.thread_id))
+        .collect();
+    let mut groups: BTreeMap<LockGroupKey, u64> = BTreeMap::new();
+    for l in locks {
+        let Some(trx_id) = l.text("lock_trx_id") else {
+            continue;
+        };
+        let (schema, table) = lock_object(l);
+        let status = if l.str("lock_id").is_some_and(|id| requested.contains(id)) {
+            "WAITING"
+        } else {
+            "GRANTED"
+        };
+        let key = (
+            trx_id,
+            schema,
+            table,
+            l.text("lock_index"),
+            l.text("lock_type").unwrap_or_default(),
+            l.text("lock_mode").unwrap_or_default(),
+            status.to_string(),
+        );
+        *groups.entry(key).or_default() += 1;
+    }
+    let mut summaries: Vec<LockSummary> = groups
+        .into_iter()
+        .map(
+            |((trx_id, schema, table, index, lock_type, lock_mode, lock_status), count)| {
+                LockSummary {
+                    thread_id: thread_of.get(trx_id.as_str()).copied(),
+                    trx_id,
+                    schema,
+                    table,
+                    index,
+                    lock_type,
+                    lock_mode,
+                    lock_status,
+                    count,
+                }
+            },
+        )
+        .collect();
+    summaries.sort_by_key(|s| std::cmp::Reverse(s.count));
+    let omitted: u64 = summaries.iter().skip(limit as usize).map(|s| s.count).sum();
+    summaries.truncate(limit as usize);
+    (summaries, omitted)
 }
 
 /// Schema and table from either `lock_schema`+`lock_table_name` (MySQL 8)
@@ -203,128 +347,156 @@ fn unavailable<T>(source: &str, reason: String) -> Collected<T> {
     }
 }
 
+/// Maps nothing: for statements whose raw records are joined afterwards.
+fn keep_raw(_: &Record) -> Option<()> {
+    None
+}
+
 /// Reads everything the capabilities allow, concurrently.
 pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOptions) -> LiveState {
     let t = options.timeout;
-    let processlist_sql = match caps.processlist {
-        ProcesslistSource::PerformanceSchema => (
-            include_str!("../../queries/processlist_ps.sql"),
-            "performance_schema.processlist",
-        ),
-        ProcesslistSource::InformationSchema => (
-            include_str!("../../queries/processlist_is.sql"),
-            "information_schema.PROCESSLIST",
-        ),
-    };
-    let (waits_sql, locks_sql) = match caps.row_locks {
-        Ok(RowLockSource::DataLocks) => (
-            Some((
-                include_str!("../../queries/lock_waits_mysql8.sql"),
-                "performance_schema.data_lock_waits",
-            )),
-            Some((
-                include_str!("../../queries/locks_mysql8.sql"),
-                "performance_schema.data_locks",
-            )),
-        ),
-        Ok(RowLockSource::InnodbLocks) => (
-            Some((
-                include_str!("../../queries/lock_waits_innodb_is.sql"),
-                "information_schema.INNODB_LOCK_WAITS",
-            )),
-            Some((
-                include_str!("../../queries/locks_innodb_is.sql"),
-                "information_schema.INNODB_LOCKS",
-            )),
-        ),
-        Err(_) => (None, None),
-    };
+    let innodb_is = caps.row_locks == Ok(RowLockSource::InnodbLocks);
+    let data_locks = caps.row_locks == Ok(RowLockSource::DataLocks);
     let row_lock_reason = caps.row_locks.clone().err().unwrap_or_default();
+    let statement = |source: &'static str,
+                     statement: (&'static str, &'static str),
+                     params: Params,
+                     privilege_hint: &'static str| Collector {
+        source,
+        statement,
+        params,
+        privilege_hint,
+    };
 
     let sessions = collect(
         pool,
         caps,
-        Collector {
-            source: "processlist",
-            statement: processlist_sql,
-            params: Params::Empty,
-            privilege_hint: NEEDS_PROCESS,
+        match caps.processlist {
+            ProcesslistSource::PerformanceSchema => statement(
+                "processlist",
+                (
+                    include_str!("../../queries/processlist_ps.sql"),
+                    "performance_schema.processlist",
+                ),
+                Params::Empty,
+                NEEDS_PROCESS,
+            ),
+            ProcesslistSource::InformationSchema => statement(
+                "processlist",
+                (
+                    include_str!("../../queries/processlist_is.sql"),
+                    "information_schema.PROCESSLIST",
+                ),
+                Params::Empty,
+                NEEDS_PROCESS,
+            ),
         },
         t,
         map_session,
     );
     let transactions = async {
-        if caps.innodb_trx {
+        if !caps.innodb_trx {
+            return unavailable(
+                "transactions",
+                "this server has no information_schema.INNODB_TRX".into(),
+            );
+        }
+        let sql = (
+            include_str!("../../queries/transactions_innodb_trx.sql"),
+            "information_schema.INNODB_TRX",
+        );
+        collect(
+            pool,
+            caps,
+            statement("transactions", sql, Params::Empty, NEEDS_PROCESS),
+            t,
+            map_transaction,
+        )
+        .await
+    };
+    // MySQL 8: joined on the server (performance_schema is indexed). 5.7/MariaDB: raw rows.
+    let row_waits = async {
+        if data_locks {
             let sql = (
-                include_str!("../../queries/transactions_innodb_trx.sql"),
-                "information_schema.INNODB_TRX",
+                include_str!("../../queries/lock_waits_mysql8.sql"),
+                "performance_schema.data_lock_waits",
             );
             collect(
                 pool,
                 caps,
-                Collector {
-                    source: "transactions",
-                    statement: sql,
-                    params: Params::Empty,
-                    privilege_hint: NEEDS_PROCESS,
-                },
+                statement("lock_waits", sql, Params::Empty, NEEDS_PROCESS),
                 t,
-                map_transaction,
+                map_row_wait,
             )
             .await
-        } else {
-            unavailable(
-                "transactions",
-                "this server has no information_schema.INNODB_TRX".into(),
+        } else if innodb_is {
+            let sql = (
+                include_str!("../../queries/lock_waits_innodb_is.sql"),
+                "information_schema.INNODB_LOCK_WAITS",
+            );
+            let raw = collect(
+                pool,
+                caps,
+                statement("lock_waits", sql, Params::Empty, NEEDS_PROCESS),
+                t,
+                keep_raw,
             )
-        }
-    };
-    let row_waits = async {
-        match waits_sql {
-            Some(sql) => {
-                collect(
-                    pool,
-                    caps,
-                    Collector {
-                        source: "lock_waits",
-                        statement: sql,
-                        params: Params::Empty,
-                        privilege_hint: NEEDS_PROCESS,
-                    },
-                    t,
-                    map_row_wait,
-                )
-                .await
+            .await;
+            Collected {
+                rows: Vec::new(),
+                status: raw.status,
+                connection_id: raw.connection_id,
+                raw: raw.raw,
             }
-            None => unavailable("lock_waits", row_lock_reason.clone()),
+        } else {
+            unavailable("lock_waits", row_lock_reason.clone())
         }
     };
     let locks = async {
-        match (locks_sql, options.locks_limit) {
-            (Some(sql), Some(limit)) => {
-                let hint = if caps.row_locks == Ok(RowLockSource::DataLocks) {
-                    NEEDS_PS_SELECT
-                } else {
-                    NEEDS_PROCESS
-                };
-                Some(
-                    collect(
-                        pool,
-                        caps,
-                        Collector {
-                            source: "locks",
-                            statement: sql,
-                            params: Params::Positional(vec![limit.into()]),
-                            privilege_hint: hint,
-                        },
-                        t,
-                        map_lock_summary,
-                    )
-                    .await,
+        if data_locks {
+            let limit = options.locks_limit?;
+            let sql = (
+                include_str!("../../queries/locks_mysql8.sql"),
+                "performance_schema.data_locks",
+            );
+            Some(
+                collect(
+                    pool,
+                    caps,
+                    statement(
+                        "locks",
+                        sql,
+                        Params::Positional(vec![limit.into()]),
+                        NEEDS_PS_SELECT,
+                    ),
+                    t,
+                    map_lock_summary,
                 )
-            }
-            (None, Some(_)) => Some(unavailable("locks", row_lock_reason.clone())),
-            _ => None,
+                .await,
+            )
+        } else if innodb_is {
+            let sql = (
+                include_str!("../../queries/locks_innodb_is.sql"),
+                "information_schema.INNODB_LOCKS",
+            );
+            let raw = collect(
+                pool,
+                caps,
+                statement("locks", sql, Params::Empty, NEEDS_PROCESS),
+                t,
+                keep_raw,
+            )
+            .await;
+            Some(Collected {
+                rows: Vec::new(),
+                status: raw.status,
+                connection_id: raw.connection_id,
+                raw: raw.raw,
+            })
+        } else {
+            options
+                .locks_limit
+                .map(|_| unavailable("locks", row_lock_reason.clone()))
         }
     };
     let metadata = async {
@@ -337,12 +509,7 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
                 collect(
                     pool,
                     caps,
-                    Collector {
-                        source: "metadata_locks",
-                        statement: sql,
-                        params: Params::Empty,
-                        privilege_hint: NEEDS_PS_SELECT,
-                    },
+                    statement("metadata_locks", sql, Params::Empty, NEEDS_PS_SELECT),
                     t,
                     map_metadata_lock,
                 )
@@ -363,19 +530,14 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
             collect(
                 pool,
                 caps,
-                Collector {
-                    source: "innodb_status",
-                    statement: sql,
-                    params: Params::Empty,
-                    privilege_hint: NEEDS_PROCESS,
-                },
+                statement("innodb_status", sql, Params::Empty, NEEDS_PROCESS),
                 t,
                 |r| r.text("status"),
             )
             .await,
         )
     };
-    let (sessions, transactions, row_waits, locks, metadata, status_text) = tokio::join!(
+    let (mut sessions, transactions, row_waits, locks, metadata, status_text) = tokio::join!(
         sessions,
         transactions,
         row_waits,
@@ -391,7 +553,6 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
     let mut own_ids: Vec<u64> = caps.server.own_connection_id.into_iter().collect();
     let mut sources = Vec::new();
 
-    let mut sessions = sessions;
     if sessions.status.status == SourceState::Ok && !caps.has_process_privilege {
         sessions.status.status = SourceState::Partial;
         sessions.status.reason = Some(format!(
@@ -406,21 +567,36 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
     sources.push(transactions.status);
     state.transactions = transactions.rows;
 
+    let raw_locks: &[Record] = locks.as_ref().map_or(&[], |l| &l.raw);
     own_ids.extend(row_waits.connection_id.map(u64::from));
+    state.row_waits = if innodb_is {
+        join_innodb_lock_waits(&row_waits.raw, raw_locks, &state.transactions)
+    } else {
+        row_waits.rows
+    };
     sources.push(row_waits.status);
-    state.row_waits = row_waits.rows;
 
-    if let Some(locks) = locks {
+    if let Some(locks) = &locks {
         own_ids.extend(locks.connection_id.map(u64::from));
-        let total: u64 = locks
-            .raw
-            .first()
-            .and_then(|r| r.num("total_locks"))
-            .unwrap_or(0);
-        let fetched: u64 = locks.rows.iter().map(|l| l.count).sum();
-        state.locks_omitted = total.saturating_sub(fetched);
+    }
+    // Without a limit the locks were fetched only to join the waits: their status is that of the waits.
+    if let (Some(locks), Some(limit)) = (locks, options.locks_limit) {
+        if innodb_is {
+            let (summaries, omitted) =
+                summarize_innodb_locks(&locks.raw, &row_waits.raw, &state.transactions, limit);
+            state.locks = summaries;
+            state.locks_omitted = omitted;
+        } else {
+            let total: u64 = locks
+                .raw
+                .first()
+                .and_then(|r| r.num("total_locks"))
+                .unwrap_or(0);
+            let fetched: u64 = locks.rows.iter().map(|l| l.count).sum();
+            state.locks_omitted = total.saturating_sub(fetched);
+            state.locks = locks.rows;
+        }
         sources.push(locks.status);
-        state.locks = locks.rows;
     }
 
     own_ids.extend(metadata.connection_id.map(u64::from));
@@ -444,10 +620,7 @@ mod tests {
     use super::*;
 
     fn record(pairs: &[(&str, Option<&str>)]) -> Record {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
-            .collect()
+        Record::from_pairs(pairs)
     }
 
     /// A row shaped as `lock_waits_mysql8.sql` returns it (column aliases as in the file).
@@ -482,6 +655,76 @@ mod tests {
             (Some("shop"), Some("paid_events"))
         );
         assert_eq!(wait.blocking_lock_status.as_deref(), Some("GRANTED"));
+    }
+
+    fn trx(id: &str, thread: u64, requested: Option<&str>) -> Transaction {
+        Transaction {
+            trx_id: id.into(),
+            thread_id: thread,
+            requested_lock_id: requested.map(str::to_string),
+            wait_secs: Some(3),
+            ..Transaction::default()
+        }
+    }
+
+    /// Raw 5.7/MariaDB rows: 11 holds row 1; 12 and 13 queue on it (13 behind 12 too).
+    #[test]
+    fn innodb_is_rows_join_and_drop_redundant_queue_rows() {
+        let lock = |id: &str, trx: &str| {
+            record(&[
+                ("lock_id", Some(id)),
+                ("lock_trx_id", Some(trx)),
+                ("lock_mode", Some("X")),
+                ("lock_type", Some("RECORD")),
+                ("lock_table", Some("`shop`.`payments`")),
+                ("lock_index", Some("PRIMARY")),
+                ("lock_data", Some("2993")),
+            ])
+        };
+        let locks = vec![
+            lock("101:5:3:2", "101"),
+            lock("102:5:3:2", "102"),
+            lock("103:5:3:2", "103"),
+        ];
+        let wait = |req: &str, req_lock: &str, blk: &str, blk_lock: &str| {
+            record(&[
+                ("requesting_trx_id", Some(req)),
+                ("requested_lock_id", Some(req_lock)),
+                ("blocking_trx_id", Some(blk)),
+                ("blocking_lock_id", Some(blk_lock)),
+            ])
+        };
+        let waits = vec![
+            wait("102", "102:5:3:2", "101", "101:5:3:2"),
+            wait("103", "103:5:3:2", "101", "101:5:3:2"),
+            wait("103", "103:5:3:2", "102", "102:5:3:2"),
+            wait("104", "x", "gone", "y"),
+        ];
+        let transactions = vec![
+            trx("101", 11, None),
+            trx("102", 12, Some("102:5:3:2")),
+            trx("103", 13, Some("103:5:3:2")),
+        ];
+        let joined = join_innodb_lock_waits(&waits, &locks, &transactions);
+        let pairs: Vec<(u64, u64)> = joined
+            .iter()
+            .map(|w| (w.waiting_thread_id, w.blocking_thread_id))
+            .collect();
+        assert_eq!(pairs, vec![(12, 11), (13, 11)]);
+        assert_eq!(
+            (
+                joined[0].schema.as_deref(),
+                joined[0].table.as_deref(),
+                joined[0].lock_data.as_deref()
+            ),
+            (Some("shop"), Some("payments"), Some("2993"))
+        );
+        let (summary, omitted) = summarize_innodb_locks(&locks, &waits, &transactions, 2);
+        assert_eq!(summary.len(), 2);
+        assert_eq!(omitted, 1);
+        assert!(summary
+            .iter()
+            .any(|s| s.lock_status == "WAITING" && s.thread_id.is_some()));
     }
 
     /// A row shaped as `lock_waits_innodb_is.sql` returns it: the table is one quoted name.

@@ -9,7 +9,7 @@ use mysql_async::{Params, Pool};
 use crate::model::{Flavour, ServerInfo};
 
 use super::query::{fetch, QueryError};
-use super::rows::{Record, RecordExt};
+use super::rows::Record;
 
 /// Where processlist rows come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

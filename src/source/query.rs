@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::model::Flavour;
 
-use super::rows::{to_record, Record};
+use super::rows::{to_records, Record};
 
 #[derive(Debug, Error, Clone)]
 pub enum QueryError {
@@ -82,7 +82,7 @@ pub async fn fetch(
             Params::Empty => conn.query(statement).await.map_err(classify)?,
             params => conn.exec(statement, params).await.map_err(classify)?,
         };
-        Ok((rows.into_iter().map(to_record).collect(), id))
+        Ok((to_records(rows), id))
     };
     // The client-side deadline covers the connection checkout too, and servers that ignore the hint.
     tokio::time::timeout(timeout + Duration::from_millis(500), work)

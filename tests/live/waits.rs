@@ -86,7 +86,8 @@ pub fn chain_and_unrelated_pair(ctx: &Ctx) {
         .unwrap()
         .iter()
         .any(|w| w["thread_id"] == d.thread_id));
-    // D is also queued behind B's waiting request for row 1: that edge is listed, but D hangs under the holder A only.
+    // D is also queued behind B's waiting request for row 1: the server lists that edge, but
+    // with a holder (A) to blame it adds nothing; D hangs under A only.
     assert!(
         !under_b["waiters"]
             .as_array()
