@@ -4,6 +4,7 @@
 //! builds the [`model`], [`analyze`] computes graphs and diagnoses over it,
 //! and [`render`] prints the result; [`cli`] wires them to the command line.
 
+pub mod act;
 pub mod analyze;
 pub mod cli;
 pub mod model;

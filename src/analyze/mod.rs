@@ -3,6 +3,7 @@
 
 pub mod deadlock;
 pub mod history;
+pub mod kill;
 pub mod metadata;
 pub mod sql_text;
 pub mod waits;

@@ -103,6 +103,8 @@ pub enum Command {
     Waits(WaitsArgs),
     /// Deadlocks explained: the latest from the server, a status text, or every one in an error log.
     Deadlock(DeadlockArgs),
+    /// Kill blocking sessions, after confirmation: chosen by the analysis, re-checked right before, audited.
+    Kill(KillArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -161,4 +163,43 @@ pub struct DeadlockArgs {
     /// List only the newest N deadlocks (groups still count them all). Default for logs: 20.
     #[arg(long)]
     pub last: Option<usize>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct KillArgs {
+    /// Processlist ids to kill (the ids `lockdiag waits` shows).
+    pub thread_ids: Vec<u64>,
+    /// Every root blocker of the waits tree.
+    #[arg(long)]
+    pub root_blockers: bool,
+    /// Root blockers whose longest waiter has waited at least this long.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub blocking_longer_than: Option<Duration>,
+    /// Sessions idle in an open transaction at least this long.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub idle_in_trx_longer_than: Option<Duration>,
+    /// Only sessions of this user.
+    #[arg(long = "user", id = "kill_user")]
+    pub user: Option<String>,
+    /// Only sessions whose default database is this.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Only sessions whose statement text matches this regular expression.
+    #[arg(long = "match")]
+    pub match_query: Option<String>,
+    /// KILL QUERY (stop the statement) instead of KILL CONNECTION (end the session and its transaction).
+    #[arg(long)]
+    pub query: bool,
+    /// Do not ask (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the exact statements; kill nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With explicit ids only: kill even a replication or server thread.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to append the audit records (default: $XDG_STATE_HOME/lockdiag/audit.log or ~/.local/state/lockdiag/audit.log).
+    #[arg(long)]
+    pub audit_log: Option<PathBuf>,
 }

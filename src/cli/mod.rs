@@ -5,6 +5,7 @@
 pub mod args;
 pub mod config;
 mod deadlock;
+mod kill;
 mod live;
 
 use std::io::Write;
@@ -78,5 +79,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Ps(args) => live::ps(&args, &cli.connection, &output).await,
         Command::Locks(args) => live::locks(&args, &cli.connection, &output).await,
         Command::Waits(_) => live::waits(&cli.connection, &output).await,
+        Command::Kill(args) => kill::run(&args, &cli.connection, &output).await,
     }
 }

@@ -91,15 +91,25 @@ fn ssl_opts(config: &ConnectionConfig, mode: SslMode) -> Result<Option<SslOpts>,
     })
 }
 
+/// The Unix socket the connection will use, if any: `-S`, or for `localhost`
+/// without a port the first standard socket that exists.
+fn socket_path(config: &ConnectionConfig) -> Option<PathBuf> {
+    let localhost = config.host.as_deref().is_none_or(|h| h == "localhost");
+    config.socket.clone().or_else(|| {
+        (localhost && config.port.is_none())
+            .then(|| {
+                DEFAULT_SOCKETS
+                    .iter()
+                    .map(PathBuf::from)
+                    .find(|p| p.exists())
+            })
+            .flatten()
+    })
+}
+
 fn builder(config: &ConnectionConfig, ssl: Option<SslOpts>) -> OptsBuilder {
     let host = config.host.clone().unwrap_or_else(|| "localhost".into());
-    let mut socket = config.socket.clone();
-    if socket.is_none() && host == "localhost" && config.port.is_none() {
-        socket = DEFAULT_SOCKETS
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists());
-    }
+    let socket = socket_path(config);
     // `localhost` over TCP means the loopback address, not a name lookup.
     let ip = if host == "localhost" {
         "127.0.0.1".to_string()
@@ -123,9 +133,14 @@ fn builder(config: &ConnectionConfig, ssl: Option<SslOpts>) -> OptsBuilder {
 }
 
 /// Opens a pool and proves it with one connection, within the connect timeout.
-/// `PREFERRED` (the default) falls back to plain text when the server has no TLS.
+/// `PREFERRED` (the default) falls back to plain text when the server has no TLS;
+/// over a Unix socket no TLS is negotiated.
 pub async fn connect(config: &ConnectionConfig) -> Result<Pool, ConnectError> {
     let mode = config.ssl_mode.unwrap_or(SslMode::Preferred);
+    // A Unix socket is local and counts as a secure transport, as for the mysql client.
+    if socket_path(config).is_some() {
+        return try_connect(config, None).await;
+    }
     match try_connect(config, ssl_opts(config, mode)?).await {
         Err(ConnectError::Failed { message, .. })
             if message.contains("does not have this capability") =>

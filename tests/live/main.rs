@@ -5,6 +5,7 @@
 mod connect;
 mod ctx;
 mod deadlocks;
+mod kill;
 mod server;
 mod waits;
 
@@ -48,6 +49,27 @@ const TESTS: &[Test] = &[
         deadlocks::check_then_insert_gap,
     ),
     ("deadlock_error_log_has_all", deadlocks::error_log_has_all),
+    (
+        "kill_root_blocker_and_waiters_finish",
+        kill::root_blocker_is_killed_and_waiters_finish,
+    ),
+    (
+        "kill_without_confirmation_or_dry_run",
+        kill::no_terminal_no_yes_and_dry_run_kill_nothing,
+    ),
+    ("kill_prompt_yes_and_no", kill::prompt_answered_yes_and_no),
+    (
+        "kill_race_target_changed",
+        kill::target_changed_before_confirmation_is_skipped,
+    ),
+    (
+        "kill_protected_threads_refused",
+        kill::protected_threads_are_refused,
+    ),
+    (
+        "kill_query_on_idle_blocker",
+        kill::kill_query_on_idle_blocker_warns_and_releases_nothing,
+    ),
 ];
 
 fn setup(ctx: &Ctx) {

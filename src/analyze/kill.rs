@@ -1,0 +1,413 @@
+//! Choosing sessions to kill from the analysis, refusing the ones that must
+//! never be killed, saying what a kill does, and checking that a target is
+//! still the same session right before acting.
+
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::model::{LiveState, Session};
+
+use super::waits::{BlockerNode, SessionState, WaitAnalysis};
+
+/// How targets are chosen (any of the selectors), then narrowed (all filters).
+#[derive(Debug, Clone, Default)]
+pub struct KillCriteria {
+    pub thread_ids: Vec<u64>,
+    pub root_blockers: bool,
+    pub blocking_longer_than: Option<Duration>,
+    pub idle_in_trx_longer_than: Option<Duration>,
+    pub user: Option<String>,
+    pub db: Option<String>,
+    pub query_pattern: Option<Regex>,
+    /// `--force`: explicit ids only, past the system/replication refusal.
+    pub force: bool,
+}
+
+impl KillCriteria {
+    pub fn has_selector(&self) -> bool {
+        !self.thread_ids.is_empty()
+            || self.root_blockers
+            || self.blocking_longer_than.is_some()
+            || self.idle_in_trx_longer_than.is_some()
+    }
+}
+
+/// A session chosen for killing, with what killing it does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KillTarget {
+    pub thread_id: u64,
+    pub user: String,
+    pub host: String,
+    pub db: Option<String>,
+    pub command: String,
+    pub state: SessionState,
+    pub time_secs: u64,
+    pub trx_id: Option<String>,
+    pub trx_age_secs: Option<u64>,
+    pub rows_locked: Option<u64>,
+    pub rows_modified: Option<u64>,
+    /// Tables it holds locks on (where the lock listing says).
+    pub locked_tables: Vec<String>,
+    pub query: Option<String>,
+    /// Sessions that wait for it, directly or through others.
+    pub blocked_sessions: u64,
+    pub longest_wait_secs: u64,
+    /// Why it must not be killed; `None` when it may.
+    pub refused: Option<String>,
+}
+
+/// Why a session must never be killed by lockdiag (without `--force` on an explicit id).
+pub fn protected_reason(session: &Session) -> Option<String> {
+    let command = session.command.as_str();
+    let state = session.state.as_deref().unwrap_or("").to_ascii_lowercase();
+    if command.starts_with("Binlog Dump") {
+        return Some(format!(
+            "replication: it sends the binary log to a replica ({command})"
+        ));
+    }
+    if session.user == "system user"
+        || command == "Slave_IO"
+        || command == "Slave_SQL"
+        || command == "Slave_worker"
+    {
+        return Some("replication or server thread ('system user'): killing it stops replication or a server task".into());
+    }
+    if session.user == "event_scheduler" || command == "Daemon" {
+        return Some("server background thread (event scheduler or daemon)".into());
+    }
+    if state.contains("waiting for master")
+        || state.contains("waiting for source")
+        || state.contains("slave has read all relay log")
+        || state.contains("replica has read all relay log")
+    {
+        return Some("replication thread".into());
+    }
+    None
+}
+
+fn find_node(nodes: &[BlockerNode], thread_id: u64) -> Option<&BlockerNode> {
+    for node in nodes {
+        if node.thread_id == thread_id {
+            return Some(node);
+        }
+        if let Some(found) = find_node(&node.waiters, thread_id) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+fn target_of(state: &LiveState, analysis: &WaitAnalysis, session: &Session) -> KillTarget {
+    let trx = state
+        .transactions
+        .iter()
+        .find(|t| t.thread_id == session.thread_id);
+    let node = find_node(&analysis.root_blockers, session.thread_id);
+    let mut locked_tables: Vec<String> = state
+        .locks
+        .iter()
+        .filter(|l| {
+            l.thread_id == Some(session.thread_id) && l.lock_status.eq_ignore_ascii_case("GRANTED")
+        })
+        .filter_map(|l| Some(format!("{}.{}", l.schema.as_deref()?, l.table.as_deref()?)))
+        .collect();
+    locked_tables.dedup();
+    let open_trx = trx.is_some() || super::waits::holds_transaction_mdl(state, session.thread_id);
+    let waiting = analysis
+        .waits
+        .iter()
+        .any(|w| w.waiting_thread_id == session.thread_id);
+    KillTarget {
+        thread_id: session.thread_id,
+        user: session.user.clone(),
+        host: session.host.clone(),
+        db: session.db.clone(),
+        command: session.command.clone(),
+        state: super::waits::session_state(Some(session), open_trx, waiting),
+        time_secs: session.time_secs,
+        trx_id: trx.map(|t| t.trx_id.clone()),
+        trx_age_secs: trx.map(|t| t.age_secs),
+        rows_locked: trx.map(|t| t.rows_locked),
+        rows_modified: trx.map(|t| t.rows_modified),
+        locked_tables,
+        query: session.info.clone(),
+        blocked_sessions: node.map_or(0, |n| n.blocked_sessions),
+        longest_wait_secs: node.map_or(0, |n| n.longest_wait_secs),
+        refused: None,
+    }
+}
+
+/// The targets the criteria choose, protected ones marked refused (never dropped silently).
+/// Explicit ids that are not in the processlist are returned in the error list.
+pub fn select_targets(
+    state: &LiveState,
+    analysis: &WaitAnalysis,
+    criteria: &KillCriteria,
+) -> (Vec<KillTarget>, Vec<u64>) {
+    let mut chosen: Vec<(u64, bool)> = Vec::new(); // (thread, explicit)
+    let mut missing = Vec::new();
+    for id in &criteria.thread_ids {
+        if state.sessions.iter().any(|s| s.thread_id == *id) {
+            chosen.push((*id, true));
+        } else {
+            missing.push(*id);
+        }
+    }
+    for root in &analysis.root_blockers {
+        let by_root = criteria.root_blockers;
+        let by_wait = criteria
+            .blocking_longer_than
+            .is_some_and(|d| root.longest_wait_secs >= d.as_secs());
+        if by_root || by_wait {
+            chosen.push((root.thread_id, false));
+        }
+    }
+    if let Some(limit) = criteria.idle_in_trx_longer_than {
+        for s in &state.sessions {
+            let open_trx = state
+                .transactions
+                .iter()
+                .any(|t| t.thread_id == s.thread_id)
+                || super::waits::holds_transaction_mdl(state, s.thread_id);
+            if s.command.eq_ignore_ascii_case("Sleep") && open_trx && s.time_secs >= limit.as_secs()
+            {
+                chosen.push((s.thread_id, false));
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut targets = Vec::new();
+    for (thread_id, explicit) in chosen {
+        if !seen.insert(thread_id) {
+            continue;
+        }
+        let Some(session) = state.sessions.iter().find(|s| s.thread_id == thread_id) else {
+            continue;
+        };
+        if criteria.user.as_ref().is_some_and(|u| &session.user != u)
+            || criteria
+                .db
+                .as_ref()
+                .is_some_and(|d| session.db.as_ref() != Some(d))
+            || criteria
+                .query_pattern
+                .as_ref()
+                .is_some_and(|p| !session.info.as_deref().is_some_and(|q| p.is_match(q)))
+        {
+            continue;
+        }
+        let mut target = target_of(state, analysis, session);
+        target.refused = if state.lockdiag_thread_ids.contains(&thread_id) {
+            Some("it is lockdiag's own connection".into())
+        } else {
+            protected_reason(session).filter(|_| !(explicit && criteria.force))
+        };
+        targets.push(target);
+    }
+    (targets, missing)
+}
+
+/// `thread 18 app@10.0.0.5 idle in transaction for 42s, trx 274, 3 row locks on shop.payments,
+/// 1 row modified — killing it unblocks 4 sessions (longest wait 40s); its transaction rolls back`.
+pub fn describe_target(t: &KillTarget, kill_query: bool) -> String {
+    let doing = match t.state {
+        SessionState::IdleInTrx => format!("idle in transaction for {}s", t.time_secs),
+        SessionState::Idle => format!("idle for {}s", t.time_secs),
+        SessionState::Waiting => format!("waiting for a lock for {}s", t.time_secs),
+        _ => format!("running {} for {}s", t.command, t.time_secs),
+    };
+    let mut parts = vec![format!(
+        "thread {} {}@{} {doing}",
+        t.thread_id, t.user, t.host
+    )];
+    if let Some(trx) = &t.trx_id {
+        parts.push(format!("trx {trx}"));
+    }
+    if let Some(rows) = t.rows_locked {
+        let on = if t.locked_tables.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", t.locked_tables.join(", "))
+        };
+        parts.push(format!("{rows} row lock(s){on}"));
+    }
+    if let Some(modified) = t.rows_modified {
+        parts.push(format!("{modified} row(s) modified"));
+    }
+    let effect = if kill_query {
+        if t.state == SessionState::IdleInTrx {
+            "KILL QUERY stops no statement (none is running) and releases no lock".to_string()
+        } else {
+            "its statement is stopped; its transaction and locks stay".to_string()
+        }
+    } else if t.blocked_sessions > 0 {
+        let rollback = if t.trx_id.is_some() {
+            "; its transaction rolls back"
+        } else {
+            ""
+        };
+        format!(
+            "killing it unblocks {} session(s) (longest wait {}s){rollback}",
+            t.blocked_sessions, t.longest_wait_secs
+        )
+    } else if t.trx_id.is_some() {
+        "killing it blocks nobody now; its transaction rolls back".to_string()
+    } else {
+        "killing it ends the connection".to_string()
+    };
+    format!("{} — {effect}", parts.join(", "))
+}
+
+/// Checks, against a fresh collection, that the target is still the same
+/// session (same user and host, same transaction — a reused connection or a
+/// finished transaction fails) and still chosen by the criteria.
+pub fn reverify(
+    target: &KillTarget,
+    fresh: &[KillTarget],
+    fresh_state: &LiveState,
+) -> Result<(), String> {
+    let Some(session) = fresh_state
+        .sessions
+        .iter()
+        .find(|s| s.thread_id == target.thread_id)
+    else {
+        return Err(format!("thread {} is gone", target.thread_id));
+    };
+    if session.user != target.user || session.host != target.host {
+        return Err(format!(
+            "thread {} now belongs to {}@{}, not {}@{}",
+            target.thread_id, session.user, session.host, target.user, target.host
+        ));
+    }
+    let trx_now = fresh_state
+        .transactions
+        .iter()
+        .find(|t| t.thread_id == target.thread_id)
+        .map(|t| t.trx_id.clone());
+    if target.trx_id.is_some() && trx_now != target.trx_id {
+        return Err(format!(
+            "thread {}'s transaction {} ended{}: its locks are released",
+            target.thread_id,
+            target.trx_id.as_deref().unwrap_or("?"),
+            trx_now
+                .map(|t| format!(" (now in trx {t})"))
+                .unwrap_or_default()
+        ));
+    }
+    if session.command == target.command && session.time_secs + 1 < target.time_secs {
+        return Err(format!(
+            "thread {} started a new command since it was listed",
+            target.thread_id
+        ));
+    }
+    if !fresh
+        .iter()
+        .any(|t| t.thread_id == target.thread_id && t.refused.is_none())
+    {
+        return Err(format!("thread {} no longer qualifies", target.thread_id));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Transaction;
+
+    fn session(id: u64, user: &str, command: &str) -> Session {
+        Session {
+            thread_id: id,
+            user: user.into(),
+            host: "10.0.0.5".into(),
+            command: command.into(),
+            time_secs: 42,
+            ..Session::default()
+        }
+    }
+
+    #[test]
+    fn protected_threads() {
+        assert!(protected_reason(&session(1, "system user", "Connect")).is_some());
+        assert!(protected_reason(&session(2, "repl", "Binlog Dump GTID")).is_some());
+        assert!(protected_reason(&session(3, "event_scheduler", "Daemon")).is_some());
+        assert!(protected_reason(&session(4, "app", "Sleep")).is_none());
+    }
+
+    fn state() -> LiveState {
+        LiveState {
+            sessions: vec![
+                session(18, "app", "Sleep"),
+                session(20, "system user", "Connect"),
+                session(30, "lockdiag", "Query"),
+            ],
+            transactions: vec![Transaction {
+                trx_id: "274".into(),
+                thread_id: 18,
+                rows_locked: 3,
+                rows_modified: 1,
+                ..Transaction::default()
+            }],
+            lockdiag_thread_ids: vec![30],
+            ..LiveState::default()
+        }
+    }
+
+    #[test]
+    fn explicit_ids_own_and_protected_are_refused_unless_forced() {
+        let s = state();
+        let analysis = WaitAnalysis::default();
+        let criteria = KillCriteria {
+            thread_ids: vec![18, 20, 30, 99],
+            ..KillCriteria::default()
+        };
+        let (targets, missing) = select_targets(&s, &analysis, &criteria);
+        assert_eq!(missing, vec![99]);
+        let refused: Vec<(u64, bool)> = targets
+            .iter()
+            .map(|t| (t.thread_id, t.refused.is_some()))
+            .collect();
+        assert_eq!(refused, vec![(18, false), (20, true), (30, true)]);
+        let forced = KillCriteria {
+            force: true,
+            ..criteria
+        };
+        let (targets, _) = select_targets(&s, &analysis, &forced);
+        let refused: Vec<(u64, bool)> = targets
+            .iter()
+            .map(|t| (t.thread_id, t.refused.is_some()))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![(18, false), (20, false), (30, true)],
+            "--force never kills lockdiag itself"
+        );
+    }
+
+    #[test]
+    fn description_and_reverification() {
+        let s = state();
+        let criteria = KillCriteria {
+            thread_ids: vec![18],
+            ..KillCriteria::default()
+        };
+        let (targets, _) = select_targets(&s, &WaitAnalysis::default(), &criteria);
+        let text = describe_target(&targets[0], false);
+        assert!(text.starts_with("thread 18 app@10.0.0.5 idle in transaction for 42s, trx 274, 3 row lock(s), 1 row(s) modified"), "{text}");
+        assert!(describe_target(&targets[0], true).contains("releases no lock"));
+        assert!(reverify(&targets[0], &targets, &s).is_ok());
+        // The transaction ended and a new one began: not the listed target any more.
+        let mut later = s.clone();
+        later.transactions[0].trx_id = "275".into();
+        assert!(reverify(&targets[0], &targets, &later)
+            .unwrap_err()
+            .contains("ended"));
+        // The id now belongs to another account.
+        let mut reused = s.clone();
+        reused.sessions[0].user = "other".into();
+        assert!(reverify(&targets[0], &targets, &reused)
+            .unwrap_err()
+            .contains("now belongs to"));
+    }
+}

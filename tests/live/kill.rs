@@ -1,0 +1,321 @@
+//! `lockdiag kill` on real blockers: it kills the right session, only after
+//! confirmation, re-checks before acting, refuses protected threads, audits.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::ctx::{Ctx, Pending};
+
+/// An idle transaction holding `row` of `pair`, and `waiters` sessions queued behind it.
+fn blocker_with_waiters(ctx: &Ctx, row: u32, waiters: usize) -> (mysql_async::Conn, Vec<Pending>) {
+    let mut blocker = ctx.conn();
+    ctx.exec(&mut blocker, "BEGIN");
+    ctx.exec(
+        &mut blocker,
+        &format!("UPDATE pair SET v = v + 1 WHERE id = {row}"),
+    );
+    let pending: Vec<Pending> = (0..waiters)
+        .map(|_| {
+            ctx.spawn(
+                ctx.conn(),
+                &[&format!("UPDATE pair SET v = v + 10 WHERE id = {row}")],
+            )
+        })
+        .collect();
+    ctx.wait_for_waiters(waiters as u64);
+    (blocker, pending)
+}
+
+fn alive(ctx: &Ctx, id: u32) -> bool {
+    let mut admin = ctx.conn();
+    ctx.query_u64(
+        &mut admin,
+        &format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}"),
+    ) == 1
+}
+
+fn audit_path(ctx: &Ctx, name: &str) -> String {
+    ctx.server
+        .dir
+        .join(format!("{name}.audit.log"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn finished(pending: &mut [Pending], within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut done = vec![false; pending.len()];
+    while Instant::now() < deadline {
+        for (i, p) in pending.iter_mut().enumerate() {
+            if let Ok(result) = p.done.try_recv() {
+                assert!(result.is_ok(), "a waiter failed: {result:?}");
+                done[i] = true;
+            }
+        }
+        if done.iter().all(|d| *d) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+pub fn root_blocker_is_killed_and_waiters_finish(ctx: &Ctx) {
+    let (blocker, mut pending) = blocker_with_waiters(ctx, 1, 2);
+    let audit = audit_path(ctx, "root");
+    let out = ctx.lockdiag(&[
+        "kill",
+        "--root-blockers",
+        "--yes",
+        "--audit-log",
+        &audit,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{doc:#}");
+    assert_eq!(targets[0]["thread_id"], blocker.id());
+    assert_eq!(targets[0]["outcome"], "killed");
+    assert_eq!(
+        targets[0]["statement"],
+        format!("KILL CONNECTION {}", blocker.id())
+    );
+    assert_eq!(targets[0]["blocked_sessions"], 2);
+    assert!(
+        finished(&mut pending, Duration::from_secs(10)),
+        "the waiters' statements did not complete after the kill"
+    );
+    assert!(!alive(ctx, blocker.id()));
+
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let phases: Vec<&str> = lines.iter().map(|l| l["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["before", "after"]);
+    assert_eq!(lines[1]["outcome"], "killed");
+    assert_eq!(lines[1]["target"]["thread_id"], blocker.id());
+    assert_eq!(
+        lines[1]["statement"],
+        format!("KILL CONNECTION {}", blocker.id())
+    );
+    assert!(lines[1]["db_user"].as_str().unwrap().starts_with("root@"));
+    assert!(lines[1]["time"].as_str().unwrap().ends_with('Z'));
+    ctx.kill(&pending.iter().map(|p| p.thread_id).collect::<Vec<_>>());
+}
+
+pub fn no_terminal_no_yes_and_dry_run_kill_nothing(ctx: &Ctx) {
+    let (blocker, pending) = blocker_with_waiters(ctx, 1, 1);
+    let audit = audit_path(ctx, "refused");
+    // Standard input is not a terminal here (Command gives it /dev/null).
+    let out = ctx.lockdiag(&["kill", "--root-blockers", "--audit-log", &audit]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not a terminal") && text.contains("--yes"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("thread {}", blocker.id())), "{text}");
+    assert!(alive(ctx, blocker.id()));
+
+    let out = ctx.lockdiag(&[
+        "kill",
+        "--root-blockers",
+        "--dry-run",
+        "--audit-log",
+        &audit,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("statement: KILL CONNECTION {}", blocker.id())),
+        "{text}"
+    );
+    assert!(
+        text.contains("idle in transaction") && text.contains("killing it unblocks 1 session"),
+        "{text}"
+    );
+    assert!(alive(ctx, blocker.id()));
+    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        audit_text.lines().all(|l| l.contains("\"dry_run\":true")),
+        "{audit_text}"
+    );
+
+    // Nothing matches: said plainly, exit 0.
+    let out = ctx.lockdiag(&[
+        "kill",
+        "--root-blockers",
+        "--user",
+        "nobody",
+        "--yes",
+        "--audit-log",
+        &audit,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing to kill"));
+    let out = ctx.lockdiag(&["kill"]);
+    assert_eq!(out.status.code(), Some(2));
+    ctx.kill(&[blocker.id(), pending[0].thread_id]);
+}
+
+fn pty_kill(ctx: &Ctx, args: &[&str]) -> rexpect::session::PtySession {
+    let socket = ctx.server.socket();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockdiag"));
+    cmd.args([
+        "--no-defaults",
+        "-S",
+        socket.to_str().unwrap(),
+        "-u",
+        "root",
+        "kill",
+    ])
+    .args(args)
+    .env("NO_COLOR", "1");
+    rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn lockdiag in a pty")
+}
+
+pub fn prompt_answered_yes_and_no(ctx: &Ctx) {
+    let (blocker, mut pending) = blocker_with_waiters(ctx, 1, 1);
+    let audit = audit_path(ctx, "prompt");
+    let id = blocker.id().to_string();
+
+    let mut session = pty_kill(ctx, &[&id, "--audit-log", &audit]);
+    session.exp_string("Kill 1 session? [y/N]").unwrap();
+    session.send_line("n").unwrap();
+    session.exp_string("declined").unwrap();
+    session.exp_eof().unwrap();
+    assert!(alive(ctx, blocker.id()), "answering n killed it");
+
+    let mut session = pty_kill(ctx, &[&id, "--audit-log", &audit]);
+    session.exp_string("Kill 1 session? [y/N]").unwrap();
+    session.send_line("y").unwrap();
+    session.exp_string(&format!("thread {id}: killed")).unwrap();
+    session.exp_eof().unwrap();
+    assert!(finished(&mut pending, Duration::from_secs(10)));
+    assert!(!alive(ctx, blocker.id()));
+    ctx.kill(&[pending[0].thread_id]);
+}
+
+pub fn target_changed_before_confirmation_is_skipped(ctx: &Ctx) {
+    let (mut blocker, pending) = blocker_with_waiters(ctx, 2, 1);
+    let audit = audit_path(ctx, "race");
+    let id = blocker.id().to_string();
+    let mut session = pty_kill(ctx, &[&id, "--audit-log", &audit]);
+    session.exp_string("Kill 1 session? [y/N]").unwrap();
+    // Between listing and confirming, the blocker commits and starts a new transaction.
+    ctx.exec(&mut blocker, "COMMIT");
+    ctx.exec(&mut blocker, "BEGIN");
+    ctx.exec(&mut blocker, "UPDATE pair SET v = v + 1 WHERE id = 1");
+    session.send_line("y").unwrap();
+    session.exp_string("skipped").unwrap();
+    session.exp_eof().unwrap();
+    assert!(
+        alive(ctx, blocker.id()),
+        "a session that was no longer the listed one was killed"
+    );
+    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        audit_text.contains("\"outcome\":\"skipped\"")
+            && !audit_text.contains("\"outcome\":\"killed\""),
+        "{audit_text}"
+    );
+    ctx.kill(&[blocker.id(), pending[0].thread_id]);
+}
+
+pub fn protected_threads_are_refused(ctx: &Ctx) {
+    let mut admin = ctx.conn();
+    ctx.exec(&mut admin, "SET GLOBAL event_scheduler = ON");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let scheduler = loop {
+        let id = ctx.query_u64(&mut admin, "SELECT COALESCE(MAX(ID), 0) FROM information_schema.PROCESSLIST WHERE USER = 'event_scheduler'");
+        if id > 0 {
+            break id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the event scheduler did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let audit = audit_path(ctx, "protected");
+    let out = ctx.lockdiag(&[
+        "kill",
+        &scheduler.to_string(),
+        "--yes",
+        "--audit-log",
+        &audit,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["outcome"], "refused", "{doc:#}");
+    assert!(doc["targets"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("--force"));
+    assert_eq!(
+        ctx.query_u64(
+            &mut admin,
+            &format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {scheduler}")
+        ),
+        1
+    );
+
+    // lockdiag's own connections: MariaDB hands out ids in order, so the next few are its own.
+    let next = u64::from(ctx.conn().id()) + 1;
+    let ids: Vec<String> = (next..next + 16).map(|i| i.to_string()).collect();
+    let mut args = vec!["kill"];
+    args.extend(ids.iter().map(String::as_str));
+    args.extend(["--yes", "--audit-log", &audit, "--format", "json"]);
+    let out = ctx.lockdiag(&args);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let own: Vec<&Value> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("lockdiag's own connection"))
+        })
+        .collect();
+    assert!(!own.is_empty(), "{doc:#}");
+    assert!(own.iter().all(|t| t["outcome"] == "refused"));
+    ctx.exec(&mut admin, "SET GLOBAL event_scheduler = OFF");
+}
+
+pub fn kill_query_on_idle_blocker_warns_and_releases_nothing(ctx: &Ctx) {
+    let (blocker, mut pending) = blocker_with_waiters(ctx, 2, 1);
+    let audit = audit_path(ctx, "query");
+    let out = ctx.lockdiag(&[
+        "kill",
+        &blocker.id().to_string(),
+        "--query",
+        "--yes",
+        "--audit-log",
+        &audit,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("KILL QUERY releases none of its locks"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("statement: KILL QUERY {}", blocker.id())));
+    // The waiter stays blocked: that is why the default is KILL CONNECTION.
+    assert!(!finished(&mut pending, Duration::from_secs(2)));
+    assert!(alive(ctx, blocker.id()));
+    ctx.kill(&[blocker.id(), pending[0].thread_id]);
+}
