@@ -1,7 +1,9 @@
 //! Pure computations over the model: wait-for graphs, root blockers, cycles,
 //! deadlock diagnoses, fingerprints.
 
+pub mod checks;
 pub mod deadlock;
+pub mod duplicates;
 pub mod history;
 pub mod kill;
 pub mod metadata;

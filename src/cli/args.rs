@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
 
+    /// Read a saved snapshot (status, ps, locks, waits, deadlock) instead of a server; for
+    /// `deadlock`, a directory of snapshots too.
+    #[arg(long, global = true)]
+    pub from: Option<PathBuf>,
+
     /// No colour, whatever the terminal (NO_COLOR is also respected).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -105,6 +110,75 @@ pub enum Command {
     Deadlock(DeadlockArgs),
     /// Kill blocking sessions, after confirmation: chosen by the analysis, re-checked right before, audited.
     Kill(KillArgs),
+    /// Save everything one collection sees as a JSON document (or Prometheus text), for cron.
+    Snapshot(SnapshotArgs),
+    /// Assertions for CI: PASS/FAIL each, exit 1 when any fails.
+    Check(CheckArgs),
+    /// Find duplicate keys (e.g. payments.payment_key) without locking the table.
+    Dupes(DupesArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    /// Fail when a session has waited longer than this for a lock.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_lock_wait: Option<Duration>,
+    /// Fail when more than N sessions wait for locks.
+    #[arg(long)]
+    pub max_blocked: Option<u64>,
+    /// Fail when a transaction has been open longer than this.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_trx_age: Option<Duration>,
+    /// Fail when the latest deadlock is more recent than this.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub no_deadlock_since: Option<Duration>,
+    /// Fail when the latest deadlock differs from the one in this saved snapshot.
+    #[arg(long)]
+    pub no_new_deadlock: Option<PathBuf>,
+    /// Fail when TABLE has duplicate values of COL[,COL…] (repeatable), e.g. shop.payments.payment_key.
+    #[arg(long)]
+    pub no_duplicates: Vec<String>,
+    /// Fail when any session waits for a metadata lock.
+    #[arg(long)]
+    pub no_metadata_lock_waits: bool,
+    /// Also write a JUnit XML report here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DupesArgs {
+    /// The table: `table` (in the connection's database) or `schema.table`.
+    #[arg(long)]
+    pub table: String,
+    /// The key columns, comma-separated: `payment_key` or `order_id,payment_key`.
+    #[arg(long)]
+    pub columns: String,
+    /// Only rows matching `column OP value [AND …]` (OP: = != <> < <= > >=; value: number or 'text') or `column IS [NOT] NULL`.
+    #[arg(long = "where")]
+    pub filter: Option<String>,
+    /// Duplicate groups listed at most.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Rows per primary-key chunk (each chunk is one short, time-limited read).
+    #[arg(long, default_value_t = 10_000)]
+    pub chunk_rows: u64,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct SnapshotArgs {
+    /// A file, or a directory for timestamped files; standard output when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// With --out DIR: remove lockdiag snapshots older than this.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub keep: Option<Duration>,
+    /// Leave the raw SHOW ENGINE INNODB STATUS text out.
+    #[arg(long)]
+    pub no_raw: bool,
+    /// Lock groups kept at most (the rest is counted in locks_omitted).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u64,
 }
 
 #[derive(Debug, Args, Default)]

@@ -2,26 +2,30 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::analyze::history::DeadlockHistory;
 use crate::model::InnodbStatus;
 use crate::parse::{looks_like_error_log, parse_innodb_status, ErrorLogDeadlocks};
 use crate::render::json::{to_json, DeadlockDocument};
 use crate::render::{dot, mermaid, table, DeadlockGroup, DeadlockReport, Format};
+use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
 
-use super::args::{ConnectionArgs, DeadlockArgs};
+use super::args::DeadlockArgs;
 use super::{live, Output, EXIT_OK};
 
 /// Deadlocks listed from a log when `--last` is not given.
 const DEFAULT_LAST: usize = 20;
 
-pub async fn run(args: &DeadlockArgs, connection: &ConnectionArgs, out: &Output) -> Result<i32> {
+pub async fn run(args: &DeadlockArgs, source: &live::Source, out: &Output) -> Result<i32> {
     let not_before = args
         .since
         .map(|d| chrono::Utc::now().timestamp() - d.as_secs() as i64);
     let keep = args.last.unwrap_or(DEFAULT_LAST).max(1);
+    if let Some(from) = &source.from {
+        return from_snapshots(from, not_before, keep, out);
+    }
     if let Some(path) = &args.error_log {
         let history = scan_log(open_stream(path)?, not_before, keep)?;
         return render_history(&history, format!("error_log:{}", path.display()), out);
@@ -39,11 +43,75 @@ pub async fn run(args: &DeadlockArgs, connection: &ConnectionArgs, out: &Output)
             )
         }
         None => (
-            live::innodb_status_from_server(connection).await?,
+            live::innodb_status_from_server(&source.connection).await?,
             "server".to_string(),
         ),
     };
     render_latest(status, source, args.file.as_deref(), out)
+}
+
+/// The latest deadlock of one snapshot, or those seen across a directory of
+/// snapshots (each deadlock once, however many snapshots saw it), grouped.
+fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize, out: &Output) -> Result<i32> {
+    let files = if from.is_dir() {
+        snapshots_in(from)?
+    } else {
+        vec![from.to_path_buf()]
+    };
+    let mut history = DeadlockHistory::new(not_before, keep);
+    let mut seen = std::collections::BTreeSet::new();
+    for file in &files {
+        let snapshot = read_snapshot(file)?;
+        let report = match snapshot.latest_deadlock {
+            Some(value) => Some(
+                serde_json::from_value::<DeadlockReport>(value)
+                    .with_context(|| format!("{}: unreadable latest_deadlock", file.display()))?,
+            ),
+            None => snapshot
+                .state
+                .innodb_status
+                .as_deref()
+                .map(parse_innodb_status)
+                .and_then(|s| s.latest_deadlock)
+                .map(DeadlockReport::new),
+        };
+        if let Some(report) = report {
+            if seen.insert((
+                report.deadlock.timestamp.clone(),
+                report.analysis.fingerprint.clone(),
+            )) {
+                history.add(report);
+            }
+        }
+    }
+    if !from.is_dir() && history.total <= 1 {
+        let reports: Vec<DeadlockReport> = history.newest.iter().cloned().collect();
+        if reports.is_empty() {
+            out.print(if out.format == Format::Json {
+                ""
+            } else {
+                "No deadlock recorded in the snapshot.\n"
+            });
+            if out.format == Format::Json {
+                out.print(&to_json(&DeadlockDocument::new(
+                    format!("snapshot:{}", from.display()),
+                    &reports,
+                    0,
+                    None,
+                )));
+            }
+            return Ok(EXIT_OK);
+        }
+        print_reports(
+            &reports,
+            None,
+            1,
+            format!("snapshot:{}", from.display()),
+            out,
+        );
+        return Ok(EXIT_OK);
+    }
+    render_history(&history, format!("snapshots:{}", from.display()), out)
 }
 
 fn scan_log(
@@ -105,7 +173,7 @@ fn print_reports(
         Format::Json => to_json(&DeadlockDocument::new(source, reports, total, groups)),
         Format::Dot => dot::deadlocks(reports),
         Format::Mermaid => mermaid::deadlocks(reports),
-        Format::Table => {
+        Format::Table | Format::Prometheus => {
             let mut text = String::new();
             if let Some(groups) = groups {
                 text.push_str(&table::deadlock_groups(groups, total, &out.style));

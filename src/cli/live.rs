@@ -15,10 +15,30 @@ use crate::render::{dot, mermaid, table, Format};
 use crate::source::collect::{collect_live, CollectOptions};
 use crate::source::connect::connect;
 use crate::source::detect::detect;
+use crate::source::snapshot_file::read_snapshot;
 
 use super::args::{ConnectionArgs, LocksArgs, PsArgs, StatusArgs};
 use super::config::resolve_connection;
 use super::{Output, EXIT_OK};
+
+/// Where a live view reads from: the server, or a saved snapshot (`--from`).
+pub struct Source {
+    pub connection: ConnectionArgs,
+    pub from: Option<std::path::PathBuf>,
+}
+
+/// The state to show: a snapshot's, or a fresh collection.
+async fn load(source: &Source, locks_limit: Option<u64>, innodb_status: bool) -> Result<LiveState> {
+    match &source.from {
+        Some(path) => {
+            if path.is_dir() {
+                bail!("--from {} is a directory: give one snapshot file (a directory works with `deadlock`)", path.display());
+            }
+            Ok(read_snapshot(path)?.state)
+        }
+        None => collect(&source.connection, locks_limit, innodb_status).await,
+    }
+}
 
 /// Connects, detects, collects. Missing sources are recorded in the state, not fatal.
 pub async fn collect(
@@ -71,8 +91,8 @@ fn refuse_graph_format(out: &Output, command: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn waits(connection: &ConnectionArgs, out: &Output) -> Result<i32> {
-    let state = collect(connection, None, false).await?;
+pub async fn waits(source: &Source, out: &Output) -> Result<i32> {
+    let state = load(source, None, false).await?;
     let analysis = analyze_waits(&state);
     let text = match out.format {
         Format::Json => to_json(&WaitsDocument {
@@ -81,7 +101,7 @@ pub async fn waits(connection: &ConnectionArgs, out: &Output) -> Result<i32> {
         }),
         Format::Dot => dot::waits(&analysis),
         Format::Mermaid => mermaid::waits(&analysis),
-        Format::Table => format!(
+        Format::Table | Format::Prometheus => format!(
             "{}{}",
             table::source_notes(&state),
             table::waits_tree(&analysis, &out.style)
@@ -152,9 +172,9 @@ fn status_document<'a>(
     }
 }
 
-pub async fn status(args: &StatusArgs, connection: &ConnectionArgs, out: &Output) -> Result<i32> {
+pub async fn status(args: &StatusArgs, source: &Source, out: &Output) -> Result<i32> {
     refuse_graph_format(out, "status")?;
-    let state = collect(connection, None, true).await?;
+    let state = load(source, None, true).await?;
     let analysis = analyze_waits(&state);
     let doc = status_document(&state, &analysis, args);
     let text = match out.format {
@@ -165,7 +185,7 @@ pub async fn status(args: &StatusArgs, connection: &ConnectionArgs, out: &Output
     Ok(EXIT_OK)
 }
 
-pub async fn ps(args: &PsArgs, connection: &ConnectionArgs, out: &Output) -> Result<i32> {
+pub async fn ps(args: &PsArgs, source: &Source, out: &Output) -> Result<i32> {
     refuse_graph_format(out, "ps")?;
     let pattern = args
         .match_query
@@ -173,7 +193,7 @@ pub async fn ps(args: &PsArgs, connection: &ConnectionArgs, out: &Output) -> Res
         .map(Regex::new)
         .transpose()
         .context("invalid --match regular expression")?;
-    let state = collect(connection, None, false).await?;
+    let state = load(source, None, false).await?;
     let waiting: Vec<u64> = all_waits(&state)
         .iter()
         .map(|w| w.waiting_thread_id)
@@ -233,9 +253,9 @@ pub async fn ps(args: &PsArgs, connection: &ConnectionArgs, out: &Output) -> Res
     Ok(EXIT_OK)
 }
 
-pub async fn locks(args: &LocksArgs, connection: &ConnectionArgs, out: &Output) -> Result<i32> {
+pub async fn locks(args: &LocksArgs, source: &Source, out: &Output) -> Result<i32> {
     refuse_graph_format(out, "locks")?;
-    let state = collect(connection, Some(args.limit), false).await?;
+    let state = load(source, Some(args.limit), false).await?;
     let matches_table = |schema: &Option<String>, table: &Option<String>| match &args.table {
         None => true,
         Some(wanted) => match wanted.split_once('.') {

@@ -3,10 +3,13 @@
 //! 2 usage, connection or query error.
 
 pub mod args;
+mod check;
 pub mod config;
 mod deadlock;
+mod dupes;
 mod kill;
 mod live;
+mod snapshot;
 
 use std::io::Write;
 
@@ -73,12 +76,32 @@ async fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     let command = cli.command.unwrap_or(Command::Status(StatusArgs {
         long_trx: std::time::Duration::from_secs(60),
     }));
+    let source = live::Source {
+        connection: cli.connection.clone(),
+        from: cli.from.clone(),
+    };
+    if source.from.is_some()
+        && matches!(
+            command,
+            Command::Kill(_) | Command::Snapshot(_) | Command::Check(_) | Command::Dupes(_)
+        )
+    {
+        anyhow::bail!(
+            "--from reads a saved snapshot: it works with status, ps, locks, waits and deadlock"
+        );
+    }
+    if output.format == Format::Prometheus && !matches!(command, Command::Snapshot(_)) {
+        anyhow::bail!("--format prometheus is for `snapshot`");
+    }
     match command {
-        Command::Deadlock(args) => deadlock::run(&args, &cli.connection, &output).await,
-        Command::Status(args) => live::status(&args, &cli.connection, &output).await,
-        Command::Ps(args) => live::ps(&args, &cli.connection, &output).await,
-        Command::Locks(args) => live::locks(&args, &cli.connection, &output).await,
-        Command::Waits(_) => live::waits(&cli.connection, &output).await,
+        Command::Deadlock(args) => deadlock::run(&args, &source, &output).await,
+        Command::Status(args) => live::status(&args, &source, &output).await,
+        Command::Ps(args) => live::ps(&args, &source, &output).await,
+        Command::Locks(args) => live::locks(&args, &source, &output).await,
+        Command::Waits(_) => live::waits(&source, &output).await,
         Command::Kill(args) => kill::run(&args, &cli.connection, &output).await,
+        Command::Snapshot(args) => snapshot::run(&args, &cli.connection, &output).await,
+        Command::Check(args) => check::run(&args, &cli.connection, &output).await,
+        Command::Dupes(args) => dupes::run(&args, &cli.connection, &output).await,
     }
 }

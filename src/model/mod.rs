@@ -5,6 +5,8 @@
 
 pub mod deadlock;
 pub mod live;
+pub mod snapshot;
 
 pub use deadlock::*;
 pub use live::*;
+pub use snapshot::*;

@@ -6,6 +6,7 @@ pub mod error_log;
 pub mod lines;
 pub mod option_file;
 pub mod status;
+pub mod where_filter;
 
 pub use deadlock::{parse_deadlock_lines, DeadlockBuilder};
 pub use error_log::{looks_like_error_log, ErrorLogDeadlocks};

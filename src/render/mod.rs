@@ -2,12 +2,14 @@
 
 pub mod dot;
 pub mod json;
+pub mod junit;
 pub mod mermaid;
+pub mod prometheus;
 pub mod table;
 
 use std::io::IsTerminal;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analyze::deadlock::DeadlockAnalysis;
 use crate::model::Deadlock;
@@ -20,6 +22,8 @@ pub enum Format {
     Json,
     Dot,
     Mermaid,
+    /// Prometheus text format (`snapshot` only), for node_exporter's textfile collector.
+    Prometheus,
 }
 
 /// How table output looks.
@@ -51,7 +55,7 @@ fn terminal_width() -> Option<u16> {
 }
 
 /// A deadlock with what was computed about it: the unit every renderer takes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadlockReport {
     #[serde(flatten)]
     pub deadlock: Deadlock,

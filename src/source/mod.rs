@@ -3,6 +3,8 @@
 pub mod collect;
 pub mod connect;
 pub mod detect;
+pub mod dupes;
 pub mod query;
 pub mod rows;
+pub mod snapshot_file;
 pub mod text;

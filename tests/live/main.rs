@@ -3,6 +3,7 @@
 //! lockdiag binary's JSON. Runs with `cargo test --test live`.
 
 mod connect;
+mod cron;
 mod ctx;
 mod deadlocks;
 mod kill;
@@ -69,6 +70,23 @@ const TESTS: &[Test] = &[
     (
         "kill_query_on_idle_blocker",
         kill::kill_query_on_idle_blocker_warns_and_releases_nothing,
+    ),
+    // After the deadlock tests: the server has a latest deadlock for snapshots to carry.
+    (
+        "snapshot_chain_offline_and_check",
+        cron::snapshot_during_a_chain_renders_offline,
+    ),
+    (
+        "snapshot_atomic_and_keep",
+        cron::snapshots_appear_atomically_and_are_pruned,
+    ),
+    (
+        "dupes_groups_and_unique_key",
+        cron::dupes_finds_groups_and_names_the_unique_key,
+    ),
+    (
+        "dupes_scan_does_not_block_writers",
+        cron::dupes_scan_does_not_block_writers,
     ),
 ];
 

@@ -20,4 +20,9 @@ GRANT SELECT ON shop.* TO 'limited'@'%';
 CREATE USER 'diag'@'%' IDENTIFIED BY 'S3cret-diag-pw';
 GRANT PROCESS ON *.* TO 'diag'@'%';
 GRANT SELECT ON shop.* TO 'diag'@'%';
-GRANT SELECT ON performance_schema.* TO 'diag'@'%'
+GRANT SELECT ON performance_schema.* TO 'diag'@'%';
+;
+CREATE TABLE shop.paid_events (id BIGINT AUTO_INCREMENT PRIMARY KEY, order_id BIGINT NOT NULL, payment_key VARCHAR(64) NOT NULL, UNIQUE KEY uk_paid_events_order_payment (order_id, payment_key)) ENGINE=InnoDB;
+INSERT INTO shop.paid_events (order_id, payment_key) VALUES (1, 'pk_a'), (2, 'pk_b');
+CREATE TABLE shop.payment_log (id BIGINT AUTO_INCREMENT PRIMARY KEY, payment_key VARCHAR(64) NULL, amount INT NOT NULL) ENGINE=InnoDB;
+INSERT INTO shop.payment_log (payment_key, amount) VALUES ('pk_dup1', 10), ('pk_one', 5), ('pk_dup1', 10), ('pk_dup2', 1), ('pk_dup2', 2), ('pk_dup2', 3), (NULL, 1), (NULL, 1)

@@ -1,0 +1,272 @@
+//! `check` assertions over a collection: each a PASS/FAIL with its figure.
+
+use serde::Serialize;
+
+use crate::model::{LiveState, SourceState};
+
+use super::waits::WaitAnalysis;
+use super::DeadlockAnalysis;
+
+/// The outcome of one assertion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// The assertion as given, e.g. `max-lock-wait 30s`.
+    pub name: String,
+    /// `pass`, `fail`, or `error` (could not be checked).
+    pub status: CheckStatus,
+    /// The figure behind it, e.g. `longest wait 42s (thread 18 on shop.payments)`.
+    pub figure: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    Error,
+}
+
+fn result(name: String, passed: bool, figure: String) -> CheckResult {
+    CheckResult {
+        name,
+        status: if passed {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        },
+        figure,
+    }
+}
+
+/// An assertion whose source could not be read is an error, not a pass.
+fn unreadable(state: &LiveState, name: &str, sources: &[&str]) -> Option<CheckResult> {
+    let broken: Vec<String> = state
+        .sources
+        .iter()
+        .filter(|s| sources.contains(&s.source.as_str()) && s.status == SourceState::Unavailable)
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.source,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
+        .collect();
+    (!broken.is_empty()).then(|| CheckResult {
+        name: name.into(),
+        status: CheckStatus::Error,
+        figure: format!("cannot check: {}", broken.join("; ")),
+    })
+}
+
+pub fn max_lock_wait(state: &LiveState, analysis: &WaitAnalysis, limit_secs: u64) -> CheckResult {
+    let name = format!("max-lock-wait {limit_secs}s");
+    if let Some(e) = unreadable(state, &name, &["lock_waits"]) {
+        return e;
+    }
+    match analysis.waits.iter().max_by_key(|w| w.wait_secs) {
+        Some(w) => result(
+            name,
+            w.wait_secs <= limit_secs,
+            format!(
+                "longest wait {}s (thread {} waiting for thread {} on {}.{})",
+                w.wait_secs,
+                w.waiting_thread_id,
+                w.blocking_thread_id,
+                w.schema.as_deref().unwrap_or("?"),
+                w.table.as_deref().unwrap_or("?")
+            ),
+        ),
+        None => result(name, true, "no lock waits".into()),
+    }
+}
+
+pub fn max_blocked(state: &LiveState, analysis: &WaitAnalysis, limit: u64) -> CheckResult {
+    let name = format!("max-blocked {limit}");
+    if let Some(e) = unreadable(state, &name, &["lock_waits"]) {
+        return e;
+    }
+    result(
+        name,
+        analysis.waiting_sessions <= limit,
+        format!("{} session(s) waiting", analysis.waiting_sessions),
+    )
+}
+
+pub fn max_trx_age(state: &LiveState, limit_secs: u64) -> CheckResult {
+    let name = format!("max-trx-age {limit_secs}s");
+    if let Some(e) = unreadable(state, &name, &["transactions"]) {
+        return e;
+    }
+    match state.transactions.iter().max_by_key(|t| t.age_secs) {
+        Some(t) => result(
+            name,
+            t.age_secs <= limit_secs,
+            format!(
+                "oldest transaction {}s (trx {}, thread {})",
+                t.age_secs, t.trx_id, t.thread_id
+            ),
+        ),
+        None => result(name, true, "no open transactions".into()),
+    }
+}
+
+pub fn no_metadata_lock_waits(state: &LiveState, analysis: &WaitAnalysis) -> CheckResult {
+    let name = "no-metadata-lock-waits".to_string();
+    let by_state: Vec<u64> = state
+        .sessions
+        .iter()
+        .filter(|s| {
+            s.state
+                .as_deref()
+                .is_some_and(|st| st.contains("metadata lock"))
+        })
+        .map(|s| s.thread_id)
+        .collect();
+    let edges = analysis
+        .waits
+        .iter()
+        .filter(|w| w.kind == crate::model::WaitKind::Metadata)
+        .count();
+    let waiting = by_state.len().max(edges);
+    let figure = if waiting == 0 {
+        "no metadata-lock waits".to_string()
+    } else {
+        format!(
+            "{waiting} session(s) waiting for a metadata lock (threads {:?})",
+            by_state
+        )
+    };
+    result(name, waiting == 0, figure)
+}
+
+/// `latest`: (timestamp epoch, timestamp text, analysis) of the latest deadlock, if any.
+pub fn no_deadlock_since(
+    state: &LiveState,
+    latest: Option<(Option<i64>, String, &DeadlockAnalysis)>,
+    since_secs: u64,
+    now_epoch: i64,
+) -> CheckResult {
+    let name = format!("no-deadlock-since {since_secs}s");
+    if let Some(e) = unreadable(state, &name, &["innodb_status"]) {
+        return e;
+    }
+    match latest {
+        None => result(name, true, "no deadlock since the server started".into()),
+        Some((epoch, text, analysis)) => {
+            let recent = epoch.is_none_or(|t| t >= now_epoch - since_secs as i64);
+            result(
+                name,
+                !recent,
+                format!(
+                    "latest deadlock at {text} ({}, fingerprint {})",
+                    analysis.diagnosis.kind.as_str(),
+                    analysis.fingerprint
+                ),
+            )
+        }
+    }
+}
+
+/// Compares the latest deadlock with a baseline's: any change is a new deadlock.
+pub fn no_new_deadlock(
+    state: &LiveState,
+    current: Option<(String, String)>,
+    baseline: Option<(String, String)>,
+    baseline_name: &str,
+) -> CheckResult {
+    let name = format!("no-new-deadlock {baseline_name}");
+    if let Some(e) = unreadable(state, &name, &["innodb_status"]) {
+        return e;
+    }
+    let describe = |d: &Option<(String, String)>| {
+        d.as_ref()
+            .map_or("none".to_string(), |(ts, fp)| format!("{ts} ({fp})"))
+    };
+    result(
+        name,
+        current.is_none() || current == baseline,
+        format!(
+            "latest deadlock {}; baseline {}",
+            describe(&current),
+            describe(&baseline)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LockWait, SourceStatus, Transaction, WaitKind};
+
+    #[test]
+    fn figures_and_errors() {
+        let wait = LockWait {
+            waiting_thread_id: 7,
+            blocking_thread_id: 5,
+            kind: WaitKind::Row,
+            waiting_trx_id: None,
+            blocking_trx_id: None,
+            schema: Some("shop".into()),
+            table: Some("payments".into()),
+            index: None,
+            lock_mode: "X".into(),
+            blocking_lock_mode: None,
+            blocking_lock_status: None,
+            lock_data: None,
+            wait_secs: 42,
+        };
+        let analysis = WaitAnalysis {
+            waits: vec![wait],
+            waiting_sessions: 1,
+            ..WaitAnalysis::default()
+        };
+        let mut state = LiveState {
+            transactions: vec![Transaction {
+                trx_id: "9".into(),
+                thread_id: 5,
+                age_secs: 100,
+                ..Transaction::default()
+            }],
+            ..LiveState::default()
+        };
+        assert_eq!(
+            max_lock_wait(&state, &analysis, 30).status,
+            CheckStatus::Fail
+        );
+        assert!(max_lock_wait(&state, &analysis, 30).figure.contains("42s"));
+        assert_eq!(
+            max_lock_wait(&state, &analysis, 60).status,
+            CheckStatus::Pass
+        );
+        assert_eq!(max_blocked(&state, &analysis, 0).status, CheckStatus::Fail);
+        assert_eq!(max_trx_age(&state, 120).status, CheckStatus::Pass);
+        state.sources.push(SourceStatus {
+            source: "transactions".into(),
+            from: None,
+            status: SourceState::Unavailable,
+            reason: Some("no PROCESS".into()),
+        });
+        assert_eq!(max_trx_age(&state, 120).status, CheckStatus::Error);
+        assert_eq!(
+            no_new_deadlock(
+                &state,
+                Some(("t1".into(), "f".into())),
+                Some(("t1".into(), "f".into())),
+                "b"
+            )
+            .status,
+            CheckStatus::Pass
+        );
+        assert_eq!(
+            no_new_deadlock(
+                &state,
+                Some(("t2".into(), "f".into())),
+                Some(("t1".into(), "f".into())),
+                "b"
+            )
+            .status,
+            CheckStatus::Fail
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Prometheus text exposition for node_exporter's textfile collector.
+
+use std::fmt::Write;
+
+use crate::analyze::WaitAnalysis;
+use crate::model::{LiveState, SourceState};
+
+use super::DeadlockReport;
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{{labels}}} {value}"
+    );
+}
+
+/// The headline figures of one collection.
+pub fn snapshot(
+    state: &LiveState,
+    analysis: &WaitAnalysis,
+    latest_deadlock: Option<&DeadlockReport>,
+    target: &str,
+) -> String {
+    let server = format!("server=\"{}\"", escape(target));
+    let mut out = String::new();
+    let longest = analysis
+        .waits
+        .iter()
+        .map(|w| w.wait_secs)
+        .max()
+        .unwrap_or(0);
+    let oldest = state
+        .transactions
+        .iter()
+        .map(|t| t.age_secs)
+        .max()
+        .unwrap_or(0);
+    gauge(
+        &mut out,
+        "lockdiag_waiting_sessions",
+        "Sessions waiting for a row or metadata lock.",
+        &server,
+        analysis.waiting_sessions,
+    );
+    gauge(
+        &mut out,
+        "lockdiag_longest_lock_wait_seconds",
+        "Longest current lock wait.",
+        &server,
+        longest,
+    );
+    gauge(
+        &mut out,
+        "lockdiag_root_blockers",
+        "Sessions that block others and wait for nobody.",
+        &server,
+        analysis.root_blockers.len(),
+    );
+    gauge(
+        &mut out,
+        "lockdiag_oldest_transaction_age_seconds",
+        "Age of the oldest open InnoDB transaction.",
+        &server,
+        oldest,
+    );
+    gauge(
+        &mut out,
+        "lockdiag_open_transactions",
+        "Open InnoDB transactions.",
+        &server,
+        state.transactions.len(),
+    );
+    let _ = writeln!(out, "# HELP lockdiag_source_up Whether lockdiag could read a source (1) or not (0).\n# TYPE lockdiag_source_up gauge");
+    for s in &state.sources {
+        let up = u8::from(s.status != SourceState::Unavailable);
+        let _ = writeln!(
+            out,
+            "lockdiag_source_up{{{server},source=\"{}\"}} {up}",
+            escape(&s.source)
+        );
+    }
+    if let Some(d) = latest_deadlock {
+        if let Some(epoch) = d
+            .deadlock
+            .timestamp
+            .as_deref()
+            .and_then(crate::analyze::history::timestamp_epoch)
+        {
+            gauge(
+                &mut out,
+                "lockdiag_latest_deadlock_timestamp_seconds",
+                "When the latest deadlock was detected (Unix time).",
+                &server,
+                epoch,
+            );
+        }
+        let labels = format!(
+            "{server},fingerprint=\"{}\",kind=\"{}\"",
+            d.analysis.fingerprint,
+            d.analysis.diagnosis.kind.as_str()
+        );
+        gauge(
+            &mut out,
+            "lockdiag_latest_deadlock_info",
+            "The latest deadlock's fingerprint and kind (value always 1).",
+            &labels,
+            1,
+        );
+    }
+    out
+}

@@ -1,0 +1,155 @@
+//! Snapshot files: atomic writes, timestamped names in a directory, pruning,
+//! and reading them back.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::model::Snapshot;
+
+const PREFIX: &str = "lockdiag-";
+const STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
+
+/// `lockdiag-20261123T031200.000Z.json`: sorts by time as text.
+pub fn timestamped_name(at: DateTime<Utc>, extension: &str) -> String {
+    format!("{PREFIX}{}.{extension}", at.format(STAMP))
+}
+
+fn name_time(path: &Path) -> Option<DateTime<Utc>> {
+    let name = path.file_name()?.to_str()?;
+    let stamp = name.strip_prefix(PREFIX)?.rsplit_once('.')?.0;
+    NaiveDateTime::parse_from_str(stamp, STAMP)
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// Writes `content` to `path` so that no reader ever sees a partial file: a
+/// temporary file in the same directory, fsync, rename, fsync of the directory.
+/// On any error the temporary file is removed and the target is untouched.
+pub fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("the output path has no file name")?
+        .to_string_lossy();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut file =
+            File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        file.write_all(content)
+            .with_context(|| format!("cannot write {}", temp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot sync {}", temp.display()))?;
+        fs::rename(&temp, path)
+            .with_context(|| format!("cannot rename {} to {}", temp.display(), path.display()))?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// The file a snapshot goes to: `--out FILE`, or a timestamped name in `--out DIR`.
+pub fn output_path(out: &Path, at: DateTime<Utc>, extension: &str) -> PathBuf {
+    if out.is_dir() {
+        out.join(timestamped_name(at, extension))
+    } else {
+        out.to_path_buf()
+    }
+}
+
+/// Removes lockdiag's timestamped files in `dir` older than `keep`; returns how many.
+pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>) -> Result<usize> {
+    let cutoff = now - chrono::Duration::from_std(keep).context("--keep is too long")?;
+    let mut removed = 0;
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = entry?.path();
+        if name_time(&path).is_some_and(|t| t < cutoff) {
+            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Reads a snapshot document.
+pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let snapshot: Snapshot = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a lockdiag snapshot", path.display()))?;
+    if snapshot.kind != "snapshot" {
+        bail!(
+            "{} is a lockdiag '{}' document, not a snapshot",
+            path.display(),
+            snapshot.kind
+        );
+    }
+    if snapshot.schema_version > crate::render::json::SCHEMA_VERSION {
+        bail!(
+            "{} has schema_version {}; this lockdiag reads up to {}",
+            path.display(),
+            snapshot.schema_version,
+            crate::render::json::SCHEMA_VERSION
+        );
+    }
+    Ok(snapshot)
+}
+
+/// lockdiag's snapshot files in a directory, oldest first.
+pub fn snapshots_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && name_time(p).is_some())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sort_by_time_and_prune_by_age() {
+        let dir = std::env::temp_dir().join(format!("lockdiag-snapfile-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let now = Utc::now();
+        let old = now - chrono::Duration::hours(3);
+        let (a, b) = (
+            dir.join(timestamped_name(old, "json")),
+            dir.join(timestamped_name(now, "json")),
+        );
+        assert!(a.file_name() < b.file_name());
+        write_atomically(&a, b"{}").unwrap();
+        write_atomically(&b, b"{}").unwrap();
+        fs::write(dir.join("unrelated.json"), b"{}").unwrap();
+        assert_eq!(prune(&dir, Duration::from_secs(3600), now).unwrap(), 1);
+        assert!(!a.exists() && b.exists() && dir.join("unrelated.json").exists());
+        assert!(fs::read_dir(&dir).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing() {
+        let missing = std::env::temp_dir().join("lockdiag-no-such-dir-4711/snap.json");
+        assert!(write_atomically(&missing, b"{}").is_err());
+        assert!(!missing.exists());
+    }
+}
