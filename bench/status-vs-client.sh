@@ -40,11 +40,12 @@ hand_run_one_client() {
     SHOW ENGINE INNODB STATUS\G"
 }
 lockdiag_status() { "$bin" --no-defaults -S "$dir/sock" -u root status --format json; }
+lockdiag_snapshot() { "$bin" --no-defaults -S "$dir/sock" -u root snapshot --out "$dir/snapshot.json" 2>/dev/null; }
 
 # The blocker: an idle transaction holding row 1.
 (echo "BEGIN; UPDATE shop.payments SET v = v + 1 WHERE id = 1;"; sleep 3600) | client &
 started=0
-printf '%-8s %-22s %-26s %-26s %s\n' waiters "lockdiag status (ms)" "client, 4 invocations (ms)" "client, 1 invocation (ms)" "ratio lockdiag/4-invocations"
+printf '%-8s %-22s %-22s %-26s %-26s %s\n' waiters "lockdiag status (ms)" "lockdiag snapshot (ms)" "client, 4 invocations (ms)" "client, 1 invocation (ms)" "ratio status/4-invocations"
 for n in "${counts[@]}"; do
   while [ "$started" -lt "$n" ]; do
     (echo "UPDATE shop.payments SET v = v + 1 WHERE id = 1;"; sleep 3600) | client &
@@ -57,8 +58,9 @@ for n in "${counts[@]}"; do
   done
   check=$(lockdiag_status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["counts"]["waiting_sessions"], d["root_blockers"][0]["blocked_sessions"])')
   ours=$(time_runs lockdiag_status)
+  snap=$(time_runs lockdiag_snapshot)
   separate=$(time_runs hand_run_separate)
   single=$(time_runs hand_run_one_client)
-  printf '%-8s %-22s %-26s %-26s %s   (lockdiag saw waiting/blocked: %s)\n' "$n" "$ours" "$separate" "$single" \
+  printf '%-8s %-22s %-22s %-26s %-26s %s   (lockdiag saw waiting/blocked: %s)\n' "$n" "$ours" "$snap" "$separate" "$single" \
     "$(python3 -c "print(round($ours/$separate, 2))")" "$check"
 done

@@ -184,3 +184,50 @@ fn stdin_and_every_format_work_on_a_fixture() {
         }
     }
 }
+
+/// The committed sample snapshot renders offline, with no server.
+#[test]
+fn sample_snapshot_renders_offline() {
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/snapshot/chain.json");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+            .arg("--from")
+            .arg(&snapshot)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let waits: serde_json::Value =
+        serde_json::from_str(&run(&["waits", "--format", "json"])).unwrap();
+    let roots = waits["root_blockers"].as_array().unwrap();
+    assert_eq!(roots.len(), 1);
+    assert_eq!(
+        (
+            roots[0]["blocked_sessions"].as_u64(),
+            roots[0]["state"].as_str()
+        ),
+        (Some(2), Some("idle_in_trx"))
+    );
+    assert_eq!(
+        roots[0]["waiters"][0]["waiters"].as_array().unwrap().len(),
+        1,
+        "C hangs under B under A"
+    );
+    assert!(run(&["waits"]).starts_with("ROOT BLOCKER thread"));
+    assert!(run(&["status"]).contains("2 waiting, 1 root blocker(s)"));
+    let deadlock: serde_json::Value =
+        serde_json::from_str(&run(&["deadlock", "--format", "json"])).unwrap();
+    assert_eq!(
+        deadlock["deadlocks"][0]["diagnosis"]["kind"],
+        "lock_order_inversion"
+    );
+    assert!(run(&["locks"]).contains("shop.chain"));
+}

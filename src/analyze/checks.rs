@@ -113,16 +113,7 @@ pub fn max_trx_age(state: &LiveState, limit_secs: u64) -> CheckResult {
 
 pub fn no_metadata_lock_waits(state: &LiveState, analysis: &WaitAnalysis) -> CheckResult {
     let name = "no-metadata-lock-waits".to_string();
-    let by_state: Vec<u64> = state
-        .sessions
-        .iter()
-        .filter(|s| {
-            s.state
-                .as_deref()
-                .is_some_and(|st| st.contains("metadata lock"))
-        })
-        .map(|s| s.thread_id)
-        .collect();
+    let by_state = super::waits::sessions_in_metadata_lock_wait(state);
     let edges = analysis
         .waits
         .iter()

@@ -132,6 +132,21 @@ pub fn all_waits(state: &LiveState) -> Vec<LockWait> {
     waits
 }
 
+/// Sessions whose processlist state says they wait for a metadata lock
+/// (visible even without performance_schema).
+pub fn sessions_in_metadata_lock_wait(state: &LiveState) -> Vec<u64> {
+    state
+        .sessions
+        .iter()
+        .filter(|s| {
+            s.state
+                .as_deref()
+                .is_some_and(|st| st.contains("metadata lock"))
+        })
+        .map(|s| s.thread_id)
+        .collect()
+}
+
 /// Holds a metadata lock that lasts until its transaction ends.
 pub fn holds_transaction_mdl(state: &LiveState, thread_id: u64) -> bool {
     state.metadata_locks.iter().any(|m| {

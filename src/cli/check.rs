@@ -10,10 +10,8 @@ use crate::analyze::history::timestamp_epoch;
 use crate::analyze::{analyze_deadlock, analyze_waits};
 use crate::parse::parse_innodb_status;
 use crate::render::json::{to_json, SCHEMA_VERSION};
-use crate::render::{junit, DeadlockReport, Format};
+use crate::render::{junit, Format};
 use crate::source::collect::{collect_live, CollectOptions};
-use crate::source::connect::connect;
-use crate::source::detect::detect;
 use crate::source::snapshot_file::{read_snapshot, write_atomically};
 
 use super::args::{CheckArgs, ConnectionArgs};
@@ -48,19 +46,7 @@ pub async fn run(args: &CheckArgs, connection: &ConnectionArgs, out: &Output) ->
     let baseline = match &args.no_new_deadlock {
         Some(path) => {
             let snapshot = read_snapshot(path)?;
-            let report = match snapshot.latest_deadlock {
-                Some(v) => Some(
-                    serde_json::from_value::<DeadlockReport>(v)
-                        .context("the baseline's latest_deadlock is unreadable")?,
-                ),
-                None => snapshot
-                    .state
-                    .innodb_status
-                    .as_deref()
-                    .map(parse_innodb_status)
-                    .and_then(|s| s.latest_deadlock)
-                    .map(DeadlockReport::new),
-            };
+            let report = super::snapshot::latest_deadlock(&snapshot)?;
             Some(report.map(|r| {
                 (
                     r.deadlock.timestamp.unwrap_or_default(),
@@ -79,10 +65,7 @@ pub async fn run(args: &CheckArgs, connection: &ConnectionArgs, out: &Output) ->
         request(&config, table, columns, None, 5, 10_000).map(|r| (spec.clone(), r))
     });
     let dupes_requests: Vec<_> = dupes_requests.collect::<Result<_>>()?;
-    let pool = connect(&config).await?;
-    let caps = detect(&pool, config.query_timeout)
-        .await
-        .context("cannot read the server's identity")?;
+    let (pool, caps) = super::live::open(&config).await?;
     let state = collect_live(
         &pool,
         &caps,

@@ -62,19 +62,8 @@ fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize, out: &Outpu
     let mut seen = std::collections::BTreeSet::new();
     for file in &files {
         let snapshot = read_snapshot(file)?;
-        let report = match snapshot.latest_deadlock {
-            Some(value) => Some(
-                serde_json::from_value::<DeadlockReport>(value)
-                    .with_context(|| format!("{}: unreadable latest_deadlock", file.display()))?,
-            ),
-            None => snapshot
-                .state
-                .innodb_status
-                .as_deref()
-                .map(parse_innodb_status)
-                .and_then(|s| s.latest_deadlock)
-                .map(DeadlockReport::new),
-        };
+        let report = super::snapshot::latest_deadlock(&snapshot)
+            .with_context(|| file.display().to_string())?;
         if let Some(report) = report {
             if seen.insert((
                 report.deadlock.timestamp.clone(),

@@ -4,15 +4,14 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use mysql_async::{Params, Pool};
 
 use crate::model::Flavour;
 use crate::render::json::{to_json, SCHEMA_VERSION};
 use crate::render::table::{new_table, styled};
 use crate::render::Format;
-use crate::source::connect::{connect, ConnectionConfig};
-use crate::source::detect::detect;
+use crate::source::connect::ConnectionConfig;
 use crate::source::dupes::{scan_duplicates, DupesReport, DupesRequest};
 use crate::source::query::fetch;
 
@@ -202,10 +201,7 @@ pub async fn run(args: &DupesArgs, connection: &ConnectionArgs, out: &Output) ->
         args.limit,
         args.chunk_rows,
     )?;
-    let pool = connect(&config).await?;
-    let caps = detect(&pool, config.query_timeout)
-        .await
-        .context("cannot read the server's identity")?;
+    let (pool, caps) = super::live::open(&config).await?;
     let report = scan_with_progress(&pool, caps.server.flavour, &request).await;
     pool.disconnect().await.ok();
     let report = report?;

@@ -15,8 +15,6 @@ use crate::model::LiveState;
 use crate::render::json::{to_json, SCHEMA_VERSION};
 use crate::render::Format;
 use crate::source::collect::{collect_live, CollectOptions};
-use crate::source::connect::connect;
-use crate::source::detect::detect;
 
 use super::args::{ConnectionArgs, KillArgs};
 use super::config::resolve_connection;
@@ -104,10 +102,7 @@ pub async fn run(args: &KillArgs, connection: &ConnectionArgs, out: &Output) -> 
             .context("no audit log path: set --audit-log, XDG_STATE_HOME or HOME")?,
     };
     let config = resolve_connection(connection)?;
-    let pool = connect(&config).await?;
-    let caps = detect(&pool, config.query_timeout)
-        .await
-        .context("cannot read the server's identity")?;
+    let (pool, caps) = super::live::open(&config).await?;
     let options = CollectOptions {
         locks_limit: Some(LOCK_GROUPS),
         innodb_status: false,

@@ -14,8 +14,10 @@ use crate::render::json::{
 use crate::render::{dot, mermaid, table, Format};
 use crate::source::collect::{collect_live, CollectOptions};
 use crate::source::connect::connect;
-use crate::source::detect::detect;
+use crate::source::connect::ConnectionConfig;
+use crate::source::detect::{detect, Capabilities};
 use crate::source::snapshot_file::read_snapshot;
+use mysql_async::Pool;
 
 use super::args::{ConnectionArgs, LocksArgs, PsArgs, StatusArgs};
 use super::config::resolve_connection;
@@ -40,6 +42,15 @@ async fn load(source: &Source, locks_limit: Option<u64>, innodb_status: bool) ->
     }
 }
 
+/// Connects and detects: the pool and what the server offers.
+pub async fn open(config: &ConnectionConfig) -> Result<(Pool, Capabilities)> {
+    let pool = connect(config).await?;
+    let caps = detect(&pool, config.query_timeout)
+        .await
+        .context("cannot read the server's identity")?;
+    Ok((pool, caps))
+}
+
 /// Connects, detects, collects. Missing sources are recorded in the state, not fatal.
 pub async fn collect(
     connection: &ConnectionArgs,
@@ -47,10 +58,7 @@ pub async fn collect(
     innodb_status: bool,
 ) -> Result<LiveState> {
     let config = resolve_connection(connection)?;
-    let pool = connect(&config).await?;
-    let caps = detect(&pool, config.query_timeout)
-        .await
-        .context("cannot read the server's identity")?;
+    let (pool, caps) = open(&config).await?;
     let state = collect_live(
         &pool,
         &caps,
@@ -137,16 +145,8 @@ fn status_document<'a>(
         .filter(|t| t.age_secs >= threshold)
         .collect();
     long_transactions.sort_by_key(|t| std::cmp::Reverse(t.age_secs));
-    let sessions_waiting_for_metadata_lock = state
-        .sessions
-        .iter()
-        .filter(|s| {
-            s.state
-                .as_deref()
-                .is_some_and(|st| st.contains("metadata lock"))
-        })
-        .map(|s| s.thread_id)
-        .collect();
+    let sessions_waiting_for_metadata_lock =
+        crate::analyze::waits::sessions_in_metadata_lock_wait(state);
     StatusDocument {
         header: LiveHeader::new(state),
         counts: StatusCounts {

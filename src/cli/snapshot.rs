@@ -8,8 +8,6 @@ use crate::parse::parse_innodb_status;
 use crate::render::json::{to_json, SCHEMA_VERSION};
 use crate::render::{prometheus, DeadlockReport, Format};
 use crate::source::collect::{collect_live, CollectOptions};
-use crate::source::connect::connect;
-use crate::source::detect::detect;
 use crate::source::snapshot_file::{output_path, prune, write_atomically};
 
 use super::args::{ConnectionArgs, SnapshotArgs};
@@ -20,10 +18,7 @@ pub async fn run(args: &SnapshotArgs, connection: &ConnectionArgs, out: &Output)
     let config = resolve_connection(connection)?;
     let target = config.target();
     let started = chrono::Utc::now();
-    let pool = connect(&config).await?;
-    let caps = detect(&pool, config.query_timeout)
-        .await
-        .context("cannot read the server's identity")?;
+    let (pool, caps) = super::live::open(&config).await?;
     let mut state = collect_live(
         &pool,
         &caps,
@@ -84,4 +79,21 @@ pub async fn run(args: &SnapshotArgs, connection: &ConnectionArgs, out: &Output)
     }
     eprintln!("lockdiag: snapshot written to {}", path.display());
     Ok(EXIT_OK)
+}
+
+/// The latest deadlock a snapshot carries: its parsed copy, else parsed from its raw status text.
+pub fn latest_deadlock(snapshot: &crate::model::Snapshot) -> Result<Option<DeadlockReport>> {
+    match &snapshot.latest_deadlock {
+        Some(value) => Ok(Some(
+            serde_json::from_value::<DeadlockReport>(value.clone())
+                .context("the snapshot's latest_deadlock is unreadable")?,
+        )),
+        None => Ok(snapshot
+            .state
+            .innodb_status
+            .as_deref()
+            .map(parse_innodb_status)
+            .and_then(|s| s.latest_deadlock)
+            .map(DeadlockReport::new)),
+    }
 }

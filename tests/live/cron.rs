@@ -84,6 +84,12 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
         snap["sources"]
     );
     assert_eq!(root_ids(&snap["analysis"]), root_ids(&live));
+    if std::env::var_os("LOCKDIAG_CAPTURE_FIXTURES").is_some() {
+        let dest =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/snapshot/chain.json");
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&file, dest).unwrap();
+    }
     // A deadlock happened earlier in this run: the snapshot carries it, parsed.
     assert!(
         snap["latest_deadlock"]["fingerprint"].is_string(),

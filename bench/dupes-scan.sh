@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# dupes on a 1M-row table: scan rate, and a concurrent writer's time per UPDATE with and without
+# the scan (one mariadb client running N single-row UPDATEs; the average is total time / N), plus
+# InnoDB's row-lock wait counter across the scan. Usage: bench/dupes-scan.sh [ROWS] (default 1000000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows=${1:-1000000}
+updates=${UPDATES:-20000}
+cargo build --release --quiet
+bin=target/release/lockdiag
+dir=$(mktemp -d /tmp/lockdiag-dupes.XXXX)
+user=$(id -un)
+cleanup() { pkill -f -- "--datadir=$dir/data" 2>/dev/null || true; sleep 1; rm -rf "$dir"; }
+trap cleanup EXIT
+mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal --skip-test-db --user="$user" >/dev/null 2>&1
+mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port=0 --skip-networking --user="$user" \
+  --log-error="$dir/err.log" --innodb-buffer-pool-size=512M >/dev/null 2>&1 &
+for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
+client() { mariadb --no-defaults -S "$dir/sock" -uroot "$@"; }
+client -e "CREATE DATABASE shop; USE shop; CREATE TABLE shop.payments (id INT PRIMARY KEY, payment_key VARCHAR(32) NOT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB;
+  INSERT INTO shop.payments (id, payment_key) SELECT seq, CONCAT('pk_', seq MOD ($rows - 100)) FROM seq_1_to_$rows;"
+ms() { date +%s%N | cut -c1-13; }
+writer() { for i in $(seq "$updates"); do echo "UPDATE shop.payments SET v = v + 1 WHERE id = $(( (i * 7919) % rows + 1 ));"; done | client; }
+lock_waits() { client -N -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_ROW_LOCK_WAITS'"; }
+
+t0=$(ms); writer; t1=$(ms)
+alone=$(( t1 - t0 ))
+"$bin" --no-defaults -S "$dir/sock" -u root dupes --table shop.payments --columns payment_key --format json >/dev/null # warm the buffer pool
+w0=$(lock_waits)
+t0=$(ms)
+writer & wpid=$!
+s0=$(ms); "$bin" --no-defaults -S "$dir/sock" -u root dupes --table shop.payments --columns payment_key --format json > "$dir/dupes.json"; s1=$(ms)
+wait $wpid; t1=$(ms)
+w1=$(lock_waits)
+scan=$(( s1 - s0 )); during=$(( t1 - t0 ))
+groups=$(python3 -c "import json; print(json.load(open('$dir/dupes.json'))['duplicate_groups'])")
+echo "rows: $rows  duplicate groups: $groups"
+echo "dupes scan: ${scan} ms = $(( rows * 1000 / (scan > 0 ? scan : 1) )) rows/s"
+echo "writer, $updates UPDATEs alone: ${alone} ms ($(python3 -c "print(round($alone*1000/$updates, 1))") us each)"
+echo "writer, $updates UPDATEs during the scan: ${during} ms ($(python3 -c "print(round($during*1000/$updates, 1))") us each)"
+echo "InnoDB row-lock waits during the scan: $(( w1 - w0 ))"
