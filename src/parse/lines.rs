@@ -60,10 +60,6 @@ macro_rules! re {
 }
 
 re!(ROLL_BACK, r"^\*\*\* WE ROLL BACK TRANSACTION \((\d+)\)");
-re!(
-    TIMESTAMP,
-    r"^(?:(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?(?: +(?:0x[0-9a-fA-F]+|\d+))?|(\d{2})(\d{2})(\d{2}) +(\d{1,2}):(\d{2}):(\d{2}))\s*(.*)$"
-);
 re!(RECORD_HEADER, r"^Record lock, heap no (\d+)");
 re!(PARTITION_COMMENT, r"\s*/\* Partition `?([^`*]+?)`? \*/");
 re!(IPV4, r"^\d{1,3}(?:\.\d{1,3}){3}$");
@@ -158,44 +154,101 @@ pub fn classify(line: &str) -> LineKind {
         }
     }
     if first.is_ascii_digit() {
-        if let Some(c) = TIMESTAMP.captures(trimmed) {
-            if c[9].is_empty() {
-                if let Some(ts) = parse_timestamp(trimmed) {
-                    return LineKind::Timestamp(ts);
-                }
+        if let Some((ts, rest)) = split_timestamp(trimmed) {
+            if rest.trim().is_empty() {
+                return LineKind::Timestamp(ts);
             }
         }
     }
     LineKind::Other
 }
 
-/// Reads a timestamp at the start of `text` in any of the server's shapes and
-/// returns it as `YYYY-MM-DD HH:MM:SS` (the date of a `yymmdd` form is
-/// expanded; a `T…Z` log timestamp keeps its zone marker).
-pub fn parse_timestamp(text: &str) -> Option<String> {
-    let c = TIMESTAMP.captures(text.trim())?;
-    if let (Some(date), Some(time)) = (c.get(1), c.get(2)) {
-        // MySQL 5.7+ error logs print ISO 8601 in UTC (`…T13:27:02.123456Z`).
-        let iso = text.trim_start().as_bytes().get(10) == Some(&b'T');
-        return Some(if iso {
-            let zone = if text.contains('Z') { "Z" } else { "" };
-            format!("{}T{}{zone}", date.as_str(), time.as_str())
+fn all_digits(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_digit)
+}
+
+/// Splits a leading timestamp off `text`, by hand, in any of the server's shapes:
+/// `2026-11-22 15:55:23 [0x7f…|140…]`, `2021-03-04T13:27:02.123456Z` (error logs, UTC)
+/// and `111212 22:52:42` / `070913  9:14:21` (5.5 and older). Returns it as
+/// `YYYY-MM-DD HH:MM:SS` (or `…THH:MM:SSZ`) and the text after it.
+pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
+    let text = text.trim_start();
+    let b = text.as_bytes();
+    let iso = b.len() >= 19
+        && all_digits(&b[0..4])
+        && b[4] == b'-'
+        && all_digits(&b[5..7])
+        && b[7] == b'-'
+        && all_digits(&b[8..10])
+        && (b[10] == b' ' || b[10] == b'T')
+        && all_digits(&b[11..13])
+        && b[13] == b':'
+        && all_digits(&b[14..16])
+        && b[16] == b':'
+        && all_digits(&b[17..19]);
+    if iso {
+        let (date, time) = (&text[..10], &text[11..19]);
+        let mut rest = &text[19..];
+        if let Some(frac) = rest.strip_prefix('.') {
+            rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        let utc = rest.starts_with('Z');
+        rest = rest.strip_prefix('Z').unwrap_or(rest);
+        // The printing thread's handle (`0x7f…`) or id follows a status timestamp.
+        if let Some(after) = rest.strip_prefix(' ') {
+            let word_end = after.find(' ').unwrap_or(after.len());
+            let word = &after[..word_end];
+            let is_handle = word
+                .strip_prefix("0x")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
+                || (!word.is_empty() && all_digits(word.as_bytes()));
+            if is_handle {
+                rest = &after[word_end..];
+            }
+        }
+        let stamp = if b[10] == b'T' {
+            format!("{date}T{time}{}", if utc { "Z" } else { "" })
         } else {
-            format!("{} {}", date.as_str(), time.as_str())
-        });
+            format!("{date} {time}")
+        };
+        return Some((stamp, rest));
     }
-    let yy: u32 = c[3].parse().ok()?;
+    // yymmdd, spaces, h:mm:ss or hh:mm:ss
+    if b.len() < 13 || !all_digits(&b[..6]) || b[6] != b' ' {
+        return None;
+    }
+    let clock = text[6..].trim_start();
+    let hour_len = clock.bytes().take_while(u8::is_ascii_digit).count();
+    let cb = clock.as_bytes();
+    if !(1..=2).contains(&hour_len)
+        || cb.len() < hour_len + 6
+        || cb[hour_len] != b':'
+        || cb[hour_len + 3] != b':'
+    {
+        return None;
+    }
+    let (minutes, seconds) = (
+        &clock[hour_len + 1..hour_len + 3],
+        &clock[hour_len + 4..hour_len + 6],
+    );
+    if !all_digits(minutes.as_bytes()) || !all_digits(seconds.as_bytes()) {
+        return None;
+    }
+    let yy: u32 = text[..2].parse().ok()?;
     let century = if yy < 70 { 2000 } else { 1900 };
-    let hour: u32 = c[6].parse().ok()?;
-    Some(format!(
-        "{}-{}-{} {:02}:{}:{}",
+    let hour: u32 = clock[..hour_len].parse().ok()?;
+    let stamp = format!(
+        "{}-{}-{} {hour:02}:{minutes}:{seconds}",
         century + yy,
-        &c[4],
-        &c[5],
-        hour,
-        &c[7],
-        &c[8]
-    ))
+        &text[2..4],
+        &text[4..6]
+    );
+    Some((stamp, &clock[hour_len + 6..]))
+}
+
+/// Reads a timestamp at the start of `text` (see [`split_timestamp`]).
+pub fn parse_timestamp(text: &str) -> Option<String> {
+    split_timestamp(text).map(|(stamp, _)| stamp)
 }
 
 /// Joins the 5.0 two-part trx id (`0 3793488`: high and low 32-bit words)
