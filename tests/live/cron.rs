@@ -143,7 +143,9 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
     );
     assert!(text.contains("lockdiag_latest_deadlock_info{"), "{text}");
 
-    // check fails with the wait in place and names the assertion.
+    // check fails with the wait in place and names the assertion (once it has lasted a second:
+    // waits are counted in whole seconds and "longer than 0s" needs at least 1).
+    std::thread::sleep(Duration::from_millis(1100));
     let junit = ctx.server.dir.join("junit.xml");
     let out = ctx.lockdiag(&[
         "check",
