@@ -8,13 +8,9 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-pub fn closed_port_fails_fast(ctx: &Ctx) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+/// Runs a command against 127.0.0.1:`port` and expects exit 2 with `message`, within `limit`.
+fn fails_fast(ctx: &Ctx, port: u16, timeout: &str, command: &str, limit: Duration, message: &str) {
+    let port = port.to_string();
     let t0 = Instant::now();
     let out = ctx.lockdiag_raw(&[
         "--no-defaults",
@@ -23,45 +19,32 @@ pub fn closed_port_fails_fast(ctx: &Ctx) {
         "-P",
         &port,
         "--connect-timeout",
+        timeout,
+        command,
+    ]);
+    assert!(t0.elapsed() < limit, "took {:?}", t0.elapsed());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(message), "{}", stderr(&out));
+}
+
+pub fn closed_port_fails_fast(ctx: &Ctx) {
+    fails_fast(
+        ctx,
+        crate::server::free_port().unwrap(),
         "2s",
         "status",
-    ]);
-    assert!(
-        t0.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        t0.elapsed()
+        Duration::from_secs(5),
+        "cannot connect to",
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("cannot connect to"),
-        "{}",
-        stderr(&out)
-    );
-
     // A port that accepts but never answers: the connect timeout bounds it.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = silent.local_addr().unwrap().port().to_string();
-    let t0 = Instant::now();
-    let out = ctx.lockdiag_raw(&[
-        "--no-defaults",
-        "-h",
-        "127.0.0.1",
-        "-P",
-        &port,
-        "--connect-timeout",
+    fails_fast(
+        ctx,
+        silent.local_addr().unwrap().port(),
         "1s",
         "ps",
-    ]);
-    assert!(
-        t0.elapsed() < Duration::from_secs(4),
-        "took {:?}",
-        t0.elapsed()
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no answer within"),
-        "{}",
-        stderr(&out)
+        Duration::from_secs(4),
+        "no answer within",
     );
 }
 

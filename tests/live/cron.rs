@@ -201,12 +201,7 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
         "a deadlock happened minutes ago: {doc}"
     );
     // Server down: could not check.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = crate::server::free_port().unwrap().to_string();
     let down = ctx.lockdiag_raw(&[
         "--no-defaults",
         "-h",

@@ -12,7 +12,8 @@ pub struct Server {
     child: Child,
 }
 
-fn free_port() -> std::io::Result<u16> {
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
