@@ -230,4 +230,23 @@ fn sample_snapshot_renders_offline() {
         "lock_order_inversion"
     );
     assert!(run(&["locks"]).contains("shop.chain"));
+
+    // Without the raw status text (--no-raw) the parsed latest deadlock still shows.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snapshot).unwrap()).unwrap();
+    doc["innodb_status"] = serde_json::Value::Null;
+    let no_raw = std::env::temp_dir().join(format!("lockdiag-noraw-{}.json", std::process::id()));
+    std::fs::write(&no_raw, doc.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .arg("--from")
+        .arg(&no_raw)
+        .args(["status", "--format", "json"])
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        status["latest_deadlock"]["diagnosis"], "lock_order_inversion",
+        "{status}"
+    );
+    std::fs::remove_file(&no_raw).unwrap();
 }

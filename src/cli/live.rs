@@ -4,14 +4,14 @@ use anyhow::{bail, Context, Result};
 use regex::Regex;
 
 use crate::analyze::waits::{all_waits, analyze_waits, holds_transaction_mdl, session_state};
-use crate::analyze::{analyze_deadlock, WaitAnalysis};
+use crate::analyze::WaitAnalysis;
 use crate::model::{InnodbStatus, LiveState, WaitKind};
 use crate::parse::parse_innodb_status;
 use crate::render::json::{
     to_json, LatestDeadlock, LiveHeader, LocksDocument, PsDocument, SessionView, StatusCounts,
     StatusDocument, WaitsDocument,
 };
-use crate::render::{dot, mermaid, table, Format};
+use crate::render::{dot, mermaid, table, DeadlockReport, Format};
 use crate::source::collect::{collect_live, CollectOptions};
 use crate::source::connect::connect;
 use crate::source::connect::ConnectionConfig;
@@ -122,22 +122,15 @@ pub async fn waits(source: &Source, out: &Output) -> Result<i32> {
 fn status_document<'a>(
     state: &'a LiveState,
     analysis: &'a WaitAnalysis,
+    latest: Option<&DeadlockReport>,
     args: &StatusArgs,
 ) -> StatusDocument<'a> {
-    let latest_deadlock = state
-        .innodb_status
-        .as_deref()
-        .map(parse_innodb_status)
-        .and_then(|s| s.latest_deadlock)
-        .map(|d| {
-            let a = analyze_deadlock(&d);
-            LatestDeadlock {
-                timestamp: d.timestamp.clone(),
-                fingerprint: a.fingerprint,
-                diagnosis: a.diagnosis.kind,
-                summary: a.summary,
-            }
-        });
+    let latest_deadlock = latest.map(|r| LatestDeadlock {
+        timestamp: r.deadlock.timestamp.clone(),
+        fingerprint: r.analysis.fingerprint.clone(),
+        diagnosis: r.analysis.diagnosis.kind,
+        summary: r.analysis.summary.clone(),
+    });
     let threshold = args.long_trx.as_secs();
     let mut long_transactions: Vec<_> = state
         .transactions
@@ -174,9 +167,26 @@ fn status_document<'a>(
 
 pub async fn status(args: &StatusArgs, source: &Source, out: &Output) -> Result<i32> {
     refuse_graph_format(out, "status")?;
-    let state = load(source, None, true).await?;
+    // A snapshot keeps the parsed deadlock even when its raw status text was left out.
+    let (state, latest) = match &source.from {
+        Some(path) if !path.is_dir() => {
+            let snapshot = read_snapshot(path)?;
+            let latest = super::snapshot::latest_deadlock(&snapshot)?;
+            (snapshot.state, latest)
+        }
+        _ => {
+            let state = load(source, None, true).await?;
+            let latest = state
+                .innodb_status
+                .as_deref()
+                .map(parse_innodb_status)
+                .and_then(|s| s.latest_deadlock)
+                .map(DeadlockReport::new);
+            (state, latest)
+        }
+    };
     let analysis = analyze_waits(&state);
-    let doc = status_document(&state, &analysis, args);
+    let doc = status_document(&state, &analysis, latest.as_ref(), args);
     let text = match out.format {
         Format::Json => to_json(&doc),
         _ => table::status(&doc, &state, &out.style),
