@@ -176,12 +176,7 @@ pub async fn status(args: &StatusArgs, source: &Source, out: &Output) -> Result<
         }
         _ => {
             let state = load(source, None, true).await?;
-            let latest = state
-                .innodb_status
-                .as_deref()
-                .map(parse_innodb_status)
-                .and_then(|s| s.latest_deadlock)
-                .map(DeadlockReport::new);
+            let latest = DeadlockReport::latest_in(state.innodb_status.as_deref());
             (state, latest)
         }
     };

@@ -4,7 +4,6 @@ use anyhow::{Context, Result};
 
 use crate::analyze::analyze_waits;
 use crate::model::Snapshot;
-use crate::parse::parse_innodb_status;
 use crate::render::json::{to_json, SCHEMA_VERSION};
 use crate::render::{prometheus, DeadlockReport, Format};
 use crate::source::collect::{collect_live, CollectOptions};
@@ -33,12 +32,7 @@ pub async fn run(args: &SnapshotArgs, connection: &ConnectionArgs, out: &Output)
     let ended = chrono::Utc::now();
 
     let analysis = analyze_waits(&state);
-    let latest = state
-        .innodb_status
-        .as_deref()
-        .map(parse_innodb_status)
-        .and_then(|s| s.latest_deadlock)
-        .map(DeadlockReport::new);
+    let latest = DeadlockReport::latest_in(state.innodb_status.as_deref());
     let (content, extension) = match out.format {
         Format::Prometheus => (
             prometheus::snapshot(&state, &analysis, latest.as_ref(), &target),
@@ -88,12 +82,8 @@ pub fn latest_deadlock(snapshot: &crate::model::Snapshot) -> Result<Option<Deadl
             serde_json::from_value::<DeadlockReport>(value.clone())
                 .context("the snapshot's latest_deadlock is unreadable")?,
         )),
-        None => Ok(snapshot
-            .state
-            .innodb_status
-            .as_deref()
-            .map(parse_innodb_status)
-            .and_then(|s| s.latest_deadlock)
-            .map(DeadlockReport::new)),
+        None => Ok(DeadlockReport::latest_in(
+            snapshot.state.innodb_status.as_deref(),
+        )),
     }
 }

@@ -68,6 +68,13 @@ impl DeadlockReport {
         let analysis = crate::analyze::analyze_deadlock(&deadlock);
         DeadlockReport { deadlock, analysis }
     }
+
+    /// The LATEST DETECTED DEADLOCK of a `SHOW ENGINE INNODB STATUS` text, analysed.
+    pub fn latest_in(innodb_status: Option<&str>) -> Option<Self> {
+        crate::parse::parse_innodb_status(innodb_status?)
+            .latest_deadlock
+            .map(DeadlockReport::new)
+    }
 }
 
 /// Deadlocks of one shape across a log or a set of snapshots.

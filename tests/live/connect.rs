@@ -12,16 +12,7 @@ fn stderr(out: &std::process::Output) -> String {
 fn fails_fast(ctx: &Ctx, port: u16, timeout: &str, command: &str, limit: Duration, message: &str) {
     let port = port.to_string();
     let t0 = Instant::now();
-    let out = ctx.lockdiag_raw(&[
-        "--no-defaults",
-        "-h",
-        "127.0.0.1",
-        "-P",
-        &port,
-        "--connect-timeout",
-        timeout,
-        command,
-    ]);
+    let out = ctx.lockdiag_tcp(&port, &["--connect-timeout", timeout, command]);
     assert!(t0.elapsed() < limit, "took {:?}", t0.elapsed());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains(message), "{}", stderr(&out));
@@ -51,19 +42,17 @@ pub fn closed_port_fails_fast(ctx: &Ctx) {
 pub fn wrong_password_is_not_echoed(ctx: &Ctx) {
     let port = ctx.server.port.to_string();
     let secret = "Wr0ng-Secret-4711";
-    let out = ctx.lockdiag_raw(&[
-        "--no-defaults",
-        "-h",
-        "127.0.0.1",
-        "-P",
+    let out = ctx.lockdiag_tcp(
         &port,
-        "-u",
-        "diag",
-        &format!("-p{secret}"),
-        "status",
-        "--format",
-        "json",
-    ]);
+        &[
+            "-u",
+            "diag",
+            &format!("-p{secret}"),
+            "status",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2));
     let (o, e) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(e.contains("Access denied"), "{e}");
@@ -92,19 +81,17 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
     ctx.exec(&mut busy, "BEGIN");
     ctx.exec(&mut busy, "UPDATE pair SET v = v + 1 WHERE id = 2");
     let port = ctx.server.port.to_string();
-    let out = ctx.lockdiag_raw(&[
-        "--no-defaults",
-        "-h",
-        "127.0.0.1",
-        "-P",
+    let out = ctx.lockdiag_tcp(
         &port,
-        "-u",
-        "limited",
-        "--password=limited-pw",
-        "status",
-        "--format",
-        "json",
-    ]);
+        &[
+            "-u",
+            "limited",
+            "--password=limited-pw",
+            "status",
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let source = |name: &str| {
@@ -124,17 +111,7 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
     assert!(trx["reason"].as_str().unwrap().contains("PROCESS"), "{trx}");
     assert!(doc["counts"]["sessions"].as_u64().is_some());
 
-    let table = ctx.lockdiag_raw(&[
-        "--no-defaults",
-        "-h",
-        "127.0.0.1",
-        "-P",
-        &port,
-        "-u",
-        "limited",
-        "--password=limited-pw",
-        "status",
-    ]);
+    let table = ctx.lockdiag_tcp(&port, &["-u", "limited", "--password=limited-pw", "status"]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
         text.contains("only this account's own sessions are visible"),

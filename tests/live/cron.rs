@@ -202,18 +202,10 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
     );
     // Server down: could not check.
     let port = crate::server::free_port().unwrap().to_string();
-    let down = ctx.lockdiag_raw(&[
-        "--no-defaults",
-        "-h",
-        "127.0.0.1",
-        "-P",
+    let down = ctx.lockdiag_tcp(
         &port,
-        "--connect-timeout",
-        "1s",
-        "check",
-        "--max-blocked",
-        "0",
-    ]);
+        &["--connect-timeout", "1s", "check", "--max-blocked", "0"],
+    );
     assert_eq!(down.status.code(), Some(2));
     let no_assertion = ctx.lockdiag(&["check"]);
     assert_eq!(no_assertion.status.code(), Some(2));

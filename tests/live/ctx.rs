@@ -154,6 +154,13 @@ impl Ctx {
         self.lockdiag_raw(&full)
     }
 
+    /// Runs the binary over TCP to 127.0.0.1:`port` (option files ignored), then `args`.
+    pub fn lockdiag_tcp(&self, port: &str, args: &[&str]) -> Output {
+        let mut full = vec!["--no-defaults", "-h", "127.0.0.1", "-P", port];
+        full.extend_from_slice(args);
+        self.lockdiag_raw(&full)
+    }
+
     /// Runs the binary with exactly these arguments (no connection flags added).
     pub fn lockdiag_raw(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_lockdiag"))
