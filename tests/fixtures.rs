@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lockdiag::analyze::views::{DeadlockOrigin, DeadlocksView};
+use lockdiag::analyze::DeadlockReport;
 use lockdiag::parse::{parse_innodb_status, ErrorLogDeadlocks};
-use lockdiag::render::json::{to_json, DeadlockDocument};
-use lockdiag::render::DeadlockReport;
+use lockdiag::render::{json, View};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,12 +16,13 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn document(reports: &[DeadlockReport]) -> String {
-    to_json(&DeadlockDocument::new(
+    json::render(&View::Deadlocks(DeadlocksView::new(
+        DeadlockOrigin::Status,
         "fixture".into(),
-        reports,
+        reports.to_vec(),
         reports.len() as u64,
         None,
-    ))
+    )))
 }
 
 #[test]

@@ -4,8 +4,74 @@
 use std::time::Duration;
 
 use mysql_async::{Params, Pool};
+use serde::Serialize;
 
+use crate::analyze::kill::KillTarget;
 use crate::source::query::{fetch, QueryError};
+
+/// What happened to one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillOutcome {
+    /// Chosen, not acted on yet (only in the plan).
+    Pending,
+    /// Never killed by lockdiag (its own connection, replication, a daemon).
+    Refused,
+    /// The operator said no, or there was no terminal to ask and no `--yes`.
+    Declined,
+    /// `--dry-run`: the statement was printed and audited, not sent.
+    DryRun,
+    /// The re-check right before the KILL found it changed.
+    Skipped,
+    Killed,
+    /// The server refused the KILL.
+    Failed,
+}
+
+impl KillOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KillOutcome::Pending => "pending",
+            KillOutcome::Refused => "refused",
+            KillOutcome::Declined => "declined",
+            KillOutcome::DryRun => "dry_run",
+            KillOutcome::Skipped => "skipped",
+            KillOutcome::Killed => "killed",
+            KillOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// A target with the statement that kills it and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KillResult {
+    #[serde(flatten)]
+    pub target: KillTarget,
+    pub statement: String,
+    pub outcome: KillOutcome,
+    pub detail: Option<String>,
+}
+
+/// What `kill` is about to do, shown before the confirmation.
+#[derive(Debug, Clone, Serialize)]
+pub struct KillPlan {
+    pub targets: Vec<KillResult>,
+    /// Ids asked for that are not in the processlist.
+    pub missing_thread_ids: Vec<u64>,
+    /// `--query`: KILL QUERY instead of KILL CONNECTION.
+    pub kill_query: bool,
+}
+
+/// What `kill` did (`docs/json.md`, "kill").
+#[derive(Debug, Clone, Serialize)]
+pub struct KillReport {
+    pub dry_run: bool,
+    pub audit_log: Option<String>,
+    pub targets: Vec<KillResult>,
+    /// Why nothing or not everything was done (no terminal, …), for people.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+}
 
 /// What the server offers to kill with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -185,6 +185,41 @@ pub fn no_new_deadlock(
     )
 }
 
+/// A duplicate-key scan as an assertion: any duplicate (or a scan cut short) fails.
+pub fn no_duplicates(
+    name: String,
+    scan: Result<&super::duplicates::DupesReport, String>,
+) -> CheckResult {
+    let report = match scan {
+        Ok(report) => report,
+        Err(e) => {
+            return CheckResult {
+                name,
+                status: CheckStatus::Error,
+                figure: format!("cannot check: {e}"),
+            }
+        }
+    };
+    let figure = if report.duplicate_groups == 0 {
+        format!("no duplicates in {} rows", report.rows_scanned)
+    } else {
+        let first = report
+            .groups
+            .first()
+            .map(|g| format!(", e.g. {} ×{}", g.key.join(","), g.count))
+            .unwrap_or_default();
+        format!(
+            "{} duplicate key(s), {} rows{first}",
+            report.duplicate_groups, report.duplicated_rows
+        )
+    };
+    result(
+        name,
+        report.duplicate_groups == 0 && !report.interrupted,
+        figure,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

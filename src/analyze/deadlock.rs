@@ -110,10 +110,7 @@ pub fn describe_lock(lock: &Lock) -> String {
 
 /// `schema.table` (with `/partition` when there is one).
 pub fn qualified_table(lock: &Lock) -> String {
-    let base = match &lock.schema {
-        Some(schema) => format!("{schema}.{}", lock.table),
-        None => lock.table.clone(),
-    };
+    let base = crate::model::qualified_name(lock.schema.as_deref(), Some(&lock.table));
     match &lock.partition {
         Some(p) => format!("{base}/{p}"),
         None => base,
@@ -345,15 +342,27 @@ fn trx_label(t: &PrintedTransaction) -> String {
     label
 }
 
-fn tables_of(t: &PrintedTransaction) -> Vec<String> {
+/// The tables of a list of transactions' held and waited locks, first seen first.
+fn tables_in<'a>(trxs: impl IntoIterator<Item = &'a PrintedTransaction>) -> Vec<String> {
     let mut tables: Vec<String> = Vec::new();
-    for lock in t.holds.iter().chain(t.waits_for.iter()) {
-        let name = qualified_table(lock);
-        if !tables.contains(&name) {
-            tables.push(name);
+    for t in trxs {
+        for lock in t.holds.iter().chain(t.waits_for.iter()) {
+            let name = qualified_table(lock);
+            if !tables.contains(&name) {
+                tables.push(name);
+            }
         }
     }
     tables
+}
+
+fn tables_of(t: &PrintedTransaction) -> Vec<String> {
+    tables_in([t])
+}
+
+/// Every table a deadlock touches, in the order the print names them.
+pub fn tables_of_deadlock(deadlock: &Deadlock) -> Vec<String> {
+    tables_in(&deadlock.transactions)
 }
 
 fn diagnose(deadlock: &Deadlock, edges: &[DeadlockEdge], cycle: &[u32]) -> Diagnosis {
@@ -444,12 +453,7 @@ fn diagnose(deadlock: &Deadlock, edges: &[DeadlockEdge], cycle: &[u32]) -> Diagn
             format!("{} holds {held} and waits for {wants}", trx_label(t))
         })
         .collect();
-    let mut tables: Vec<String> = Vec::new();
-    for table in trxs.iter().flat_map(tables_of) {
-        if !tables.contains(&table) {
-            tables.push(table);
-        }
-    }
+    let tables = tables_in(trxs.iter());
     Diagnosis {
         kind: DiagnosisKind::Cycle,
         text: format!(

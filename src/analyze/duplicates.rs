@@ -17,6 +17,42 @@ pub struct DuplicateGroup {
     pub primary_keys: Vec<String>,
 }
 
+/// The fix for duplicates when no unique index prevents them.
+#[derive(Debug, Clone, Serialize)]
+pub struct DupesFix {
+    /// Removes all but the row with the lowest primary key of each group (single-column keys only).
+    pub cleanup: Option<String>,
+    pub add_unique: String,
+}
+
+/// The result of a scan (`docs/json.md`, "dupes").
+#[derive(Debug, Clone, Serialize)]
+pub struct DupesReport {
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    pub primary_key: Vec<String>,
+    /// A UNIQUE index whose columns are all among `columns`: duplicates are impossible.
+    pub unique_index: Option<String>,
+    pub rows_scanned: u64,
+    /// Rows with a NULL in a key column (never duplicates for a UNIQUE index).
+    pub rows_with_null_key: u64,
+    pub chunks: u64,
+    pub duplicate_groups: u64,
+    /// Rows in duplicate groups.
+    pub duplicated_rows: u64,
+    /// Rows beyond one per key: what a cleanup removes.
+    pub extra_rows: u64,
+    pub groups: Vec<DuplicateGroup>,
+    pub groups_omitted: u64,
+    /// Stopped early (Ctrl-C): the figures cover the rows scanned so far.
+    pub interrupted: bool,
+    pub elapsed_ms: u64,
+    pub fix: Option<DupesFix>,
+}
+
 /// Accumulates rows chunk by chunk; memory grows with distinct keys.
 #[derive(Debug, Default)]
 pub struct DuplicateCounter {

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
 
-use crate::render::{DeadlockGroup, DeadlockReport};
+use super::report::{DeadlockGroup, DeadlockReport};
 
 /// Seconds since the epoch of a deadlock timestamp: `…T…Z` is UTC, the plain
 /// form is the server's local time, taken as this machine's local time.
@@ -61,15 +61,7 @@ impl DeadlockHistory {
         let ts = report.deadlock.timestamp.clone();
         let group = self.groups.entry(fp.clone()).or_insert_with(|| {
             self.group_order.push(fp.clone());
-            let mut tables: Vec<String> = Vec::new();
-            for t in &report.deadlock.transactions {
-                for lock in t.holds.iter().chain(t.waits_for.iter()) {
-                    let name = super::deadlock::qualified_table(lock);
-                    if !tables.contains(&name) {
-                        tables.push(name);
-                    }
-                }
-            }
+            let tables = super::deadlock::tables_of_deadlock(&report.deadlock);
             DeadlockGroup {
                 fingerprint: fp,
                 count: 0,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::model::{LiveState, Session};
+use crate::model::{LiveState, LockStatus, Session, SessionCommand};
 
 use super::waits::{BlockerNode, SessionState, WaitAnalysis};
 
@@ -41,7 +41,7 @@ pub struct KillTarget {
     pub user: String,
     pub host: String,
     pub db: Option<String>,
-    pub command: String,
+    pub command: SessionCommand,
     pub state: SessionState,
     pub time_secs: u64,
     pub trx_id: Option<String>,
@@ -62,19 +62,24 @@ pub struct KillTarget {
 pub fn protected_reason(session: &Session) -> Option<String> {
     let command = session.command.as_str();
     let state = session.state.as_deref().unwrap_or("").to_ascii_lowercase();
-    if command.starts_with("Binlog Dump") {
+    if matches!(
+        session.command,
+        SessionCommand::BinlogDump | SessionCommand::BinlogDumpGtid
+    ) || command.starts_with("Binlog Dump")
+    {
         return Some(format!(
             "replication: it sends the binary log to a replica ({command})"
         ));
     }
     if session.user == "system user"
-        || command == "Slave_IO"
-        || command == "Slave_SQL"
-        || command == "Slave_worker"
+        || matches!(
+            session.command,
+            SessionCommand::SlaveIo | SessionCommand::SlaveSql | SessionCommand::SlaveWorker
+        )
     {
         return Some("replication or server thread ('system user'): killing it stops replication or a server task".into());
     }
-    if session.user == "event_scheduler" || command == "Daemon" {
+    if session.user == "event_scheduler" || session.command == SessionCommand::Daemon {
         return Some("server background thread (event scheduler or daemon)".into());
     }
     if state.contains("waiting for master")
@@ -108,10 +113,14 @@ fn target_of(state: &LiveState, analysis: &WaitAnalysis, session: &Session) -> K
     let mut locked_tables: Vec<String> = state
         .locks
         .iter()
-        .filter(|l| {
-            l.thread_id == Some(session.thread_id) && l.lock_status.eq_ignore_ascii_case("GRANTED")
+        .filter(|l| l.thread_id == Some(session.thread_id) && l.lock_status == LockStatus::Granted)
+        .filter_map(|l| {
+            l.table.as_deref()?;
+            Some(crate::model::qualified_name(
+                l.schema.as_deref(),
+                l.table.as_deref(),
+            ))
         })
-        .filter_map(|l| Some(format!("{}.{}", l.schema.as_deref()?, l.table.as_deref()?)))
         .collect();
     locked_tables.dedup();
     let open_trx = trx.is_some() || super::waits::holds_transaction_mdl(state, session.thread_id);
@@ -166,13 +175,8 @@ pub fn select_targets(
     }
     if let Some(limit) = criteria.idle_in_trx_longer_than {
         for s in &state.sessions {
-            let open_trx = state
-                .transactions
-                .iter()
-                .any(|t| t.thread_id == s.thread_id)
-                || super::waits::holds_transaction_mdl(state, s.thread_id);
-            if s.command.eq_ignore_ascii_case("Sleep") && open_trx && s.time_secs >= limit.as_secs()
-            {
+            let open_trx = super::waits::has_open_transaction(state, s.thread_id);
+            if s.command == SessionCommand::Sleep && open_trx && s.time_secs >= limit.as_secs() {
                 chosen.push((s.thread_id, false));
             }
         }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{LockWait, MetadataLock, Session, WaitKind};
+use crate::model::{LockStatus, LockWait, MdlStatus, MetadataLock, Session, WaitKind};
 
 /// Table-level MDL types in the server's matrix order.
 const TABLE_TYPES: [&str; 11] = [
@@ -87,7 +87,7 @@ fn scoped_pending_ok(request: &str, pending: &str) -> bool {
 }
 
 fn blocks(request: &MetadataLock, other: &MetadataLock) -> bool {
-    let other_granted = other.lock_status == "GRANTED";
+    let other_granted = other.lock_status == MdlStatus::Granted;
     let is_table = matches!(
         request.object_type.as_str(),
         "TABLE" | "FUNCTION" | "PROCEDURE" | "TRIGGER" | "EVENT"
@@ -139,7 +139,10 @@ pub fn metadata_waits(locks: &[MetadataLock], sessions: &[Session]) -> Vec<LockW
     };
     let mut waits = Vec::new();
     for ((_, schema, name), object_locks) in by_object {
-        for request in object_locks.iter().filter(|l| l.lock_status == "PENDING") {
+        for request in object_locks
+            .iter()
+            .filter(|l| l.lock_status == MdlStatus::Pending)
+        {
             let mut blockers: Vec<&MetadataLock> = object_locks
                 .iter()
                 .filter(|o| o.thread_id != request.thread_id && blocks(request, o))
@@ -159,10 +162,11 @@ pub fn metadata_waits(locks: &[MetadataLock], sessions: &[Session]) -> Vec<LockW
                     index: None,
                     lock_mode: request.lock_type.clone(),
                     blocking_lock_mode: Some(blocker.lock_type.clone()),
-                    blocking_lock_status: Some(if blocker.lock_status == "PENDING" {
-                        "WAITING".into()
-                    } else {
-                        blocker.lock_status.clone()
+                    // A pending request ahead in the queue is "waiting", as for row locks.
+                    blocking_lock_status: Some(match &blocker.lock_status {
+                        MdlStatus::Granted => LockStatus::Granted,
+                        MdlStatus::Pending => LockStatus::Waiting,
+                        MdlStatus::Other(text) => LockStatus::from(text.as_str()),
                     }),
                     lock_data: None,
                     wait_secs: wait_secs(request.thread_id),

@@ -7,8 +7,11 @@ pub mod duplicates;
 pub mod history;
 pub mod kill;
 pub mod metadata;
+pub mod report;
 pub mod sql_text;
+pub mod views;
 pub mod waits;
 
 pub use deadlock::{analyze_deadlock, DeadlockAnalysis};
+pub use report::{DeadlockGroup, DeadlockReport};
 pub use waits::{analyze_waits, WaitAnalysis};

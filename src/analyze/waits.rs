@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{LiveState, LockWait, Session, Transaction, WaitKind};
+use crate::model::{
+    LiveState, LockStatus, LockWait, MdlDuration, MdlStatus, Session, SessionCommand, Transaction,
+    WaitKind,
+};
 
 use super::metadata::metadata_waits;
 
@@ -40,7 +43,7 @@ pub struct BlockerNode {
     pub user: Option<String>,
     pub host: Option<String>,
     pub db: Option<String>,
-    pub command: Option<String>,
+    pub command: Option<SessionCommand>,
     pub state: SessionState,
     /// Seconds idle, for `idle_in_trx` / `idle`.
     pub idle_secs: Option<u64>,
@@ -84,7 +87,7 @@ pub fn session_state(session: Option<&Session>, open_trx: bool, waiting: bool) -
     }
     match session {
         None => SessionState::Unknown,
-        Some(s) if s.command.eq_ignore_ascii_case("Sleep") => {
+        Some(s) if s.command == SessionCommand::Sleep => {
             if open_trx {
                 SessionState::IdleInTrx
             } else {
@@ -97,7 +100,7 @@ pub fn session_state(session: Option<&Session>, open_trx: bool, waiting: bool) -
 
 /// The blocker's request is itself only queued ahead, not granted.
 fn is_queue_edge(wait: &LockWait) -> bool {
-    wait.blocking_lock_status.as_deref() == Some("WAITING")
+    wait.blocking_lock_status == Some(LockStatus::Waiting)
 }
 
 /// Builds the graph: row waits as the server lists them plus metadata waits
@@ -151,9 +154,18 @@ pub fn sessions_in_metadata_lock_wait(state: &LiveState) -> Vec<u64> {
 pub fn holds_transaction_mdl(state: &LiveState, thread_id: u64) -> bool {
     state.metadata_locks.iter().any(|m| {
         m.thread_id == thread_id
-            && m.lock_status == "GRANTED"
-            && m.duration.as_deref() == Some("TRANSACTION")
+            && m.lock_status == MdlStatus::Granted
+            && m.duration == Some(MdlDuration::Transaction)
     })
+}
+
+/// The one definition of "this session has a transaction open": InnoDB lists a
+/// transaction for it, or it holds a metadata lock that lasts until its
+/// transaction ends (a transaction that only read, or read non-InnoDB tables,
+/// which InnoDB may not list).
+pub fn has_open_transaction(state: &LiveState, thread_id: u64) -> bool {
+    state.transactions.iter().any(|t| t.thread_id == thread_id)
+        || holds_transaction_mdl(state, thread_id)
 }
 
 /// The graph with what each node needs looked up once (hundreds of waiters are common).

@@ -4,9 +4,41 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::render::Format;
+use crate::source::connect::SslMode;
+
+/// `--format`: one of the render formats (which ones a command takes is checked once, in `resolve`).
+fn format_value(text: &str) -> Result<Format, String> {
+    text.parse()
+}
+
+fn ssl_mode_value(text: &str) -> Result<SslMode, String> {
+    text.parse()
+}
+
+/// A duration greater than zero (`5s`, `1m30s`, `250ms`).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (e.g. 5s, 2m, 250ms)"))?;
+    if d.is_zero() {
+        return Err("must be greater than zero (e.g. 5s, 2m, 250ms)".into());
+    }
+    Ok(d)
+}
+
+/// A count of at least one.
+fn positive_count(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}: a whole number of at least 1")),
+    }
+}
+
+fn positive_usize(text: &str) -> Result<usize, String> {
+    positive_count(text).and_then(|n| usize::try_from(n).map_err(|e| e.to_string()))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,17 +52,17 @@ pub struct Cli {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
-    /// Output format (table on a terminal by default).
-    #[arg(long, global = true, value_enum)]
+    /// Output format: table, json, dot, mermaid (waits, deadlock), prometheus (snapshot).
+    #[arg(long, global = true, value_parser = format_value, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<Format>,
 
     /// Read a saved snapshot (status, ps, locks, waits, deadlock) instead of a server; for
     /// `deadlock`, a directory of snapshots too.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     pub from: Option<PathBuf>,
 
     /// No colour, whatever the terminal (NO_COLOR is also respected).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Output")]
     pub no_color: bool,
 
     /// Print help.
@@ -41,59 +73,50 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// How to reach the server, read the way the `mysql` client reads it.
-/// These go before the command (`lockdiag -h db1 -u app ps --user web`).
+/// How to reach the server, read the way the `mysql` client reads it. They go
+/// before or after the command (`lockdiag -h db1 ps` or `lockdiag ps -h db1`).
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Connection")]
 pub struct ConnectionArgs {
     /// mysql://user:pass@host:port/db (or env LOCKDIAG_URL).
-    #[arg(long, env = "LOCKDIAG_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "LOCKDIAG_URL", hide_env_values = true)]
     pub url: Option<String>,
     /// Server host.
-    #[arg(short = 'h', long)]
+    #[arg(short = 'h', long, global = true)]
     pub host: Option<String>,
     /// Server TCP port.
-    #[arg(short = 'P', long)]
+    #[arg(short = 'P', long, global = true)]
     pub port: Option<u16>,
     /// User name.
-    #[arg(short = 'u', long)]
+    #[arg(short = 'u', long, global = true)]
     pub user: Option<String>,
-    /// Password; `-p` alone prompts without echo, `-pSECRET` as with mysql.
-    #[arg(long, hide = true)]
+    /// Password: `-p`/`--password` alone prompts without echo; `-pSECRET` or `--password=SECRET` as with mysql.
+    #[arg(long, global = true, value_name = "SECRET")]
     pub password: Option<String>,
     /// Set by a bare `-p`/`--password`: prompt for the password.
-    #[arg(long = "password-prompt", hide = true)]
+    #[arg(long = "password-prompt", global = true, hide = true)]
     pub password_prompt: bool,
     /// Unix socket file.
-    #[arg(short = 'S', long)]
+    #[arg(short = 'S', long, global = true)]
     pub socket: Option<PathBuf>,
     /// Read [client] options from this file only (instead of ~/.my.cnf).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub defaults_file: Option<PathBuf>,
     /// Do not read any option file.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub no_defaults: bool,
     /// TLS: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA, VERIFY_IDENTITY.
-    #[arg(long, value_enum, ignore_case = true)]
+    #[arg(long, global = true, value_parser = ssl_mode_value, value_name = "MODE")]
     pub ssl_mode: Option<SslMode>,
     /// CA certificate file (PEM) for VERIFY_CA / VERIFY_IDENTITY.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub ssl_ca: Option<PathBuf>,
     /// Give up connecting after this long.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    #[arg(long, global = true, value_parser = positive_duration, default_value = "5s")]
     pub connect_timeout: Duration,
     /// Per-statement limit, enforced by the server where it can be and by lockdiag in any case.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    #[arg(long, global = true, value_parser = positive_duration, default_value = "10s")]
     pub query_timeout: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SslMode {
-    Disabled,
-    Preferred,
-    Required,
-    VerifyCa,
-    VerifyIdentity,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,10 +181,10 @@ pub struct DupesArgs {
     #[arg(long = "where")]
     pub filter: Option<String>,
     /// Duplicate groups listed at most.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = positive_usize)]
     pub limit: usize,
     /// Rows per primary-key chunk (each chunk is one short, time-limited read).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = positive_count)]
     pub chunk_rows: u64,
 }
 
@@ -171,21 +194,21 @@ pub struct SnapshotArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// With --out DIR: remove lockdiag snapshots older than this.
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = positive_duration)]
     pub keep: Option<Duration>,
     /// Leave the raw SHOW ENGINE INNODB STATUS text out.
     #[arg(long)]
     pub no_raw: bool,
     /// Lock groups kept at most (the rest is counted in locks_omitted).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = positive_count)]
     pub limit: u64,
 }
 
 #[derive(Debug, Args, Default)]
 pub struct StatusArgs {
-    /// Report transactions open longer than this.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
-    pub long_trx: Duration,
+    /// Report transactions open longer than this [default: 60s].
+    #[arg(long, value_parser = positive_duration)]
+    pub long_trx: Option<Duration>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -193,8 +216,8 @@ pub struct PsArgs {
     /// Only sessions in their current command for at least this long.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub min_time: Option<Duration>,
-    /// Only this user.
-    #[arg(long = "user", id = "filter_user")]
+    /// Only sessions of this account's user name (`-u/--user` is the connection's).
+    #[arg(long = "match-user", id = "filter_user", value_name = "USER")]
     pub user: Option<String>,
     /// Only this default database.
     #[arg(long)]
@@ -216,7 +239,7 @@ pub struct LocksArgs {
     #[arg(long)]
     pub table: Option<String>,
     /// Lock groups fetched at most (the server aggregates; the rest is counted).
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = positive_count)]
     pub limit: u64,
 }
 
@@ -235,7 +258,7 @@ pub struct DeadlockArgs {
     #[arg(long, value_parser = humantime::parse_duration)]
     pub since: Option<Duration>,
     /// List only the newest N deadlocks (groups still count them all). Default for logs: 20.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_usize)]
     pub last: Option<usize>,
 }
 
@@ -252,8 +275,8 @@ pub struct KillArgs {
     /// Sessions idle in an open transaction at least this long.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub idle_in_trx_longer_than: Option<Duration>,
-    /// Only sessions of this user.
-    #[arg(long = "user", id = "kill_user")]
+    /// Only sessions of this user name (`-u/--user` is the connection's).
+    #[arg(long = "match-user", id = "kill_user", value_name = "USER")]
     pub user: Option<String>,
     /// Only sessions whose default database is this.
     #[arg(long)]
@@ -276,4 +299,43 @@ pub struct KillArgs {
     /// Where to append the audit records (default: $XDG_STATE_HOME/lockdiag/audit.log or ~/.local/state/lockdiag/audit.log).
     #[arg(long)]
     pub audit_log: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_options_go_before_or_after_the_command() {
+        for argv in [
+            &["lockdiag", "-S", "/tmp/s.sock", "-u", "root", "status"][..],
+            &["lockdiag", "status", "-S", "/tmp/s.sock", "-u", "root"][..],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap();
+            assert_eq!(cli.connection.user.as_deref(), Some("root"));
+            assert_eq!(
+                cli.connection.socket.as_deref(),
+                Some(std::path::Path::new("/tmp/s.sock"))
+            );
+        }
+        assert!(Cli::try_parse_from(["lockdiag", "status", "--connect-timeout", "0s"]).is_err());
+        assert!(Cli::try_parse_from([
+            "lockdiag",
+            "dupes",
+            "--table",
+            "t",
+            "--columns",
+            "c",
+            "--chunk-rows",
+            "0"
+        ])
+        .is_err());
+    }
 }

@@ -4,13 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use anyhow::{bail, Context, Result};
-use clap::ValueEnum;
-
 use crate::parse::option_file::parse_option_file;
-use crate::source::connect::ConnectionConfig;
+use crate::source::connect::{ConnectionConfig, SslMode};
+use anyhow::{bail, Context, Result};
 
-use super::args::{ConnectionArgs, SslMode};
+use super::args::ConnectionArgs;
 
 /// The password in force, so that any message can be scrubbed of it.
 static SECRET: OnceLock<String> = OnceLock::new();
@@ -23,13 +21,50 @@ pub fn redact(text: &str) -> String {
     }
 }
 
+/// The options (`--long` and `-s` spellings) that take a separate value, from
+/// the clap definitions themselves: the token after one is a value, never a flag.
+fn options_with_values() -> std::collections::BTreeSet<String> {
+    fn walk(command: &clap::Command, names: &mut std::collections::BTreeSet<String>) {
+        for arg in command.get_arguments() {
+            if arg.get_action().takes_values() && !arg.is_positional() {
+                if let Some(long) = arg.get_long() {
+                    names.insert(format!("--{long}"));
+                }
+                if let Some(short) = arg.get_short() {
+                    names.insert(format!("-{short}"));
+                }
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, names);
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    walk(
+        &<super::args::Cli as clap::CommandFactory>::command(),
+        &mut names,
+    );
+    // `--password` takes its value only attached (`--password=X`), as with mysql.
+    names.remove("--password");
+    names
+}
+
 /// Turns a bare `-p`/`--password` (prompt) and `-pSECRET` into the flags clap
 /// understands, as the mysql client reads them: a value must be attached.
+/// The value of another option (`--match -prefix`) is left alone.
 pub fn rewrite_password_args(args: Vec<String>) -> Vec<String> {
+    let takes_value = options_with_values();
     let mut out = Vec::with_capacity(args.len());
     let mut after_double_dash = false;
+    let mut value_expected = false;
     for (i, arg) in args.into_iter().enumerate() {
-        if i == 0 || after_double_dash {
+        if i == 0 || after_double_dash || value_expected {
+            value_expected = false;
+            out.push(arg);
+            continue;
+        }
+        if takes_value.contains(arg.as_str()) {
+            value_expected = true;
             out.push(arg);
             continue;
         }
@@ -130,8 +165,8 @@ pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
         config.ssl_ca = get("ssl-ca").map(PathBuf::from);
         if let Some(mode) = get("ssl-mode") {
             config.ssl_mode = Some(
-                SslMode::from_str(&mode, true)
-                    .map_err(|_| anyhow::anyhow!("unknown ssl-mode {mode:?} in an option file"))?,
+                mode.parse::<SslMode>()
+                    .map_err(|e| anyhow::anyhow!("{e} (in an option file)"))?,
             );
         }
     }
@@ -225,6 +260,15 @@ mod tests {
         assert_eq!(
             args(&["lockdiag", "-P", "3307"]),
             ["lockdiag", "-P", "3307"]
+        );
+        // Another option's value that starts with -p is a value, not a password.
+        assert_eq!(
+            args(&["lockdiag", "ps", "--match", "-prefix", "-p"]),
+            ["lockdiag", "ps", "--match", "-prefix", "--password-prompt"]
+        );
+        assert_eq!(
+            args(&["lockdiag", "-u", "-pete", "-pX"]),
+            ["lockdiag", "-u", "-pete", "--password=X"]
         );
     }
 }

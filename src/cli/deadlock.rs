@@ -1,69 +1,84 @@
-//! `lockdiag deadlock`: the latest deadlock from the server, a status text, or every deadlock of an error log.
+//! `lockdiag deadlock`: the latest deadlock from the server, a status text,
+//! every deadlock of an error log, or those kept in snapshots.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
 use crate::analyze::history::DeadlockHistory;
+use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
+use crate::analyze::DeadlockReport;
 use crate::model::InnodbStatus;
 use crate::parse::{looks_like_error_log, parse_innodb_status, ErrorLogDeadlocks};
-use crate::render::json::{to_json, DeadlockDocument};
-use crate::render::{dot, mermaid, table, DeadlockGroup, DeadlockReport, Format};
+use crate::render::View;
 use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
 
-use super::args::DeadlockArgs;
+use super::resolve::{DeadlockJob, Source};
 use super::{live, Output, EXIT_OK};
 
-/// Deadlocks listed from a log when `--last` is not given.
-const DEFAULT_LAST: usize = 20;
-
-pub async fn run(args: &DeadlockArgs, source: &live::Source, out: &Output) -> Result<i32> {
-    let not_before = args
+pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32> {
+    let not_before = job
         .since
         .map(|d| chrono::Utc::now().timestamp() - d.as_secs() as i64);
-    let keep = args.last.unwrap_or(DEFAULT_LAST).max(1);
-    if let Some(from) = &source.from {
-        return from_snapshots(from, not_before, keep, out);
-    }
-    if let Some(path) = &args.error_log {
-        let history = scan_log(open_stream(path)?, not_before, keep)?;
-        return render_history(&history, format!("error_log:{}", path.display()), out);
-    }
-    let (status, source) = match &args.file {
-        Some(path) => {
-            let text = read_text(path)?;
-            if looks_like_error_log(&text) {
-                let history = scan_log(text.as_bytes(), not_before, keep)?;
-                return render_history(&history, format!("file:{}", path.display()), out);
-            }
-            (
-                parse_innodb_status(&text),
-                format!("file:{}", path.display()),
-            )
+    let view = match source {
+        Source::Snapshot(from) => from_snapshots(from, not_before, job.last)?,
+        Source::Server(config) => {
+            let state = live::collect(config, None, true).await?;
+            let Some(text) = &state.innodb_status else {
+                let reason = state
+                    .sources
+                    .iter()
+                    .find(|s| s.source == "innodb_status")
+                    .and_then(|s| s.reason.clone())
+                    .unwrap_or_default();
+                bail!("cannot read SHOW ENGINE INNODB STATUS: {reason}");
+            };
+            latest(parse_innodb_status(text), "server".into(), None)?
         }
-        None => (
-            live::innodb_status_from_server(&source.connection).await?,
-            "server".to_string(),
-        ),
+        Source::Files => match (&job.error_log, &job.file) {
+            (Some(path), _) => {
+                let history = scan_log(open_stream(path)?, not_before, job.last)?;
+                history_view(
+                    history,
+                    DeadlockOrigin::ErrorLog,
+                    format!("error_log:{}", path.display()),
+                )
+            }
+            (None, Some(path)) => {
+                let text = read_text(path)?;
+                let source = format!("file:{}", path.display());
+                if looks_like_error_log(&text) {
+                    let history = scan_log(text.as_bytes(), not_before, job.last)?;
+                    history_view(history, DeadlockOrigin::ErrorLog, source)
+                } else {
+                    latest(parse_innodb_status(&text), source, Some(path))?
+                }
+            }
+            (None, None) => bail!("give --file or --error-log"),
+        },
     };
-    render_latest(status, source, args.file.as_deref(), out)
+    out.emit(&View::Deadlocks(view))?;
+    Ok(EXIT_OK)
 }
 
 /// The latest deadlock of one snapshot, or those seen across a directory of
 /// snapshots (each deadlock once, however many snapshots saw it), grouped.
-fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize, out: &Output) -> Result<i32> {
+fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize) -> Result<DeadlocksView> {
     let files = if from.is_dir() {
         snapshots_in(from)?
     } else {
         vec![from.to_path_buf()]
     };
     let mut history = DeadlockHistory::new(not_before, keep);
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for file in &files {
-        let snapshot = read_snapshot(file)?;
-        let report = super::snapshot::latest_deadlock(&snapshot)
-            .with_context(|| file.display().to_string())?;
+        let snapshot = read_snapshot(file).with_context(|| file.display().to_string())?;
+        let report = match snapshot.latest_deadlock {
+            Some(deadlock) => Some(DeadlockReport::new(deadlock)),
+            None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
+        };
         if let Some(report) = report {
             if seen.insert((
                 report.deadlock.timestamp.clone(),
@@ -73,34 +88,21 @@ fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize, out: &Outpu
             }
         }
     }
-    if !from.is_dir() && history.total <= 1 {
-        let reports: Vec<DeadlockReport> = history.newest.iter().cloned().collect();
-        if reports.is_empty() {
-            out.print(if out.format == Format::Json {
-                ""
-            } else {
-                "No deadlock recorded in the snapshot.\n"
-            });
-            if out.format == Format::Json {
-                out.print(&to_json(&DeadlockDocument::new(
-                    format!("snapshot:{}", from.display()),
-                    &reports,
-                    0,
-                    None,
-                )));
-            }
-            return Ok(EXIT_OK);
-        }
-        print_reports(
-            &reports,
-            None,
-            1,
-            format!("snapshot:{}", from.display()),
-            out,
-        );
-        return Ok(EXIT_OK);
+    if from.is_dir() {
+        return Ok(history_view(
+            history,
+            DeadlockOrigin::Snapshots,
+            format!("snapshots:{}", from.display()),
+        ));
     }
-    render_history(&history, format!("snapshots:{}", from.display()), out)
+    let total = history.total;
+    Ok(DeadlocksView::new(
+        DeadlockOrigin::Snapshot,
+        format!("snapshot:{}", from.display()),
+        history.newest.into_iter().collect(),
+        total,
+        None,
+    ))
 }
 
 fn scan_log(
@@ -115,12 +117,20 @@ fn scan_log(
     Ok(history)
 }
 
-fn render_latest(
-    status: InnodbStatus,
-    source: String,
-    file: Option<&Path>,
-    out: &Output,
-) -> Result<i32> {
+fn history_view(history: DeadlockHistory, origin: DeadlockOrigin, source: String) -> DeadlocksView {
+    let groups = history.groups();
+    let total = history.total;
+    DeadlocksView::new(
+        origin,
+        source,
+        history.newest.into_iter().collect(),
+        total,
+        Some(groups),
+    )
+}
+
+/// The LATEST DETECTED DEADLOCK of a status text; an error when the text is no status at all.
+fn latest(status: InnodbStatus, source: String, file: Option<&Path>) -> Result<DeadlocksView> {
     let Some(deadlock) = status.latest_deadlock else {
         if status.sections.is_empty() {
             let what = file.map_or("the server's status".to_string(), |p| {
@@ -128,56 +138,19 @@ fn render_latest(
             });
             bail!("no deadlock section found in {what}: it is neither a SHOW ENGINE INNODB STATUS text (no LATEST DETECTED DEADLOCK or other monitor section) nor an error log with deadlocks");
         }
-        let reports: [DeadlockReport; 0] = [];
-        match out.format {
-            Format::Json => out.print(&to_json(&DeadlockDocument::new(source, &reports, 0, None))),
-            _ => out.print("No deadlock recorded: the InnoDB status has no LATEST DETECTED DEADLOCK section (none since the server started).\n"),
-        }
-        return Ok(EXIT_OK);
+        return Ok(DeadlocksView::new(
+            DeadlockOrigin::Status,
+            source,
+            Vec::new(),
+            0,
+            None,
+        ));
     };
-    let reports = [DeadlockReport::new(deadlock)];
-    print_reports(&reports, None, 1, source, out);
-    Ok(EXIT_OK)
-}
-
-fn render_history(history: &DeadlockHistory, source: String, out: &Output) -> Result<i32> {
-    let reports: Vec<DeadlockReport> = history.newest.iter().cloned().collect();
-    let groups = history.groups();
-    if history.total == 0 && out.format == Format::Table {
-        out.print("No deadlocks in the log (is innodb_print_all_deadlocks ON? it prints every deadlock to the error log).\n");
-        return Ok(EXIT_OK);
-    }
-    print_reports(&reports, Some(&groups), history.total, source, out);
-    Ok(EXIT_OK)
-}
-
-fn print_reports(
-    reports: &[DeadlockReport],
-    groups: Option<&[DeadlockGroup]>,
-    total: u64,
-    source: String,
-    out: &Output,
-) {
-    let text = match out.format {
-        Format::Json => to_json(&DeadlockDocument::new(source, reports, total, groups)),
-        Format::Dot => dot::deadlocks(reports),
-        Format::Mermaid => mermaid::deadlocks(reports),
-        Format::Table | Format::Prometheus => {
-            let mut text = String::new();
-            if let Some(groups) = groups {
-                text.push_str(&table::deadlock_groups(groups, total, &out.style));
-                let omitted = total.saturating_sub(reports.len() as u64);
-                if omitted > 0 {
-                    text.push_str(&format!(
-                        "(showing the newest {} of {total}; --last N for more)\n",
-                        reports.len()
-                    ));
-                }
-                text.push('\n');
-            }
-            text.push_str(&table::deadlocks(reports, &out.style));
-            text
-        }
-    };
-    out.print(&text);
+    Ok(DeadlocksView::new(
+        DeadlockOrigin::Status,
+        source,
+        vec![DeadlockReport::new(deadlock)],
+        1,
+        None,
+    ))
 }

@@ -2,6 +2,129 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A closed set of words a server prints (a processlist command, a lock
+/// status), parsed once at the edge. Each enum has an `Other` arm for what a
+/// future server sends, and serialises back to the server's spelling, so the
+/// JSON keeps the words the server used.
+macro_rules! server_words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A word this version of lockdiag does not know, kept as the server sent it.
+            Other(String),
+        }
+
+        impl $name {
+            /// The server's spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Other(text) => text,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            /// Case-insensitive, as servers differ in case between tables.
+            fn from(text: &str) -> Self {
+                $(if text.eq_ignore_ascii_case($text) {
+                    return Self::$variant;
+                })+
+                Self::Other(text.to_string())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self::from(text.as_str())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                match value {
+                    $name::Other(text) => text,
+                    known => known.as_str().to_string(),
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::Other(String::new())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+server_words! {
+    /// The processlist `COMMAND` column.
+    SessionCommand {
+        /// Idle: waiting for the client's next statement.
+        Sleep => "Sleep",
+        Query => "Query",
+        Execute => "Execute",
+        Connect => "Connect",
+        Killed => "Killed",
+        /// A server background thread (event scheduler, InnoDB purge on some versions).
+        Daemon => "Daemon",
+        /// A replica's binlog reader on the source.
+        BinlogDump => "Binlog Dump",
+        BinlogDumpGtid => "Binlog Dump GTID",
+        SlaveIo => "Slave_IO",
+        SlaveSql => "Slave_SQL",
+        SlaveWorker => "Slave_worker",
+    }
+}
+
+server_words! {
+    /// `INNODB_TRX.trx_state`.
+    TrxState {
+        Running => "RUNNING",
+        LockWait => "LOCK WAIT",
+        RollingBack => "ROLLING BACK",
+        Committing => "COMMITTING",
+    }
+}
+
+server_words! {
+    /// A row lock's status (`LOCK_STATUS` of data_locks; INNODB_LOCKS rows are all
+    /// one or the other), and whether a blocker holds its lock or only queued it.
+    LockStatus {
+        Granted => "GRANTED",
+        Waiting => "WAITING",
+    }
+}
+
+server_words! {
+    /// `metadata_locks.LOCK_STATUS`. MySQL also shows `VICTIM`, `TIMEOUT`,
+    /// `KILLED`, `PRE_ACQUIRE_NOTIFY`, `POST_RELEASE_NOTIFY` for moments.
+    MdlStatus {
+        Granted => "GRANTED",
+        Pending => "PENDING",
+    }
+}
+
+server_words! {
+    /// `metadata_locks.LOCK_DURATION`.
+    MdlDuration {
+        Statement => "STATEMENT",
+        /// Held until the transaction ends: an open transaction even when InnoDB lists none.
+        Transaction => "TRANSACTION",
+        /// LOCK TABLES, FLUSH TABLES WITH READ LOCK, GET_LOCK(): until released.
+        Explicit => "EXPLICIT",
+    }
+}
+
 /// Which server family answered; decides which tables hold the lock data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,7 +203,7 @@ pub struct Session {
     pub host: String,
     pub db: Option<String>,
     /// `Query`, `Sleep`, `Connect`, `Binlog Dump`, `Daemon`, …
-    pub command: String,
+    pub command: SessionCommand,
     /// Seconds in the current command (for `Sleep`: idle seconds).
     pub time_secs: u64,
     pub state: Option<String>,
@@ -94,7 +217,7 @@ pub struct Transaction {
     /// The processlist id of the session that owns it.
     pub thread_id: u64,
     /// `RUNNING`, `LOCK WAIT`, `ROLLING BACK`, `COMMITTING`.
-    pub state: String,
+    pub state: TrxState,
     pub age_secs: u64,
     /// Seconds waiting for a lock, when in `LOCK WAIT`.
     pub wait_secs: Option<u64>,
@@ -148,7 +271,7 @@ pub struct LockWait {
     /// `GRANTED` when the blocker holds the lock; `WAITING` when the blocker's own
     /// request is merely queued ahead (InnoDB and MDL both make later requests wait
     /// behind earlier incompatible ones). `None` when the source does not say.
-    pub blocking_lock_status: Option<String>,
+    pub blocking_lock_status: Option<LockStatus>,
     /// The locked row's key as the server prints it (`lock_data`).
     pub lock_data: Option<String>,
     pub wait_secs: u64,
@@ -166,7 +289,7 @@ pub struct LockSummary {
     pub lock_type: String,
     pub lock_mode: String,
     /// `GRANTED` or `WAITING`.
-    pub lock_status: String,
+    pub lock_status: LockStatus,
     pub count: u64,
 }
 
@@ -181,8 +304,8 @@ pub struct MetadataLock {
     /// `SHARED_READ`, `EXCLUSIVE`, `SHARED_UPGRADABLE`, …
     pub lock_type: String,
     /// `GRANTED` or `PENDING`.
-    pub lock_status: String,
-    pub duration: Option<String>,
+    pub lock_status: MdlStatus,
+    pub duration: Option<MdlDuration>,
 }
 
 /// Everything one collection read from the server.

@@ -3,16 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::LiveState;
+use super::{Deadlock, LiveState};
 
-/// The snapshot document (`docs/json.md`, "snapshot"). Analysis results are
-/// stored for readers without lockdiag, and recomputed from `state` on `--from`.
+/// The body of a `snapshot` document as read back (`docs/json.md`, "snapshot").
+/// The document also stores the waits analysis and the analysed latest
+/// deadlock for readers without lockdiag; lockdiag recomputes both from what
+/// is here, so a snapshot always renders with the current rules.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub schema_version: u32,
-    /// Always `snapshot`: tells this document from other lockdiag JSON.
-    pub kind: String,
-    pub lockdiag_version: String,
     /// RFC 3339 UTC times the collection started and ended.
     pub collected_at_start: String,
     pub collected_at_end: String,
@@ -20,8 +18,7 @@ pub struct Snapshot {
     pub target: String,
     #[serde(flatten)]
     pub state: LiveState,
-    /// The waits analysis at collection time (root blockers, waits, cycles).
-    pub analysis: serde_json::Value,
-    /// The latest deadlock of the InnoDB status, parsed and analysed.
-    pub latest_deadlock: Option<serde_json::Value>,
+    /// The latest deadlock of the InnoDB status as parsed at collection time
+    /// (its analysis fields are ignored on reading).
+    pub latest_deadlock: Option<Deadlock>,
 }

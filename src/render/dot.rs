@@ -3,12 +3,25 @@
 use crate::analyze::sql_text::shorten_sql;
 use crate::model::PrintedTransaction;
 
-use super::DeadlockReport;
+use crate::analyze::DeadlockReport;
 
+use super::View;
+
+/// The graph of a view that is one (waits, deadlocks); `None` for the others.
+pub fn render(view: &View) -> Option<String> {
+    match view {
+        View::Waits(v) => Some(waits(&v.analysis)),
+        View::Deadlocks(v) => Some(deadlocks(&v.deadlocks)),
+        _ => None,
+    }
+}
+
+/// A DOT string literal: backslash, quote and line breaks escaped, other control characters replaced.
 fn quote(text: &str) -> String {
     format!(
         "\"{}\"",
-        text.replace('\\', "\\\\")
+        super::text::printable(text)
+            .replace('\\', "\\\\")
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     )

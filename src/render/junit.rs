@@ -1,16 +1,22 @@
 //! JUnit XML for CI systems that show test reports.
 
-use crate::analyze::checks::{CheckResult, CheckStatus};
+use crate::analyze::checks::CheckStatus;
+use crate::analyze::views::CheckView;
 
+/// Escapes XML's five specials; control characters, which XML 1.0 cannot carry at all, are replaced.
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    super::text::printable(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&apos;")
+        .replace('\n', "&#10;")
 }
 
-pub fn checks(results: &[CheckResult], elapsed_secs: f64) -> String {
+/// A JUnit report of a check: one testcase per assertion.
+pub fn checks(view: &CheckView) -> String {
+    let (results, elapsed_secs) = (&view.checks, view.elapsed_secs);
     let failures = results
         .iter()
         .filter(|r| r.status == CheckStatus::Fail)
@@ -23,7 +29,7 @@ pub fn checks(results: &[CheckResult], elapsed_secs: f64) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"lockdiag check\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{elapsed_secs:.3}\">\n",
         results.len()
     );
-    for r in results {
+    for r in results.iter() {
         out.push_str(&format!(
             "    <testcase classname=\"lockdiag\" name=\"{}\">\n",
             xml_escape(&r.name)

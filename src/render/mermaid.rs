@@ -2,11 +2,24 @@
 
 use crate::analyze::sql_text::shorten_sql;
 
-use super::DeadlockReport;
+use crate::analyze::DeadlockReport;
 
-/// Mermaid labels are double-quoted; quotes and brackets must be entities.
+use super::View;
+
+/// The flowchart of a view that is a graph (waits, deadlocks); `None` for the others.
+pub fn render(view: &View) -> Option<String> {
+    match view {
+        View::Waits(v) => Some(waits(&v.analysis)),
+        View::Deadlocks(v) => Some(deadlocks(&v.deadlocks)),
+        _ => None,
+    }
+}
+
+/// Mermaid labels are double-quoted; quotes, brackets and `#`/`&` must be entities.
 pub fn label(text: &str) -> String {
-    let escaped = text
+    let escaped = super::text::printable(text)
+        .replace('#', "#35;")
+        .replace('&', "#38;")
         .replace('"', "#quot;")
         .replace('<', "#lt;")
         .replace('>', "#gt;")

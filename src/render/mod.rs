@@ -1,4 +1,6 @@
-//! Model + analysis → text. One module per format; rendering never queries.
+//! Views → text. One module per format, each taking the typed views that
+//! `analyze` (and `act`, for kills) build; rendering never queries and never
+//! analyses. Which view prints in which format is said once, here.
 
 pub mod dot;
 pub mod json;
@@ -6,17 +8,21 @@ pub mod junit;
 pub mod mermaid;
 pub mod prometheus;
 pub mod table;
+mod text;
+
+#[cfg(test)]
+mod tests;
 
 use std::io::IsTerminal;
 
-use serde::{Deserialize, Serialize};
+use crate::act::kill::{KillPlan, KillReport};
+use crate::analyze::duplicates::DupesReport;
+use crate::analyze::views::{
+    CheckView, DeadlocksView, LocksView, PsView, SnapshotView, StatusView, WaitsView,
+};
 
-use crate::analyze::deadlock::DeadlockAnalysis;
-use crate::model::Deadlock;
-
-/// Output formats. Not every view supports every format: `--format dot` on
-/// `ps` is refused by the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Output formats. Not every view supports every format ([`ViewKind::formats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
@@ -24,6 +30,162 @@ pub enum Format {
     Mermaid,
     /// Prometheus text format (`snapshot` only), for node_exporter's textfile collector.
     Prometheus,
+}
+
+impl Format {
+    pub const NAMES: [&'static str; 5] = ["table", "json", "dot", "mermaid", "prometheus"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Dot => "dot",
+            Format::Mermaid => "mermaid",
+            Format::Prometheus => "prometheus",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "table" => Format::Table,
+            "json" => Format::Json,
+            "dot" => Format::Dot,
+            "mermaid" => Format::Mermaid,
+            "prometheus" => Format::Prometheus,
+            _ => {
+                return Err(format!(
+                    "unknown format {text:?}: one of {}",
+                    Format::NAMES.join(", ")
+                ))
+            }
+        })
+    }
+}
+
+/// Every document lockdiag prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewKind {
+    Status,
+    Ps,
+    Locks,
+    Waits,
+    Deadlock,
+    Snapshot,
+    Kill,
+    Check,
+    Dupes,
+}
+
+impl ViewKind {
+    /// The command's name, also the JSON document's `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewKind::Status => "status",
+            ViewKind::Ps => "ps",
+            ViewKind::Locks => "locks",
+            ViewKind::Waits => "waits",
+            ViewKind::Deadlock => "deadlock",
+            ViewKind::Snapshot => "snapshot",
+            ViewKind::Kill => "kill",
+            ViewKind::Check => "check",
+            ViewKind::Dupes => "dupes",
+        }
+    }
+
+    /// The formats this view prints in, the default first.
+    pub fn formats(self) -> &'static [Format] {
+        use Format::*;
+        match self {
+            ViewKind::Waits | ViewKind::Deadlock => &[Table, Json, Dot, Mermaid],
+            ViewKind::Snapshot => &[Json, Prometheus],
+            ViewKind::Status
+            | ViewKind::Ps
+            | ViewKind::Locks
+            | ViewKind::Kill
+            | ViewKind::Check
+            | ViewKind::Dupes => &[Table, Json],
+        }
+    }
+
+    /// The format asked for, or this view's default; an unsupported pair is an error.
+    pub fn format(self, asked: Option<Format>) -> Result<Format, Unsupported> {
+        let formats = self.formats();
+        match asked {
+            None => Ok(formats[0]),
+            Some(format) if formats.contains(&format) => Ok(format),
+            Some(format) => Err(Unsupported { view: self, format }),
+        }
+    }
+}
+
+/// A view asked for in a format it does not print in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("`{}` prints {}, not --format {}", .view.name(), format_list(.view.formats()), .format.name())]
+pub struct Unsupported {
+    pub view: ViewKind,
+    pub format: Format,
+}
+
+fn format_list(formats: &[Format]) -> String {
+    let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+    names.join(", ")
+}
+
+/// One printable document.
+#[derive(Debug, Clone)]
+pub enum View {
+    Status(StatusView),
+    Ps(PsView),
+    Locks(LocksView),
+    Waits(WaitsView),
+    Deadlocks(DeadlocksView),
+    /// Boxed: a whole collection, far larger than the other views.
+    Snapshot(Box<SnapshotView>),
+    /// What `kill` is about to do (printed before the confirmation).
+    KillPlan(KillPlan),
+    /// What `kill` did.
+    Kill(KillReport),
+    Check(CheckView),
+    Dupes(DupesReport),
+}
+
+impl View {
+    pub fn kind(&self) -> ViewKind {
+        match self {
+            View::Status(_) => ViewKind::Status,
+            View::Ps(_) => ViewKind::Ps,
+            View::Locks(_) => ViewKind::Locks,
+            View::Waits(_) => ViewKind::Waits,
+            View::Deadlocks(_) => ViewKind::Deadlock,
+            View::Snapshot(_) => ViewKind::Snapshot,
+            View::KillPlan(_) | View::Kill(_) => ViewKind::Kill,
+            View::Check(_) => ViewKind::Check,
+            View::Dupes(_) => ViewKind::Dupes,
+        }
+    }
+}
+
+/// Renders a view in a format, or says the pair is unsupported.
+pub fn render(view: &View, format: Format, style: &TableStyle) -> Result<String, Unsupported> {
+    let unsupported = Unsupported {
+        view: view.kind(),
+        format,
+    };
+    if !view.kind().formats().contains(&format) {
+        return Err(unsupported);
+    }
+    let text = match format {
+        Format::Table => table::render(view, style),
+        Format::Json => Some(json::render(view)),
+        Format::Dot => dot::render(view),
+        Format::Mermaid => mermaid::render(view),
+        Format::Prometheus => prometheus::render(view),
+    };
+    text.ok_or(unsupported)
 }
 
 /// How table output looks.
@@ -45,6 +207,14 @@ impl TableStyle {
             width,
         }
     }
+
+    /// No colour, no wrapping: what a pipe gets.
+    pub fn plain() -> Self {
+        TableStyle {
+            color: false,
+            width: None,
+        }
+    }
 }
 
 fn terminal_width() -> Option<u16> {
@@ -52,41 +222,4 @@ fn terminal_width() -> Option<u16> {
         .ok()
         .and_then(|c| c.parse().ok())
         .or_else(|| comfy_table::Table::new().width())
-}
-
-/// A deadlock with what was computed about it: the unit every renderer takes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeadlockReport {
-    #[serde(flatten)]
-    pub deadlock: Deadlock,
-    #[serde(flatten)]
-    pub analysis: DeadlockAnalysis,
-}
-
-impl DeadlockReport {
-    pub fn new(deadlock: Deadlock) -> Self {
-        let analysis = crate::analyze::analyze_deadlock(&deadlock);
-        DeadlockReport { deadlock, analysis }
-    }
-
-    /// The LATEST DETECTED DEADLOCK of a `SHOW ENGINE INNODB STATUS` text, analysed.
-    pub fn latest_in(innodb_status: Option<&str>) -> Option<Self> {
-        crate::parse::parse_innodb_status(innodb_status?)
-            .latest_deadlock
-            .map(DeadlockReport::new)
-    }
-}
-
-/// Deadlocks of one shape across a log or a set of snapshots.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeadlockGroup {
-    pub fingerprint: String,
-    pub count: u64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    /// `lock_order_inversion`, `gap_insert_intention`, …
-    pub diagnosis: crate::analyze::deadlock::DiagnosisKind,
-    pub tables: Vec<String>,
-    /// The diagnosis text of the most recent one.
-    pub text: String,
 }

@@ -2,10 +2,18 @@
 
 use std::fmt::Write;
 
-use crate::analyze::WaitAnalysis;
-use crate::model::{LiveState, SourceState};
+use crate::analyze::views::SnapshotView;
+use crate::model::SourceState;
 
-use super::DeadlockReport;
+use super::View;
+
+/// The gauges of a snapshot; `None` for other views.
+pub fn render(view: &View) -> Option<String> {
+    match view {
+        View::Snapshot(v) => Some(snapshot(v)),
+        _ => None,
+    }
+}
 
 fn escape(value: &str) -> String {
     value
@@ -22,13 +30,10 @@ fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std
 }
 
 /// The headline figures of one collection.
-pub fn snapshot(
-    state: &LiveState,
-    analysis: &WaitAnalysis,
-    latest_deadlock: Option<&DeadlockReport>,
-    target: &str,
-) -> String {
-    let server = format!("server=\"{}\"", escape(target));
+pub fn snapshot(view: &SnapshotView) -> String {
+    let (state, analysis) = (&view.state, &view.analysis);
+    let latest_deadlock = view.latest_deadlock.as_ref();
+    let server = format!("server=\"{}\"", escape(&view.target));
     let mut out = String::new();
     let longest = analysis
         .waits

@@ -8,8 +8,8 @@ use std::time::Duration;
 use mysql_async::{Params, Pool};
 
 use crate::model::{
-    LiveState, LockSummary, LockWait, MetadataLock, Session, SourceState, SourceStatus,
-    Transaction, WaitKind,
+    LiveState, LockStatus, LockSummary, LockWait, MdlDuration, MetadataLock, Session, SourceState,
+    SourceStatus, Transaction, WaitKind,
 };
 use crate::parse::lines::split_table_name;
 
@@ -32,7 +32,7 @@ pub fn map_session(r: &Record) -> Option<Session> {
         user: r.text("user").unwrap_or_default(),
         host: r.text("host").unwrap_or_default(),
         db: r.text("db"),
-        command: r.text("command").unwrap_or_default(),
+        command: r.text("command").unwrap_or_default().into(),
         time_secs: r.num("time_secs").unwrap_or(0),
         state: r.text("state").filter(|s| !s.is_empty()),
         info: r.text("info"),
@@ -43,7 +43,7 @@ pub fn map_transaction(r: &Record) -> Option<Transaction> {
     Some(Transaction {
         trx_id: r.text("trx_id")?,
         thread_id: r.num("thread_id").unwrap_or(0),
-        state: r.text("state").unwrap_or_default(),
+        state: r.text("state").unwrap_or_default().into(),
         age_secs: r.num("age_secs").unwrap_or(0),
         wait_secs: r.num("wait_secs"),
         rows_locked: r.num("rows_locked").unwrap_or(0),
@@ -117,7 +117,11 @@ pub fn join_innodb_lock_waits(
                     .and_then(|l| l.text("lock_mode"))
                     .unwrap_or_default(),
                 blocking_lock_mode: blocking_lock.and_then(|l| l.text("lock_mode")),
-                blocking_lock_status: Some(if queued { "WAITING" } else { "GRANTED" }.into()),
+                blocking_lock_status: Some(if queued {
+                    LockStatus::Waiting
+                } else {
+                    LockStatus::Granted
+                }),
                 lock_data: requested.and_then(|l| l.text("lock_data")),
                 wait_secs: waiting.wait_secs.unwrap_or(0),
             }
@@ -133,7 +137,7 @@ type LockGroupKey = (
     Option<String>,
     String,
     String,
-    String,
+    LockStatus,
 );
 
 /// Counts raw `INNODB_LOCKS` rows per transaction, table, index, type, mode and status
@@ -160,9 +164,9 @@ pub fn summarize_innodb_locks(
         };
         let (schema, table) = lock_object(l);
         let status = if l.str("lock_id").is_some_and(|id| requested.contains(id)) {
-            "WAITING"
+            LockStatus::Waiting
         } else {
-            "GRANTED"
+            LockStatus::Granted
         };
         let key = (
             trx_id,
@@ -171,7 +175,7 @@ pub fn summarize_innodb_locks(
             l.text("lock_index"),
             l.text("lock_type").unwrap_or_default(),
             l.text("lock_mode").unwrap_or_default(),
-            status.to_string(),
+            status,
         );
         *groups.entry(key).or_default() += 1;
     }
@@ -227,7 +231,7 @@ pub fn map_row_wait(r: &Record) -> Option<LockWait> {
         index: r.text("lock_index"),
         lock_mode: r.text("lock_mode").unwrap_or_default(),
         blocking_lock_mode: r.text("blocking_lock_mode"),
-        blocking_lock_status: r.text("blocking_lock_status").map(|s| s.to_uppercase()),
+        blocking_lock_status: r.text("blocking_lock_status").map(LockStatus::from),
         lock_data: r.text("lock_data"),
         wait_secs: r.num("wait_secs").unwrap_or(0),
     })
@@ -243,7 +247,7 @@ pub fn map_lock_summary(r: &Record) -> Option<LockSummary> {
         index: r.text("lock_index"),
         lock_type: r.text("lock_type").unwrap_or_default(),
         lock_mode: r.text("lock_mode").unwrap_or_default(),
-        lock_status: r.text("lock_status").unwrap_or_default(),
+        lock_status: r.text("lock_status").unwrap_or_default().into(),
         count: r.num("lock_count").unwrap_or(1),
     })
 }
@@ -255,8 +259,8 @@ pub fn map_metadata_lock(r: &Record) -> Option<MetadataLock> {
         schema: r.text("object_schema"),
         name: r.text("object_name"),
         lock_type: r.text("lock_type").unwrap_or_default(),
-        lock_status: r.text("lock_status").unwrap_or_default(),
-        duration: r.text("lock_duration"),
+        lock_status: r.text("lock_status").unwrap_or_default().into(),
+        duration: r.text("lock_duration").map(MdlDuration::from),
     })
 }
 
@@ -654,7 +658,7 @@ mod tests {
             (wait.schema.as_deref(), wait.table.as_deref()),
             (Some("shop"), Some("paid_events"))
         );
-        assert_eq!(wait.blocking_lock_status.as_deref(), Some("GRANTED"));
+        assert_eq!(wait.blocking_lock_status, Some(LockStatus::Granted));
     }
 
     fn trx(id: &str, thread: u64, requested: Option<&str>) -> Transaction {
@@ -724,7 +728,7 @@ mod tests {
         assert_eq!(omitted, 1);
         assert!(summary
             .iter()
-            .any(|s| s.lock_status == "WAITING" && s.thread_id.is_some()));
+            .any(|s| s.lock_status == LockStatus::Waiting && s.thread_id.is_some()));
     }
 
     /// A row shaped as `lock_waits_innodb_is.sql` returns it: the table is one quoted name.

@@ -7,7 +7,48 @@ use std::time::Duration;
 use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
 use thiserror::Error;
 
-use crate::cli::args::SslMode;
+/// TLS requirement, with the mysql client's names (`--ssl-mode`, `ssl-mode` in option files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disabled,
+    /// TLS when the server offers it, plain text otherwise (the default).
+    Preferred,
+    Required,
+    VerifyCa,
+    VerifyIdentity,
+}
+
+impl SslMode {
+    /// The accepted spellings, for messages and `--help`.
+    pub const NAMES: [&'static str; 5] = [
+        "DISABLED",
+        "PREFERRED",
+        "REQUIRED",
+        "VERIFY_CA",
+        "VERIFY_IDENTITY",
+    ];
+}
+
+impl std::str::FromStr for SslMode {
+    type Err = String;
+
+    /// Case-insensitive, as the mysql client reads it.
+    fn from_str(text: &str) -> Result<Self, String> {
+        Ok(match text.to_ascii_uppercase().replace('-', "_").as_str() {
+            "DISABLED" => SslMode::Disabled,
+            "PREFERRED" => SslMode::Preferred,
+            "REQUIRED" => SslMode::Required,
+            "VERIFY_CA" => SslMode::VerifyCa,
+            "VERIFY_IDENTITY" => SslMode::VerifyIdentity,
+            _ => {
+                return Err(format!(
+                    "unknown ssl-mode {text:?}: one of {}",
+                    SslMode::NAMES.join(", ")
+                ))
+            }
+        })
+    }
+}
 
 /// Where and how to connect, after flags, URL, environment and option files were merged.
 #[derive(Clone, Default)]

@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mysql_async::{Params, Pool, Value};
-use serde::Serialize;
 use thiserror::Error;
 
 use crate::analyze::duplicates::{
-    covering_unique_index, quote_ident, suggested_fix, DuplicateCounter, DuplicateGroup,
+    covering_unique_index, quote_ident, suggested_fix, DupesFix, DupesReport, DuplicateCounter,
 };
 use crate::model::Flavour;
 use crate::parse::where_filter::{parse_filter, FilterError, FilterValue};
@@ -45,42 +44,6 @@ pub enum DupesError {
     Filter(#[from] FilterError),
     #[error("{0}")]
     Query(#[from] QueryError),
-}
-
-/// The fix for duplicates when no unique index prevents them.
-#[derive(Debug, Clone, Serialize)]
-pub struct DupesFix {
-    /// Removes all but the row with the lowest primary key of each group (single-column keys only).
-    pub cleanup: Option<String>,
-    pub add_unique: String,
-}
-
-/// The result of a scan (`docs/json.md`, "dupes").
-#[derive(Debug, Clone, Serialize)]
-pub struct DupesReport {
-    pub schema: String,
-    pub table: String,
-    pub columns: Vec<String>,
-    #[serde(rename = "where")]
-    pub filter: Option<String>,
-    pub primary_key: Vec<String>,
-    /// A UNIQUE index whose columns are all among `columns`: duplicates are impossible.
-    pub unique_index: Option<String>,
-    pub rows_scanned: u64,
-    /// Rows with a NULL in a key column (never duplicates for a UNIQUE index).
-    pub rows_with_null_key: u64,
-    pub chunks: u64,
-    pub duplicate_groups: u64,
-    /// Rows in duplicate groups.
-    pub duplicated_rows: u64,
-    /// Rows beyond one per key: what a cleanup removes.
-    pub extra_rows: u64,
-    pub groups: Vec<DuplicateGroup>,
-    pub groups_omitted: u64,
-    /// Stopped early (Ctrl-C): the figures cover the rows scanned so far.
-    pub interrupted: bool,
-    pub elapsed_ms: u64,
-    pub fix: Option<DupesFix>,
 }
 
 fn is_integer_type(data_type: &str) -> bool {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use crate::model::Snapshot;
+use crate::model::{DocumentHeader, Snapshot, Versioned, SCHEMA_VERSION};
 
 const PREFIX: &str = "lockdiag-";
 const STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
@@ -83,28 +83,39 @@ pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>) -> Result<usize> {
     Ok(removed)
 }
 
-/// Reads a snapshot document.
+/// Reads a snapshot document: its header first (`kind`, `schema_version`), so
+/// that another document or a newer version is named as such, then the body.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let snapshot: Snapshot = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a lockdiag snapshot", path.display()))?;
-    if snapshot.kind != "snapshot" {
-        bail!(
-            "{} is a lockdiag '{}' document, not a snapshot",
-            path.display(),
-            snapshot.kind
-        );
+    let header: DocumentHeader = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a lockdiag JSON document", path.display()))?;
+    match header.kind.as_deref() {
+        Some("snapshot") => {}
+        Some(other) => bail!(
+            "{} is a lockdiag '{other}' document, not a snapshot",
+            path.display()
+        ),
+        None => bail!(
+            "{} is not a lockdiag snapshot (no \"kind\": \"snapshot\")",
+            path.display()
+        ),
     }
-    if snapshot.schema_version > crate::render::json::SCHEMA_VERSION {
-        bail!(
-            "{} has schema_version {}; this lockdiag reads up to {}",
-            path.display(),
-            snapshot.schema_version,
-            crate::render::json::SCHEMA_VERSION
-        );
+    match header.schema_version {
+        Some(v) if v > SCHEMA_VERSION => bail!(
+            "{} has schema_version {v}; this lockdiag reads up to {SCHEMA_VERSION}: use a newer lockdiag",
+            path.display()
+        ),
+        Some(_) => {}
+        None => bail!("{} has no schema_version", path.display()),
     }
-    Ok(snapshot)
+    let document: Versioned<Snapshot> = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is a snapshot (schema_version {SCHEMA_VERSION}) but its body is unreadable",
+            path.display()
+        )
+    })?;
+    Ok(document.body)
 }
 
 /// lockdiag's snapshot files in a directory, oldest first.

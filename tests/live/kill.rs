@@ -156,7 +156,7 @@ pub fn no_terminal_no_yes_and_dry_run_kill_nothing(ctx: &Ctx) {
     let out = ctx.lockdiag(&[
         "kill",
         "--root-blockers",
-        "--user",
+        "--match-user",
         "nobody",
         "--yes",
         "--audit-log",

@@ -273,7 +273,7 @@ pub fn ps_filters(ctx: &Ctx) {
     );
     assert!(!no_idle.contains(&u64::from(plain_idle.id())));
     assert!(ids(&ctx.lockdiag_json(&["ps", "--min-time", "1h"])).is_empty());
-    assert!(ids(&ctx.lockdiag_json(&["ps", "--user", "nobody"])).is_empty());
+    assert!(ids(&ctx.lockdiag_json(&["ps", "--match-user", "nobody"])).is_empty());
     let in_shop = ids(&ctx.lockdiag_json(&["ps", "--db", "shop"]));
     assert!(in_shop.contains(&u64::from(idle_trx)));
     let bad = ctx.lockdiag(&["ps", "--match", "("]);

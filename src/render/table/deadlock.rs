@@ -6,9 +6,38 @@ use comfy_table::Color;
 
 use crate::analyze::deadlock::{describe_lock, describe_mode, transaction_sentences};
 use crate::analyze::sql_text::shorten_sql;
-use crate::render::{DeadlockGroup, DeadlockReport, TableStyle};
+use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
+use crate::analyze::{DeadlockGroup, DeadlockReport};
+use crate::render::TableStyle;
 
 use super::{headline, new_table, sql_width, styled};
+
+/// The deadlock view: what "none" means for its origin, the groups of a log or
+/// snapshot directory, then each listed deadlock.
+pub fn view(view: &DeadlocksView, style: &TableStyle) -> String {
+    if view.deadlocks_total == 0 {
+        return match view.origin {
+            DeadlockOrigin::Status => "No deadlock recorded: the InnoDB status has no LATEST DETECTED DEADLOCK section (none since the server started).\n".into(),
+            DeadlockOrigin::ErrorLog => "No deadlocks in the log (is innodb_print_all_deadlocks ON? it prints every deadlock to the error log).\n".into(),
+            DeadlockOrigin::Snapshot => "No deadlock recorded in the snapshot.\n".into(),
+            DeadlockOrigin::Snapshots => "No deadlock recorded in these snapshots.\n".into(),
+        };
+    }
+    let mut text = String::new();
+    if let Some(groups) = &view.groups {
+        text.push_str(&deadlock_groups(groups, view.deadlocks_total, style));
+        if view.deadlocks_omitted > 0 {
+            text.push_str(&format!(
+                "(showing the newest {} of {}; --last N for more)\n",
+                view.deadlocks.len(),
+                view.deadlocks_total
+            ));
+        }
+        text.push('\n');
+    }
+    text.push_str(&deadlocks(&view.deadlocks, style));
+    text
+}
 
 pub fn deadlocks(reports: &[DeadlockReport], style: &TableStyle) -> String {
     let mut out = String::new();

@@ -5,16 +5,15 @@ use std::fmt::Write;
 use comfy_table::Color;
 
 use crate::analyze::sql_text::shorten_sql;
+use crate::analyze::views::{LiveHeader, LocksView, PsView, StatusView};
 use crate::analyze::waits::{BlockerNode, SessionState};
-use crate::model::{LiveState, SourceState};
-use crate::render::json::{LocksDocument, PsDocument, StatusDocument};
+use crate::model::{qualified_name, LockStatus, ServerInfo, SourceState, SourceStatus};
 use crate::render::TableStyle;
 
 use super::{headline, new_table, sql_width, styled};
 
 /// `MariaDB 10.11.19 on db-1:3306 (server_id 1), up 3d 4h`.
-pub fn server_line(state: &LiveState) -> String {
-    let s = &state.server;
+pub fn server_line(s: &ServerInfo) -> String {
     let up = s
         .uptime_secs
         .map(|u| {
@@ -38,9 +37,9 @@ pub fn server_line(state: &LiveState) -> String {
 }
 
 /// One line per source that is not fully readable.
-pub fn source_notes(state: &LiveState) -> String {
+pub fn source_notes(sources: &[SourceStatus]) -> String {
     let mut out = String::new();
-    for s in state.sources.iter().filter(|s| s.status != SourceState::Ok) {
+    for s in sources.iter().filter(|s| s.status != SourceState::Ok) {
         let _ = writeln!(
             out,
             "! {} {}: {}",
@@ -129,11 +128,7 @@ fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize
         .wait
         .as_ref()
         .map(|w| {
-            let object = match (&w.schema, &w.table) {
-                (Some(s), Some(t)) => format!("{s}.{t}"),
-                (None, Some(t)) => t.clone(),
-                _ => "?".into(),
-            };
+            let object = qualified_name(w.schema.as_deref(), w.table.as_deref());
             let index = w
                 .index
                 .as_ref()
@@ -175,18 +170,23 @@ fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize
     }
 }
 
-pub fn status(doc: &StatusDocument, state: &LiveState, style: &TableStyle) -> String {
+/// The notes of sources that could not be fully read.
+fn header_notes(header: &LiveHeader) -> String {
+    source_notes(&header.sources)
+}
+
+pub fn status(doc: &StatusView, style: &TableStyle) -> String {
     let mut out = String::new();
     let c = &doc.counts;
-    let _ = writeln!(out, "{}", server_line(state));
+    let _ = writeln!(out, "{}", server_line(&doc.header.server));
     let _ = writeln!(
         out,
         "{} sessions, {} open transactions, {} waiting, {} root blocker(s)",
         c.sessions, c.open_transactions, c.waiting_sessions, c.root_blockers
     );
-    out.push_str(&source_notes(state));
+    out.push_str(&header_notes(&doc.header));
     out.push('\n');
-    out.push_str(&waits_tree(doc.analysis, style));
+    out.push_str(&waits_tree(&doc.analysis, style));
     if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
         let ids: Vec<String> = doc
             .sessions_waiting_for_metadata_lock
@@ -227,7 +227,7 @@ pub fn status(doc: &StatusDocument, state: &LiveState, style: &TableStyle) -> St
                     Some(Color::Yellow),
                     false,
                 ),
-                styled(style, &t.state, None, false),
+                styled(style, t.state.as_str(), None, false),
                 styled(style, &t.rows_locked.to_string(), None, false),
                 styled(style, &t.rows_modified.to_string(), None, false),
                 styled(
@@ -256,8 +256,8 @@ pub fn status(doc: &StatusDocument, state: &LiveState, style: &TableStyle) -> St
     out
 }
 
-pub fn ps(doc: &PsDocument, state: &LiveState, style: &TableStyle) -> String {
-    let mut out = source_notes(state);
+pub fn ps(doc: &PsView, style: &TableStyle) -> String {
+    let mut out = header_notes(&doc.header);
     let mut table = new_table(
         style,
         &[
@@ -272,12 +272,12 @@ pub fn ps(doc: &PsDocument, state: &LiveState, style: &TableStyle) -> String {
         ],
     );
     for view in &doc.sessions {
-        let s = view.session;
+        let s = &view.session;
         let idle_trx = view.state_class == SessionState::IdleInTrx;
         let command = if idle_trx {
             format!("{} (idle in trx)", s.command)
         } else {
-            s.command.clone()
+            s.command.to_string()
         };
         table.add_row(vec![
             styled(style, &s.thread_id.to_string(), None, false),
@@ -308,8 +308,8 @@ pub fn ps(doc: &PsDocument, state: &LiveState, style: &TableStyle) -> String {
     out
 }
 
-pub fn locks(doc: &LocksDocument, state: &LiveState, style: &TableStyle) -> String {
-    let mut out = source_notes(state);
+pub fn locks(doc: &LocksView, style: &TableStyle) -> String {
+    let mut out = header_notes(&doc.header);
     let mut table = new_table(
         style,
         &[
@@ -317,11 +317,11 @@ pub fn locks(doc: &LocksDocument, state: &LiveState, style: &TableStyle) -> Stri
         ],
     );
     for l in &doc.locks {
-        let waiting = l.lock_status.eq_ignore_ascii_case("WAITING");
-        let object = match (&l.schema, &l.table) {
-            (Some(s), Some(t)) => format!("{s}.{t}"),
-            (None, Some(t)) => t.clone(),
-            _ => String::new(),
+        let waiting = l.lock_status == LockStatus::Waiting;
+        let object = if l.table.is_some() {
+            qualified_name(l.schema.as_deref(), l.table.as_deref())
+        } else {
+            String::new()
         };
         table.add_row(vec![
             styled(
@@ -337,7 +337,7 @@ pub fn locks(doc: &LocksDocument, state: &LiveState, style: &TableStyle) -> Stri
             styled(style, &l.lock_mode, None, false),
             styled(
                 style,
-                &l.lock_status,
+                l.lock_status.as_str(),
                 waiting.then_some(Color::Yellow),
                 waiting,
             ),
@@ -365,11 +365,11 @@ pub fn locks(doc: &LocksDocument, state: &LiveState, style: &TableStyle) -> Stri
                 "tables locked",
             ],
         );
-        for t in doc.transactions {
+        for t in &doc.transactions {
             trx.add_row(vec![
                 styled(style, &t.thread_id.to_string(), None, false),
                 styled(style, &t.trx_id, None, false),
-                styled(style, &t.state, None, false),
+                styled(style, t.state.as_str(), None, false),
                 styled(style, &format!("{}s", t.age_secs), None, false),
                 styled(style, &t.rows_locked.to_string(), None, false),
                 styled(style, &t.rows_modified.to_string(), None, false),

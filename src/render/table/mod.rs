@@ -1,6 +1,9 @@
 //! Human output: the most important line first, then comfy-table tables.
 
+mod check;
 mod deadlock;
+mod dupes;
+mod kill;
 mod live;
 
 pub use deadlock::{deadlock_groups, deadlocks};
@@ -8,7 +11,38 @@ pub use live::{locks, ps, server_line, source_notes, status, waits_tree};
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::TableStyle;
+use super::{TableStyle, View};
+
+/// The view for people. Every view has a table form except a snapshot (a
+/// document for machines). Names from the server can carry control characters:
+/// the whole text is cleaned, keeping only lockdiag's own colour codes.
+pub fn render(view: &View, style: &TableStyle) -> Option<String> {
+    let text = text_of(view, style)?;
+    Some(if style.color {
+        super::text::printable_keeping_colour(&text)
+    } else {
+        super::text::printable(&text).into_owned()
+    })
+}
+
+fn text_of(view: &View, style: &TableStyle) -> Option<String> {
+    Some(match view {
+        View::Status(v) => status(v, style),
+        View::Ps(v) => ps(v, style),
+        View::Locks(v) => locks(v, style),
+        View::Waits(v) => format!(
+            "{}{}",
+            source_notes(&v.header.sources),
+            waits_tree(&v.analysis, style)
+        ),
+        View::Deadlocks(v) => deadlock::view(v, style),
+        View::KillPlan(v) => kill::plan(v),
+        View::Kill(v) => kill::report(v),
+        View::Check(v) => check::view(v),
+        View::Dupes(v) => dupes::view(v, style),
+        View::Snapshot(_) => return None,
+    })
+}
 
 /// A table with the project's look: condensed UTF-8 borders, wrapped to the terminal.
 pub fn new_table(style: &TableStyle, header: &[&str]) -> Table {

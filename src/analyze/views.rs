@@ -1,0 +1,359 @@
+//! Views: the one typed value each command prints, built from the model and
+//! the analysis. Every format in `render/` takes these and nothing else; the
+//! JSON documents are these values under the versioned header (`docs/json.md`).
+
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::model::{
+    LiveState, LockSummary, LockWait, ServerInfo, Session, SessionCommand, SourceStatus, TableRef,
+    Transaction, WaitKind,
+};
+
+use super::checks::{CheckResult, CheckStatus};
+use super::report::{DeadlockGroup, DeadlockReport};
+use super::waits::{
+    all_waits, has_open_transaction, session_state, sessions_in_metadata_lock_wait, SessionState,
+    WaitAnalysis,
+};
+
+/// Transactions older than this are listed on the status screen unless `--long-trx` says otherwise.
+pub const DEFAULT_LONG_TRX: Duration = Duration::from_secs(60);
+
+/// The server line and source statuses every live view starts with.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveHeader {
+    pub server: ServerInfo,
+    pub sources: Vec<SourceStatus>,
+}
+
+impl LiveHeader {
+    pub fn of(state: &LiveState) -> Self {
+        LiveHeader {
+            server: state.server.clone(),
+            sources: state.sources.clone(),
+        }
+    }
+}
+
+/// A processlist row with what lockdiag knows about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    #[serde(flatten)]
+    pub session: Session,
+    pub state_class: SessionState,
+    pub trx_id: Option<String>,
+    pub trx_age_secs: Option<u64>,
+}
+
+/// Which sessions `ps` lists (all filters must hold).
+#[derive(Debug, Clone, Default)]
+pub struct PsFilter {
+    pub min_time: Option<Duration>,
+    pub user: Option<String>,
+    pub db: Option<String>,
+    pub command: Option<SessionCommand>,
+    pub statement: Option<Regex>,
+    /// Hide idle sessions with no open transaction (idle-in-transaction stays).
+    pub no_idle: bool,
+}
+
+/// `lockdiag ps`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PsView {
+    #[serde(flatten)]
+    pub header: LiveHeader,
+    pub sessions: Vec<SessionView>,
+}
+
+/// The processlist without lockdiag's own sessions, filtered, longest first.
+pub fn ps_view(state: &LiveState, filter: &PsFilter) -> PsView {
+    let waiting: std::collections::BTreeSet<u64> = all_waits(state)
+        .iter()
+        .map(|w| w.waiting_thread_id)
+        .collect();
+    let mut sessions: Vec<SessionView> = state
+        .sessions
+        .iter()
+        .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
+        .filter(|s| filter.min_time.is_none_or(|m| s.time_secs >= m.as_secs()))
+        .filter(|s| filter.user.as_ref().is_none_or(|u| &s.user == u))
+        .filter(|s| filter.db.as_ref().is_none_or(|d| s.db.as_ref() == Some(d)))
+        .filter(|s| filter.command.as_ref().is_none_or(|c| &s.command == c))
+        .filter(|s| {
+            filter
+                .statement
+                .as_ref()
+                .is_none_or(|p| s.info.as_deref().is_some_and(|q| p.is_match(q)))
+        })
+        .map(|s| {
+            let trx = state
+                .transactions
+                .iter()
+                .find(|t| t.thread_id == s.thread_id);
+            SessionView {
+                session: s.clone(),
+                state_class: session_state(
+                    Some(s),
+                    has_open_transaction(state, s.thread_id),
+                    waiting.contains(&s.thread_id),
+                ),
+                trx_id: trx.map(|t| t.trx_id.clone()),
+                trx_age_secs: trx.map(|t| t.age_secs),
+            }
+        })
+        .filter(|v| !(filter.no_idle && v.state_class == SessionState::Idle))
+        .collect();
+    sessions.sort_by(|a, b| {
+        b.session
+            .time_secs
+            .cmp(&a.session.time_secs)
+            .then(a.session.thread_id.cmp(&b.session.thread_id))
+    });
+    PsView {
+        header: LiveHeader::of(state),
+        sessions,
+    }
+}
+
+/// `lockdiag locks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocksView {
+    #[serde(flatten)]
+    pub header: LiveHeader,
+    pub locks: Vec<LockSummary>,
+    /// Locks the server had beyond the fetched groups.
+    pub locks_omitted: u64,
+    pub transactions: Vec<Transaction>,
+}
+
+/// Lock groups, on one table when `table` is given.
+pub fn locks_view(state: &LiveState, table: Option<&TableRef>) -> LocksView {
+    LocksView {
+        header: LiveHeader::of(state),
+        locks: state
+            .locks
+            .iter()
+            .filter(|l| table.is_none_or(|t| t.matches(l.schema.as_deref(), l.table.as_deref())))
+            .cloned()
+            .collect(),
+        locks_omitted: state.locks_omitted,
+        transactions: state.transactions.clone(),
+    }
+}
+
+/// Whether a table named by the user appears anywhere in what was collected,
+/// and if not, the tables that do (for the error message).
+pub fn known_tables(state: &LiveState) -> Vec<String> {
+    let mut names: Vec<String> = state
+        .locks
+        .iter()
+        .filter_map(|l| l.table.as_deref().map(|t| (l.schema.as_deref(), t)))
+        .map(|(s, t)| crate::model::qualified_name(s, Some(t)))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `lockdiag waits`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitsView {
+    #[serde(flatten)]
+    pub header: LiveHeader,
+    #[serde(flatten)]
+    pub analysis: WaitAnalysis,
+}
+
+pub fn waits_view(state: &LiveState, analysis: WaitAnalysis) -> WaitsView {
+    WaitsView {
+        header: LiveHeader::of(state),
+        analysis,
+    }
+}
+
+/// Counts on the status screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusCounts {
+    pub sessions: u64,
+    pub open_transactions: u64,
+    pub waiting_sessions: u64,
+    pub root_blockers: u64,
+}
+
+/// The headline of the latest deadlock on the status screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatestDeadlock {
+    pub timestamp: Option<String>,
+    pub fingerprint: String,
+    pub diagnosis: super::deadlock::DiagnosisKind,
+    pub summary: String,
+}
+
+/// `lockdiag status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    #[serde(flatten)]
+    pub header: LiveHeader,
+    pub counts: StatusCounts,
+    #[serde(flatten)]
+    pub analysis: WaitAnalysis,
+    pub metadata_lock_waits: Vec<LockWait>,
+    /// Sessions in a "Waiting for … metadata lock" state (seen even without performance_schema).
+    pub sessions_waiting_for_metadata_lock: Vec<u64>,
+    pub long_transactions: Vec<Transaction>,
+    pub long_trx_threshold_secs: u64,
+    pub latest_deadlock: Option<LatestDeadlock>,
+}
+
+pub fn status_view(
+    state: &LiveState,
+    analysis: WaitAnalysis,
+    latest: Option<&DeadlockReport>,
+    long_trx: Duration,
+) -> StatusView {
+    let latest_deadlock = latest.map(|r| LatestDeadlock {
+        timestamp: r.deadlock.timestamp.clone(),
+        fingerprint: r.analysis.fingerprint.clone(),
+        diagnosis: r.analysis.diagnosis.kind,
+        summary: r.analysis.summary.clone(),
+    });
+    let threshold = long_trx.as_secs();
+    let mut long_transactions: Vec<Transaction> = state
+        .transactions
+        .iter()
+        .filter(|t| t.age_secs >= threshold)
+        .cloned()
+        .collect();
+    long_transactions.sort_by_key(|t| std::cmp::Reverse(t.age_secs));
+    StatusView {
+        header: LiveHeader::of(state),
+        counts: StatusCounts {
+            sessions: state
+                .sessions
+                .iter()
+                .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
+                .count() as u64,
+            open_transactions: state.transactions.len() as u64,
+            waiting_sessions: analysis.waiting_sessions,
+            root_blockers: analysis.root_blockers.len() as u64,
+        },
+        metadata_lock_waits: analysis
+            .waits
+            .iter()
+            .filter(|w| w.kind == WaitKind::Metadata)
+            .cloned()
+            .collect(),
+        analysis,
+        sessions_waiting_for_metadata_lock: sessions_in_metadata_lock_wait(state),
+        long_transactions,
+        long_trx_threshold_secs: threshold,
+        latest_deadlock,
+    }
+}
+
+/// Where deadlocks were read from; decides what "none found" means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlockOrigin {
+    /// The InnoDB status of a server or a status text: only the latest deadlock is kept.
+    Status,
+    /// An error log written with innodb_print_all_deadlocks.
+    ErrorLog,
+    /// One saved snapshot.
+    Snapshot,
+    /// A directory of snapshots.
+    Snapshots,
+}
+
+/// `lockdiag deadlock`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlocksView {
+    /// `server`, `file:PATH`, `error_log:PATH`, `snapshot:PATH`, `snapshots:DIR`.
+    pub source: String,
+    /// Deadlocks found in the input (all of it, or the ones `--since`/`--last` kept).
+    pub deadlocks_total: u64,
+    /// Deadlocks found but not listed in `deadlocks` (older than the `--last` window).
+    pub deadlocks_omitted: u64,
+    pub deadlocks: Vec<DeadlockReport>,
+    /// Present for logs and snapshot directories: deadlocks grouped by fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<DeadlockGroup>>,
+    #[serde(skip)]
+    pub origin: DeadlockOrigin,
+}
+
+impl DeadlocksView {
+    pub fn new(
+        origin: DeadlockOrigin,
+        source: String,
+        deadlocks: Vec<DeadlockReport>,
+        total: u64,
+        groups: Option<Vec<DeadlockGroup>>,
+    ) -> Self {
+        DeadlocksView {
+            source,
+            deadlocks_total: total,
+            deadlocks_omitted: total.saturating_sub(deadlocks.len() as u64),
+            deadlocks,
+            groups,
+            origin,
+        }
+    }
+}
+
+/// The overall outcome of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckOutcome {
+    Pass,
+    Fail,
+    /// At least one assertion could not be checked.
+    Error,
+}
+
+/// `lockdiag check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckView {
+    pub result: CheckOutcome,
+    pub checks: Vec<CheckResult>,
+    /// Wall time of the whole check (JUnit reports it).
+    #[serde(skip)]
+    pub elapsed_secs: f64,
+}
+
+impl CheckView {
+    /// Error beats fail beats pass.
+    pub fn new(checks: Vec<CheckResult>, elapsed_secs: f64) -> Self {
+        let result = if checks.iter().any(|r| r.status == CheckStatus::Error) {
+            CheckOutcome::Error
+        } else if checks.iter().any(|r| r.status == CheckStatus::Fail) {
+            CheckOutcome::Fail
+        } else {
+            CheckOutcome::Pass
+        };
+        CheckView {
+            result,
+            checks,
+            elapsed_secs,
+        }
+    }
+}
+
+/// The body of a `snapshot` document as written: the collection plus the
+/// analysis at collection time, for readers without lockdiag.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotView {
+    /// RFC 3339 UTC times the collection started and ended.
+    pub collected_at_start: String,
+    pub collected_at_end: String,
+    /// Where lockdiag connected (`host:port` or the socket path); never credentials.
+    pub target: String,
+    #[serde(flatten)]
+    pub state: LiveState,
+    /// The waits analysis at collection time (root blockers, waits, cycles).
+    pub analysis: WaitAnalysis,
+    /// The latest deadlock of the InnoDB status, parsed and analysed.
+    pub latest_deadlock: Option<DeadlockReport>,
+}

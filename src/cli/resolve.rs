@@ -1,0 +1,352 @@
+//! Flags as parsed → the settings the handlers run on, resolved once: the
+//! source (server connection, snapshot or files), the output format checked
+//! against the command's view, and one resolved value per command. No other
+//! module sees raw flags.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use regex::Regex;
+
+use crate::analyze::kill::KillCriteria;
+use crate::analyze::views::{PsFilter, DEFAULT_LONG_TRX};
+use crate::model::{SessionCommand, TableRef};
+use crate::render::{TableStyle, ViewKind};
+use crate::source::connect::ConnectionConfig;
+use crate::source::dupes::DupesRequest;
+
+use super::args::{CheckArgs, Cli, Command, DeadlockArgs, DupesArgs, KillArgs, StatusArgs};
+use super::config::resolve_connection;
+use super::Output;
+
+/// Where the command reads from.
+#[derive(Debug)]
+pub enum Source {
+    /// A live server.
+    Server(ConnectionConfig),
+    /// A saved snapshot file (or, for `deadlock`, a directory of them).
+    Snapshot(PathBuf),
+    /// Files named by the command itself (`deadlock --file/--error-log`).
+    Files,
+}
+
+impl Source {
+    /// The connection, for commands that only work against a server.
+    pub fn server(&self) -> Result<&ConnectionConfig> {
+        match self {
+            Source::Server(config) => Ok(config),
+            _ => bail!("this command needs a server connection"),
+        }
+    }
+}
+
+/// `deadlock`: where the deadlocks come from, and which are listed.
+#[derive(Debug, Clone)]
+pub struct DeadlockJob {
+    pub file: Option<PathBuf>,
+    pub error_log: Option<PathBuf>,
+    /// Only deadlocks at most this old.
+    pub since: Option<Duration>,
+    /// Deadlocks listed at most (groups count them all).
+    pub last: usize,
+}
+
+/// `kill`: whom, how, and where the audit goes.
+#[derive(Debug, Clone)]
+pub struct KillJob {
+    pub criteria: KillCriteria,
+    pub kill_query: bool,
+    pub yes: bool,
+    pub dry_run: bool,
+    pub audit_log: PathBuf,
+}
+
+/// `snapshot`.
+#[derive(Debug, Clone)]
+pub struct SnapshotJob {
+    pub out: Option<PathBuf>,
+    pub keep: Option<Duration>,
+    pub no_raw: bool,
+    pub lock_groups: u64,
+}
+
+/// One `check` assertion, in the order results are reported.
+#[derive(Debug, Clone)]
+pub enum Assertion {
+    MaxLockWait(Duration),
+    MaxBlocked(u64),
+    MaxTrxAge(Duration),
+    NoMetadataLockWaits,
+    NoDeadlockSince(Duration),
+    NoNewDeadlock(PathBuf),
+    /// The spec as typed (for the result's name) and the scan it means.
+    NoDuplicates(String, DupesRequest),
+}
+
+/// `check`.
+#[derive(Debug, Clone)]
+pub struct CheckJob {
+    pub assertions: Vec<Assertion>,
+    pub junit: Option<PathBuf>,
+}
+
+/// What to run, resolved.
+#[derive(Debug)]
+pub enum Job {
+    Status { long_trx: Duration },
+    Ps(PsFilter),
+    Locks { table: Option<TableRef>, limit: u64 },
+    Waits,
+    Deadlock(DeadlockJob),
+    Kill(KillJob),
+    Snapshot(SnapshotJob),
+    Check(CheckJob),
+    Dupes(DupesRequest),
+}
+
+/// Everything a handler needs.
+#[derive(Debug)]
+pub struct Settings {
+    pub output: Output,
+    pub source: Source,
+    pub job: Job,
+}
+
+/// Deadlocks listed from a log when `--last` is not given.
+const DEFAULT_LAST: usize = 20;
+
+/// Rows per chunk and groups listed for `check --no-duplicates`.
+const CHECK_DUPES_CHUNK_ROWS: u64 = 10_000;
+const CHECK_DUPES_GROUPS: usize = 5;
+
+fn view_of(command: &Command) -> ViewKind {
+    match command {
+        Command::Status(_) => ViewKind::Status,
+        Command::Ps(_) => ViewKind::Ps,
+        Command::Locks(_) => ViewKind::Locks,
+        Command::Waits(_) => ViewKind::Waits,
+        Command::Deadlock(_) => ViewKind::Deadlock,
+        Command::Kill(_) => ViewKind::Kill,
+        Command::Snapshot(_) => ViewKind::Snapshot,
+        Command::Check(_) => ViewKind::Check,
+        Command::Dupes(_) => ViewKind::Dupes,
+    }
+}
+
+fn regex(pattern: Option<&str>) -> Result<Option<Regex>> {
+    pattern
+        .map(Regex::new)
+        .transpose()
+        .context("invalid --match regular expression")
+}
+
+/// Resolves the command line. Connection settings (option files, a password
+/// prompt) are resolved only when the command reads from a server.
+pub fn resolve(cli: Cli) -> Result<Settings> {
+    let command = cli
+        .command
+        .unwrap_or(Command::Status(StatusArgs::default()));
+    let view = view_of(&command);
+    let output = Output {
+        format: view.format(cli.format)?,
+        style: TableStyle::detect(cli.no_color),
+    };
+    let reads_files =
+        matches!(&command, Command::Deadlock(d) if d.file.is_some() || d.error_log.is_some());
+    let source = match (&cli.from, reads_files) {
+        (Some(_), true) => {
+            bail!("--from reads a saved snapshot: it does not combine with --file or --error-log")
+        }
+        (Some(path), false) => {
+            if !matches!(
+                view,
+                ViewKind::Status
+                    | ViewKind::Ps
+                    | ViewKind::Locks
+                    | ViewKind::Waits
+                    | ViewKind::Deadlock
+            ) {
+                bail!("--from reads a saved snapshot: it works with status, ps, locks, waits and deadlock, not `{}`", view.name());
+            }
+            if path.is_dir() && view != ViewKind::Deadlock {
+                bail!("--from {} is a directory: give one snapshot file (a directory works with `deadlock`)", path.display());
+            }
+            Source::Snapshot(path.clone())
+        }
+        (None, true) => Source::Files,
+        (None, false) => Source::Server(resolve_connection(&cli.connection)?),
+    };
+    let job = match command {
+        Command::Status(args) => Job::Status {
+            long_trx: args.long_trx.unwrap_or(DEFAULT_LONG_TRX),
+        },
+        Command::Ps(args) => Job::Ps(PsFilter {
+            min_time: args.min_time,
+            user: args.user,
+            db: args.db,
+            command: args.command.as_deref().map(SessionCommand::from),
+            statement: regex(args.match_query.as_deref())?,
+            no_idle: args.no_idle,
+        }),
+        Command::Locks(args) => Job::Locks {
+            table: args
+                .table
+                .as_deref()
+                .map(TableRef::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--table {e}"))?,
+            limit: args.limit,
+        },
+        Command::Waits(_) => Job::Waits,
+        Command::Deadlock(args) => Job::Deadlock(deadlock_job(args)),
+        Command::Kill(args) => Job::Kill(kill_job(args)?),
+        Command::Snapshot(args) => Job::Snapshot(SnapshotJob {
+            out: args.out,
+            keep: args.keep,
+            no_raw: args.no_raw,
+            lock_groups: args.limit,
+        }),
+        Command::Check(args) => Job::Check(check_job(args, source.server()?)?),
+        Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),
+    };
+    Ok(Settings {
+        output,
+        source,
+        job,
+    })
+}
+
+fn deadlock_job(args: DeadlockArgs) -> DeadlockJob {
+    DeadlockJob {
+        file: args.file,
+        error_log: args.error_log,
+        since: args.since,
+        last: args.last.unwrap_or(DEFAULT_LAST),
+    }
+}
+
+fn kill_job(args: KillArgs) -> Result<KillJob> {
+    if args.force && args.thread_ids.is_empty() {
+        bail!("--force works only with explicit thread ids: it never widens a selection");
+    }
+    let criteria = KillCriteria {
+        thread_ids: args.thread_ids,
+        root_blockers: args.root_blockers,
+        blocking_longer_than: args.blocking_longer_than,
+        idle_in_trx_longer_than: args.idle_in_trx_longer_than,
+        user: args.user,
+        db: args.db,
+        query_pattern: regex(args.match_query.as_deref())?,
+        force: args.force,
+    };
+    if !criteria.has_selector() {
+        bail!("say whom to kill: thread ids, --root-blockers, --blocking-longer-than D or --idle-in-trx-longer-than D");
+    }
+    let audit_log = match args.audit_log {
+        Some(path) => path,
+        None => crate::act::audit::default_audit_path()
+            .context("no audit log path: set --audit-log, XDG_STATE_HOME or HOME")?,
+    };
+    Ok(KillJob {
+        criteria,
+        kill_query: args.query,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        audit_log,
+    })
+}
+
+fn check_job(args: CheckArgs, config: &ConnectionConfig) -> Result<CheckJob> {
+    let mut assertions = Vec::new();
+    if let Some(d) = args.max_lock_wait {
+        assertions.push(Assertion::MaxLockWait(d));
+    }
+    if let Some(n) = args.max_blocked {
+        assertions.push(Assertion::MaxBlocked(n));
+    }
+    if let Some(d) = args.max_trx_age {
+        assertions.push(Assertion::MaxTrxAge(d));
+    }
+    if args.no_metadata_lock_waits {
+        assertions.push(Assertion::NoMetadataLockWaits);
+    }
+    if let Some(d) = args.no_deadlock_since {
+        assertions.push(Assertion::NoDeadlockSince(d));
+    }
+    if let Some(path) = args.no_new_deadlock {
+        assertions.push(Assertion::NoNewDeadlock(path));
+    }
+    for spec in args.no_duplicates {
+        let (table, columns) = spec.rsplit_once('.').with_context(|| {
+            format!("--no-duplicates {spec}: expected TABLE.COL[,COL…] or SCHEMA.TABLE.COL[,COL…]")
+        })?;
+        let request = build_dupes_request(
+            config,
+            table,
+            columns,
+            None,
+            CHECK_DUPES_GROUPS,
+            CHECK_DUPES_CHUNK_ROWS,
+        )
+        .with_context(|| format!("--no-duplicates {spec}"))?;
+        assertions.push(Assertion::NoDuplicates(spec, request));
+    }
+    if assertions.is_empty() {
+        bail!("give at least one assertion: --max-lock-wait, --max-blocked, --max-trx-age, --no-deadlock-since, --no-new-deadlock, --no-duplicates, --no-metadata-lock-waits");
+    }
+    Ok(CheckJob {
+        assertions,
+        junit: args.junit,
+    })
+}
+
+fn dupes_request(args: &DupesArgs, config: &ConnectionConfig) -> Result<DupesRequest> {
+    build_dupes_request(
+        config,
+        &args.table,
+        &args.columns,
+        args.filter.clone(),
+        args.limit,
+        args.chunk_rows,
+    )
+}
+
+/// `[schema.]table` and `col[,col…]` → a scan; the schema defaults to the connection's database.
+fn build_dupes_request(
+    config: &ConnectionConfig,
+    table: &str,
+    columns: &str,
+    filter: Option<String>,
+    limit: usize,
+    chunk_rows: u64,
+) -> Result<DupesRequest> {
+    let table = TableRef::parse(table).map_err(|e| anyhow::anyhow!("--table {e}"))?;
+    let schema = match table.schema {
+        Some(schema) => schema,
+        None => match &config.database {
+            Some(db) => db.clone(),
+            None => bail!(
+                "name the schema: --table <schema>.{} (no database in the connection settings)",
+                table.table
+            ),
+        },
+    };
+    let columns: Vec<String> = columns
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if columns.is_empty() {
+        bail!("give at least one column");
+    }
+    Ok(DupesRequest {
+        schema,
+        table: table.table,
+        columns,
+        filter,
+        chunk_rows,
+        limit,
+        timeout: config.query_timeout,
+    })
+}

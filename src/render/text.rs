@@ -1,0 +1,72 @@
+//! Text hygiene shared by the formats: names come from the server and can hold
+//! anything (quotes, newlines, `<`, `&`, escape sequences).
+
+/// Control characters other than newline and tab become U+FFFD, so a hostile
+/// name can neither drive the terminal nor break a line-based format.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
+/// For colour output: SGR colour sequences (`ESC [ digits;… m`, what lockdiag
+/// itself writes) are kept, every other control character is replaced. A
+/// hostile name can at worst change a colour, never move the cursor or set a title.
+pub fn printable_keeping_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}' {
+            let sgr_len = rest[1..].strip_prefix('[').and_then(|tail| {
+                let params = tail
+                    .bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b';')
+                    .count();
+                (tail.as_bytes().get(params) == Some(&b'm')).then_some(params + 3)
+            });
+            if let Some(len) = sgr_len {
+                out.push_str(&rest[..len]);
+                rest = &rest[len..];
+                continue;
+            }
+        }
+        out.push(if c.is_control() && c != '\n' && c != '\t' {
+            '\u{FFFD}'
+        } else {
+            c
+        });
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_replaced_and_colour_kept_only_where_asked() {
+        assert_eq!(
+            printable("a\u{1b}]0;x\u{7}b\nc"),
+            "a\u{FFFD}]0;x\u{FFFD}b\nc"
+        );
+        assert_eq!(
+            printable_keeping_colour("\u{1b}[1;31mX\u{1b}[0m \u{1b}]0;t\u{7} \u{1b}[2J"),
+            "\u{1b}[1;31mX\u{1b}[0m \u{FFFD}]0;t\u{FFFD} \u{FFFD}[2J"
+        );
+    }
+}
