@@ -3,22 +3,34 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime};
 
 use super::report::{DeadlockGroup, DeadlockReport};
 
-/// Seconds since the epoch of a deadlock timestamp: `…T…Z` is UTC, the plain
-/// form is the server's local time, taken as this machine's local time.
-pub fn timestamp_epoch(ts: &str) -> Option<i64> {
-    if let Some(utc) = ts.strip_suffix('Z') {
-        let naive = NaiveDateTime::parse_from_str(utc, "%Y-%m-%dT%H:%M:%S").ok()?;
-        return Some(Utc.from_utc_datetime(&naive).timestamp());
+/// Seconds since the epoch of a deadlock timestamp as the parser keeps it:
+/// `…T…Z` is UTC, `…T…+08:00` carries its offset, and the plain
+/// `YYYY-MM-DD HH:MM:SS` is the *server's* local time, known only with the
+/// server's UTC offset (read live, or `--server-tz`); without it, `None`.
+pub fn timestamp_epoch(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<i64> {
+    if ts.contains('T') {
+        let iso = if ts.ends_with('Z') || ts[ts.len().saturating_sub(6)..].starts_with(['+', '-']) {
+            ts.to_string()
+        } else {
+            // `T` without a zone: server time, like the plain form.
+            let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S").ok()?;
+            return Some(naive.and_utc().timestamp() - server_utc_offset_secs?);
+        };
+        return DateTime::parse_from_rfc3339(&iso)
+            .ok()
+            .map(|d| d.timestamp());
     }
-    let naive = NaiveDateTime::parse_from_str(&ts.replace('T', " "), "%Y-%m-%d %H:%M:%S").ok()?;
-    Local
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|d: DateTime<Local>| d.timestamp())
+    let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S").ok()?;
+    Some(naive.and_utc().timestamp() - server_utc_offset_secs?)
+}
+
+/// Whether a timestamp names its zone (`Z` or an offset).
+pub fn has_zone(ts: &str) -> bool {
+    timestamp_epoch(ts, None).is_some()
 }
 
 /// Accumulates deadlocks in the order they were found.
@@ -27,22 +39,42 @@ pub struct DeadlockHistory {
     /// Only deadlocks at or after this epoch second (unknown timestamps are kept).
     not_before: Option<i64>,
     keep_last: usize,
+    /// The server's UTC offset, for timestamps printed in server time.
+    server_utc_offset_secs: Option<i64>,
     pub total: u64,
+    /// Deadlocks kept although `--since` could not judge them (server time, offset unknown).
+    pub undated: u64,
+    /// Deadlocks with a line no rule recognised, and the first such line.
+    pub unread: u64,
+    pub first_unread: Option<(Option<String>, String)>,
     pub newest: VecDeque<DeadlockReport>,
     groups: HashMap<String, DeadlockGroup>,
     group_order: Vec<String>,
 }
 
 impl DeadlockHistory {
-    pub fn new(not_before: Option<i64>, keep_last: usize) -> Self {
+    pub fn new(
+        not_before: Option<i64>,
+        keep_last: usize,
+        server_utc_offset_secs: Option<i64>,
+    ) -> Self {
         DeadlockHistory {
             not_before,
             keep_last,
+            server_utc_offset_secs,
             total: 0,
+            undated: 0,
+            unread: 0,
+            first_unread: None,
             newest: VecDeque::new(),
             groups: HashMap::new(),
             group_order: Vec::new(),
         }
+    }
+
+    /// The zone for the deadlocks added from now on (each snapshot knows its own).
+    pub fn set_server_utc_offset(&mut self, offset_secs: Option<i64>) {
+        self.server_utc_offset_secs = offset_secs;
     }
 
     pub fn add(&mut self, report: DeadlockReport) {
@@ -50,13 +82,20 @@ impl DeadlockHistory {
             .deadlock
             .timestamp
             .as_deref()
-            .and_then(timestamp_epoch);
-        if let (Some(limit), Some(at)) = (self.not_before, epoch) {
-            if at < limit {
-                return;
+            .and_then(|ts| timestamp_epoch(ts, self.server_utc_offset_secs));
+        if let Some(limit) = self.not_before {
+            match epoch {
+                Some(at) if at < limit => return,
+                Some(_) => {}
+                None => self.undated += 1,
             }
         }
         self.total += 1;
+        if let Some(line) = report.deadlock.first_unread_line() {
+            self.unread += 1;
+            self.first_unread
+                .get_or_insert_with(|| (report.deadlock.timestamp.clone(), line.to_string()));
+        }
         let fp = report.analysis.fingerprint.clone();
         let ts = report.deadlock.timestamp.clone();
         let group = self.groups.entry(fp.clone()).or_insert_with(|| {
@@ -90,5 +129,34 @@ impl DeadlockHistory {
             .collect();
         groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_are_honoured_and_server_time_needs_the_offset() {
+        let utc = timestamp_epoch("2025-11-10T00:52:25Z", None).unwrap();
+        assert_eq!(
+            timestamp_epoch("2025-11-10T08:52:25+08:00", None),
+            Some(utc)
+        );
+        assert_eq!(
+            timestamp_epoch("2025-11-09T19:22:25-05:30", None),
+            Some(utc)
+        );
+        assert_eq!(timestamp_epoch("2025-11-10 08:52:25", None), None);
+        assert_eq!(
+            timestamp_epoch("2025-11-10 08:52:25", Some(8 * 3600)),
+            Some(utc)
+        );
+        assert_eq!(
+            timestamp_epoch("2025-11-10T08:52:25", Some(8 * 3600)),
+            Some(utc)
+        );
+        assert!(has_zone("2025-11-10T00:52:25Z") && !has_zone("2025-11-10 08:52:25"));
+        assert_eq!(timestamp_epoch("2025-13-99 é", Some(0)), None);
     }
 }

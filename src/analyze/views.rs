@@ -282,6 +282,9 @@ pub struct DeadlocksView {
     pub groups: Option<Vec<DeadlockGroup>>,
     #[serde(skip)]
     pub origin: DeadlockOrigin,
+    /// Set when a deadlock was found but part of it could not be read (said on stderr, exit 1).
+    #[serde(skip)]
+    pub unread: Option<String>,
 }
 
 impl DeadlocksView {
@@ -299,6 +302,7 @@ impl DeadlocksView {
             deadlocks,
             groups,
             origin,
+            unread: None,
         }
     }
 }

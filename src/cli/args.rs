@@ -27,6 +27,36 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--server-tz`: `UTC`, `Z`, `+08:00`, `-0530`, `+8`, or `local` (this machine's zone now).
+pub fn utc_offset(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {
+        return Ok(0);
+    }
+    if t.eq_ignore_ascii_case("local") || t.eq_ignore_ascii_case("system") {
+        return Ok(i64::from(chrono::Local::now().offset().local_minus_utc()));
+    }
+    let bad = || format!("{text:?}: give UTC, local, or an offset such as +08:00 or -05:30");
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let (hours, minutes) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (h, m): (i64, i64) = (
+        hours.parse().map_err(|_| bad())?,
+        minutes.parse().map_err(|_| bad())?,
+    );
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
 /// A count of at least one.
 fn positive_count(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
@@ -254,9 +284,13 @@ pub struct DeadlockArgs {
     /// An error log written with innodb_print_all_deadlocks=ON: every deadlock in it, streamed.
     #[arg(long)]
     pub error_log: Option<PathBuf>,
-    /// Only deadlocks at most this old (timestamps are read as this machine's local time, or UTC where the log says Z).
+    /// Only deadlocks at most this old (zone-less timestamps need --server-tz offline).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub since: Option<Duration>,
+    /// The server's time zone, for logs and texts whose timestamps name none
+    /// (MariaDB, 5.x, status texts): UTC, local, or +08:00. Live, lockdiag asks the server.
+    #[arg(long, value_parser = utc_offset, value_name = "ZONE")]
+    pub server_tz: Option<i64>,
     /// List only the newest N deadlocks (groups still count them all). Default for logs: 20.
     #[arg(long, value_parser = positive_usize)]
     pub last: Option<usize>,
@@ -326,6 +360,10 @@ mod tests {
             );
         }
         assert!(Cli::try_parse_from(["lockdiag", "status", "--connect-timeout", "0s"]).is_err());
+        assert_eq!(utc_offset("+08:00"), Ok(8 * 3600));
+        assert_eq!(utc_offset("-0530"), Ok(-(5 * 3600 + 30 * 60)));
+        assert_eq!(utc_offset("UTC"), Ok(0));
+        assert!(utc_offset("Europe/Paris").is_err());
         assert!(Cli::try_parse_from([
             "lockdiag",
             "dupes",

@@ -64,7 +64,7 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
                 let latest_info = latest.as_ref().map(|r| {
                     let ts = r.deadlock.timestamp.as_deref();
                     (
-                        ts.and_then(timestamp_epoch),
+                        ts.and_then(|ts| timestamp_epoch(ts, state.server.utc_offset_secs)),
                         ts.unwrap_or("(no timestamp)").to_string(),
                         &r.analysis,
                     )

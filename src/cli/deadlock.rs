@@ -16,14 +16,14 @@ use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
 
 use super::resolve::{DeadlockJob, Source};
-use super::{live, Output, EXIT_OK};
+use super::{live, Output, EXIT_FINDINGS, EXIT_OK};
 
 pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32> {
     let not_before = job
         .since
         .map(|d| chrono::Utc::now().timestamp() - d.as_secs() as i64);
     let view = match source {
-        Source::Snapshot(from) => from_snapshots(from, not_before, job.last)?,
+        Source::Snapshot(from) => from_snapshots(from, not_before, job)?,
         Source::Server(config) => {
             let state = live::collect(config, None, true).await?;
             let Some(text) = &state.innodb_status else {
@@ -39,7 +39,7 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
         }
         Source::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
-                let history = scan_log(open_stream(path)?, not_before, job.last)?;
+                let history = scan_log(open_stream(path)?, not_before, job)?;
                 history_view(
                     history,
                     DeadlockOrigin::ErrorLog,
@@ -50,7 +50,7 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
                 let text = read_text(path)?;
                 let source = format!("file:{}", path.display());
                 if looks_like_error_log(&text) {
-                    let history = scan_log(text.as_bytes(), not_before, job.last)?;
+                    let history = scan_log(text.as_bytes(), not_before, job)?;
                     history_view(history, DeadlockOrigin::ErrorLog, source)
                 } else {
                     latest(parse_innodb_status(&text), source, Some(path))?
@@ -59,22 +59,52 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
             (None, None) => bail!("give --file or --error-log"),
         },
     };
+    let unread = view.unread.clone();
     out.emit(&View::Deadlocks(view))?;
+    if let Some(unread) = unread {
+        super::output::note(&unread);
+        return Ok(EXIT_FINDINGS);
+    }
     Ok(EXIT_OK)
+}
+
+/// What the stderr note says when a deadlock was found but not all of it could be read.
+fn unread_note(count: u64, at: Option<&str>, line: &str) -> String {
+    let what = if line.is_empty() {
+        "no transaction could be read".to_string()
+    } else {
+        format!("first line not understood: {line:?}")
+    };
+    format!(
+        "{count} deadlock(s) only partly read (the first at {}): {what}; the analysis covers what was read",
+        at.unwrap_or("an unknown time")
+    )
 }
 
 /// The latest deadlock of one snapshot, or those seen across a directory of
 /// snapshots (each deadlock once, however many snapshots saw it), grouped.
-fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize) -> Result<DeadlocksView> {
+fn from_snapshots(
+    from: &Path,
+    not_before: Option<i64>,
+    job: &DeadlockJob,
+) -> Result<DeadlocksView> {
     let files = if from.is_dir() {
         snapshots_in(from)?
     } else {
         vec![from.to_path_buf()]
     };
-    let mut history = DeadlockHistory::new(not_before, keep);
+    let mut history = DeadlockHistory::new(not_before, job.last, job.server_utc_offset);
     let mut seen = BTreeSet::new();
     for file in &files {
         let snapshot = read_snapshot(file).with_context(|| file.display().to_string())?;
+        // A snapshot knows its server's zone (written since 0.2); --server-tz stands in for older ones.
+        history.set_server_utc_offset(
+            snapshot
+                .state
+                .server
+                .utc_offset_secs
+                .or(job.server_utc_offset),
+        );
         let report = match snapshot.latest_deadlock {
             Some(deadlock) => Some(DeadlockReport::new(deadlock)),
             None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
@@ -108,9 +138,9 @@ fn from_snapshots(from: &Path, not_before: Option<i64>, keep: usize) -> Result<D
 fn scan_log(
     reader: impl std::io::Read,
     not_before: Option<i64>,
-    keep: usize,
+    job: &DeadlockJob,
 ) -> Result<DeadlockHistory> {
-    let mut history = DeadlockHistory::new(not_before, keep);
+    let mut history = DeadlockHistory::new(not_before, job.last, job.server_utc_offset);
     for deadlock in ErrorLogDeadlocks::new(reader) {
         history.add(DeadlockReport::new(deadlock?));
     }
@@ -120,13 +150,25 @@ fn scan_log(
 fn history_view(history: DeadlockHistory, origin: DeadlockOrigin, source: String) -> DeadlocksView {
     let groups = history.groups();
     let total = history.total;
-    DeadlocksView::new(
+    if history.undated > 0 {
+        super::output::note(&format!(
+            "{} deadlock(s) carry server-local timestamps and the server's zone is unknown: --since kept them (give --server-tz)",
+            history.undated
+        ));
+    }
+    let unread = history
+        .first_unread
+        .as_ref()
+        .map(|(at, line)| unread_note(history.unread, at.as_deref(), line));
+    let mut view = DeadlocksView::new(
         origin,
         source,
         history.newest.into_iter().collect(),
         total,
         Some(groups),
-    )
+    );
+    view.unread = unread;
+    view
 }
 
 /// The LATEST DETECTED DEADLOCK of a status text; an error when the text is no status at all.
@@ -146,11 +188,16 @@ fn latest(status: InnodbStatus, source: String, file: Option<&Path>) -> Result<D
             None,
         ));
     };
-    Ok(DeadlocksView::new(
+    let unread = deadlock
+        .first_unread_line()
+        .map(|line| unread_note(1, deadlock.timestamp.as_deref(), line));
+    let mut view = DeadlocksView::new(
         DeadlockOrigin::Status,
         source,
         vec![DeadlockReport::new(deadlock)],
         1,
         None,
-    ))
+    );
+    view.unread = unread;
+    Ok(view)
 }

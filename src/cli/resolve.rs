@@ -50,6 +50,8 @@ pub struct DeadlockJob {
     pub since: Option<Duration>,
     /// Deadlocks listed at most (groups count them all).
     pub last: usize,
+    /// `--server-tz`, seconds east of UTC.
+    pub server_utc_offset: Option<i64>,
 }
 
 /// `kill`: whom, how, and where the audit goes.
@@ -223,6 +225,7 @@ fn deadlock_job(args: DeadlockArgs) -> DeadlockJob {
         error_log: args.error_log,
         since: args.since,
         last: args.last.unwrap_or(DEFAULT_LAST),
+        server_utc_offset: args.server_tz,
     }
 }
 

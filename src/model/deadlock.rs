@@ -25,6 +25,24 @@ pub struct Deadlock {
     pub unparsed_lines: Vec<String>,
 }
 
+impl Deadlock {
+    /// The first line of the print that no rule recognised, if any; a deadlock
+    /// without a single transaction read counts as unread too (`Some("")`).
+    pub fn first_unread_line(&self) -> Option<&str> {
+        if let Some(line) = self.unparsed_lines.first() {
+            return Some(line);
+        }
+        if let Some(line) = self
+            .transactions
+            .iter()
+            .find_map(|t| t.unparsed_lines.first())
+        {
+            return Some(line);
+        }
+        self.transactions.is_empty().then_some("")
+    }
+}
+
 /// A transaction as InnoDB prints it: one `*** (N) TRANSACTION:` of a deadlock,
 /// or one `---TRANSACTION` entry of the TRANSACTIONS section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -161,6 +161,10 @@ pub struct ServerInfo {
     pub port: Option<u64>,
     pub server_id: Option<u64>,
     pub uptime_secs: Option<u64>,
+    /// The server's time zone as seconds east of UTC (`NOW()` − `UTC_TIMESTAMP()`):
+    /// how to read the zone-less timestamps of its deadlock prints.
+    #[serde(default)]
+    pub utc_offset_secs: Option<i64>,
     pub performance_schema: bool,
     /// Whether `wait/lock/metadata/sql/mdl` is instrumented (metadata locks visible).
     pub mdl_instrument: bool,

@@ -78,7 +78,12 @@ impl DeadlockBuilder {
         !self.deadlock.transactions.is_empty()
     }
 
-    pub fn feed(&mut self, line: &str) {
+    /// Takes the next line of the print. Lines are recognised by their tokens
+    /// (runs of spaces and tabs folded, ends trimmed); the statement text and
+    /// record fields are read from the line as printed.
+    pub fn feed(&mut self, raw: &str) {
+        let folded = lines::fold_spaces(raw);
+        let line: &str = &folded;
         let kind = lines::classify(line);
         match kind {
             LineKind::Blank => {
@@ -87,7 +92,10 @@ impl DeadlockBuilder {
                 }
             }
             LineKind::TransactionHeader(number) => {
-                let number = number.unwrap_or(self.deadlock.transactions.len() as u32 + 1);
+                let number = number.unwrap_or_else(|| {
+                    u32::try_from(self.deadlock.transactions.len())
+                        .map_or(u32::MAX, |n| n.saturating_add(1))
+                });
                 self.deadlock.transactions.push(PrintedTransaction {
                     number,
                     ..PrintedTransaction::default()
@@ -139,24 +147,24 @@ impl DeadlockBuilder {
             {
                 match lines::parse_lock_header(line) {
                     Some(lock) => self.push_lock(lock),
-                    None => self.keep_unparsed(line),
+                    None => self.keep_unparsed(raw),
                 }
             }
             LineKind::RecordHeader => {
                 let record = lines::parse_record_header(line);
                 match self.current_lock() {
                     Some(lock) => lock.records.push(record),
-                    None => self.keep_unparsed(line),
+                    None => self.keep_unparsed(raw),
                 }
             }
             LineKind::RecordFields => {
                 match self.current_lock().and_then(|l| l.records.last_mut()) {
-                    Some(record) => lines::push_record_fields(record, line),
-                    None => self.keep_unparsed(line),
+                    Some(record) => lines::push_record_fields(record, raw),
+                    None => self.keep_unparsed(raw),
                 }
             }
-            _ if self.part == Part::Query => self.push_query_line(line.trim_end()),
-            _ => self.keep_unparsed(line),
+            _ if self.part == Part::Query => self.push_query_line(raw.trim_end()),
+            _ => self.keep_unparsed(raw),
         }
     }
 

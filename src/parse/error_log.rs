@@ -40,85 +40,73 @@ impl<'a> LogLine<'a> {
     }
 }
 
-/// Skips `[Level] ` and then `[MY-012469] [InnoDB] ` (MySQL 8) or `InnoDB: ` (5.6/5.7, MariaDB).
+/// Reads one `[…]` tag at the start of `text` (after any spaces): its content and the rest.
+fn bracket_tag(text: &str) -> Option<(&str, &str)> {
+    let (tag, rest) = text.trim_start().strip_prefix('[')?.split_once(']')?;
+    Some((tag, rest))
+}
+
+/// Skips what stands between the thread id and the message, token by token with
+/// any spacing: `[Note] InnoDB: ` (5.6/5.7, MariaDB) or `[Note] [MY-012469] [InnoDB] `
+/// (MySQL 8, which writes two spaces before a deadlock's `***`). A line with
+/// neither a level tag nor `InnoDB:` is not a log prefix.
 fn skip_level_and_subsystem(rest: &str) -> Option<&str> {
-    let rest = rest.strip_prefix('[')?;
-    let (_, mut rest) = rest.split_once("] ")?;
-    if let Some(code) = rest.strip_prefix("[MY-") {
-        rest = code.split_once("] ").map_or("", |(_, r)| r);
-        if let Some(subsystem) = rest.strip_prefix('[') {
-            rest = subsystem
-                .split_once(']')
-                .map_or("", |(_, r)| r.strip_prefix(' ').unwrap_or(r));
+    let mut rest = rest.trim_start();
+    let mut recognised = false;
+    if let Some((level, after)) = bracket_tag(rest) {
+        if !level.starts_with("MY-") {
+            rest = after;
+            recognised = true;
         }
-    } else if let Some(msg) = rest.strip_prefix("InnoDB:") {
-        rest = msg.strip_prefix(' ').unwrap_or(msg);
     }
-    Some(rest)
+    if let Some((code, after)) = bracket_tag(rest) {
+        if code.starts_with("MY-") {
+            rest = after;
+            recognised = true;
+            // The subsystem: [InnoDB], [Server], [Repl], …
+            if let Some((_, after)) = bracket_tag(rest) {
+                rest = after;
+            }
+        }
+    }
+    let trimmed = rest.trim_start();
+    if let Some(msg) = trimmed.strip_prefix("InnoDB:") {
+        return Some(msg.trim_start());
+    }
+    recognised.then(|| rest.trim_start())
 }
 
 /// Splits the error-log prefix off a line, by hand (every line of a deadlock
-/// print passes here): `2026-11-22 15:55:23 6 [Note] InnoDB: …`,
-/// `2024-05-02T10:20:07.000020Z 21 [Note] [MY-012469] [InnoDB] …`,
+/// print passes here), with any spacing: `2026-11-22 15:55:23 6 [Note] InnoDB: …`,
+/// `2024-05-02T10:20:07.000020Z 21 [Note] [MY-012469] [InnoDB]  …`,
+/// `2025-11-10T08:52:25.728850+08:00 9 [Note] …` (`log_timestamps=SYSTEM`),
 /// `131030 11:00:00 InnoDB: …` and `InnoDB: …` (5.5).
 fn split_prefix(line: &str) -> LogLine<'_> {
     if let Some(msg) = line.strip_prefix("InnoDB:") {
         return LogLine {
             prefixed: true,
             timestamp: None,
-            message: msg.strip_prefix(' ').unwrap_or(msg),
+            message: msg.trim_start(),
         };
     }
-    let b = line.as_bytes();
-    if b.len() < 15 || !b[0].is_ascii_digit() {
+    if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return LogLine::plain(line);
     }
-    let iso = b.len() >= 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && (b[10] == b' ' || b[10] == b'T')
-        && b[13] == b':'
-        && b[16] == b':';
-    if iso && line.is_char_boundary(19) {
-        let ts_end = line[19..].find(' ').map_or(line.len(), |p| 19 + p);
-        let (date, time) = (&line[..10], &line[11..19]);
-        let timestamp = if b[10] == b'T' {
-            format!(
-                "{date}T{time}{}",
-                if line[..ts_end].ends_with('Z') {
-                    "Z"
-                } else {
-                    ""
-                }
-            )
-        } else {
-            format!("{date} {time}")
-        };
-        // Then the thread id and the `[Level]` tag; a line without them is no log prefix.
-        let Some((_thread, rest)) = line[ts_end..].trim_start().split_once(' ') else {
-            return LogLine::plain(line);
-        };
-        return match skip_level_and_subsystem(rest) {
-            Some(message) => LogLine {
-                prefixed: true,
-                timestamp: Some(timestamp),
-                message,
-            },
-            None => LogLine::plain(line),
-        };
+    // The thread id after the timestamp is taken with it (a number, like a status text's thread handle).
+    let Some((timestamp, rest)) = lines::split_timestamp(line) else {
+        return LogLine::plain(line);
+    };
+    let rest = rest.trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &rest[digits..];
+    match skip_level_and_subsystem(rest) {
+        Some(message) => LogLine {
+            prefixed: true,
+            timestamp: Some(timestamp),
+            message,
+        },
+        None => LogLine::plain(line),
     }
-    // 5.5: `yymmdd hh:mm:ss InnoDB: …` (the hour may be space-padded).
-    if b[..6].iter().all(u8::is_ascii_digit) && b[6] == b' ' {
-        if let Some(pos) = line.find(" InnoDB:").filter(|&p| p <= 16) {
-            let msg = &line[pos + 8..];
-            return LogLine {
-                prefixed: true,
-                timestamp: lines::parse_timestamp(&line[..pos]),
-                message: msg.strip_prefix(' ').unwrap_or(msg),
-            };
-        }
-    }
-    LogLine::plain(line)
 }
 
 /// An iterator over the deadlocks of an error log, oldest first.

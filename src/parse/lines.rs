@@ -61,7 +61,10 @@ macro_rules! re {
 
 re!(ROLL_BACK, r"^\*\*\* WE ROLL BACK TRANSACTION \((\d+)\)");
 re!(RECORD_HEADER, r"^Record lock, heap no (\d+)");
-re!(PARTITION_COMMENT, r"\s*/\* Partition `?([^`*]+?)`? \*/");
+re!(
+    PARTITION_COMMENT,
+    r#"\s*/\*\s*Partition\s+[`"]?([^`"*]+?)[`"]?\s*\*/"#
+);
 re!(IPV4, r"^\d{1,3}(?:\.\d{1,3}){3}$");
 
 /// Whether the line is a record-field line: ` 0: len 8; hex …` or ` 3: SQL NULL;`.
@@ -167,10 +170,36 @@ fn all_digits(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_digit)
 }
 
+/// `HH:MM`-style zone suffix of an ISO timestamp: `Z`, `+08:00`, `-0530`, `+08`.
+/// Returns it normalised (`Z` or `±HH:MM`) and its length in `text`.
+fn zone_suffix(text: &str) -> Option<(String, usize)> {
+    let b = text.as_bytes();
+    match b.first()? {
+        b'Z' => Some(("Z".into(), 1)),
+        sign @ (b'+' | b'-') => {
+            let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(all_digits);
+            if !digits(1..3) {
+                return None;
+            }
+            let (minutes, len) = if b.get(3) == Some(&b':') && digits(4..6) {
+                (&text[4..6], 6)
+            } else if digits(3..5) {
+                (&text[3..5], 5)
+            } else {
+                ("00", 3)
+            };
+            Some((format!("{}{}:{minutes}", *sign as char, &text[1..3]), len))
+        }
+        _ => None,
+    }
+}
+
 /// Splits a leading timestamp off `text`, by hand, in any of the server's shapes:
-/// `2026-11-22 15:55:23 [0x7f…|140…]`, `2021-03-04T13:27:02.123456Z` (error logs, UTC)
+/// `2026-11-22 15:55:23 [0x7f…|140…]` (status text, server time),
+/// `2021-03-04T13:27:02.123456Z` / `…+08:00` (error logs: UTC or `log_timestamps=SYSTEM`)
 /// and `111212 22:52:42` / `070913  9:14:21` (5.5 and older). Returns it as
-/// `YYYY-MM-DD HH:MM:SS` (or `…THH:MM:SSZ`) and the text after it.
+/// `YYYY-MM-DD HH:MM:SS` when the text names no zone, else `YYYY-MM-DDTHH:MM:SS` with
+/// `Z` or the offset, and the text after it. Never slices inside a character.
 pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
     let text = text.trim_start();
     let b = text.as_bytes();
@@ -181,19 +210,29 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
         && b[7] == b'-'
         && all_digits(&b[8..10])
         && (b[10] == b' ' || b[10] == b'T')
-        && all_digits(&b[11..13])
+        // MariaDB pads the hour with a space before 10:00 (`2026-11-29  5:52:35`).
+        && (b[11] == b' ' || b[11].is_ascii_digit())
+        && b[12].is_ascii_digit()
         && b[13] == b':'
         && all_digits(&b[14..16])
         && b[16] == b':'
         && all_digits(&b[17..19]);
     if iso {
-        let (date, time) = (&text[..10], &text[11..19]);
+        // Bytes 0..19 are ASCII (checked above), so these slices are on character boundaries.
+        let date = &text[..10];
+        let time = format!(
+            "{}{}",
+            if b[11] == b' ' { "0" } else { &text[11..12] },
+            &text[12..19]
+        );
         let mut rest = &text[19..];
         if let Some(frac) = rest.strip_prefix('.') {
             rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
         }
-        let utc = rest.starts_with('Z');
-        rest = rest.strip_prefix('Z').unwrap_or(rest);
+        let zone = zone_suffix(rest);
+        if let Some((_, len)) = &zone {
+            rest = &rest[*len..];
+        }
         // The printing thread's handle (`0x7f…`) or id follows a status timestamp.
         if let Some(after) = rest.strip_prefix(' ') {
             let word_end = after.find(' ').unwrap_or(after.len());
@@ -206,10 +245,9 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
                 rest = &after[word_end..];
             }
         }
-        let stamp = if b[10] == b'T' {
-            format!("{date}T{time}{}", if utc { "Z" } else { "" })
-        } else {
-            format!("{date} {time}")
+        let stamp = match zone {
+            Some((zone, _)) => format!("{date}T{time}{zone}"),
+            None => format!("{date} {time}"),
         };
         return Some((stamp, rest));
     }
@@ -220,20 +258,20 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
     let clock = text[6..].trim_start();
     let hour_len = clock.bytes().take_while(u8::is_ascii_digit).count();
     let cb = clock.as_bytes();
+    let ascii_digits = |r: std::ops::Range<usize>| cb.get(r).is_some_and(all_digits);
     if !(1..=2).contains(&hour_len)
-        || cb.len() < hour_len + 6
-        || cb[hour_len] != b':'
-        || cb[hour_len + 3] != b':'
+        || cb.get(hour_len) != Some(&b':')
+        || cb.get(hour_len + 3) != Some(&b':')
+        || !ascii_digits(hour_len + 1..hour_len + 3)
+        || !ascii_digits(hour_len + 4..hour_len + 6)
     {
         return None;
     }
+    // All of clock[..hour_len + 6] is ASCII now: slicing it is safe.
     let (minutes, seconds) = (
         &clock[hour_len + 1..hour_len + 3],
         &clock[hour_len + 4..hour_len + 6],
     );
-    if !all_digits(minutes.as_bytes()) || !all_digits(seconds.as_bytes()) {
-        return None;
-    }
     let yy: u32 = text[..2].parse().ok()?;
     let century = if yy < 70 { 2000 } else { 1900 };
     let hour: u32 = clock[..hour_len].parse().ok()?;
@@ -255,12 +293,39 @@ pub fn parse_timestamp(text: &str) -> Option<String> {
 /// into one number; other forms are returned as printed.
 pub fn normalize_trx_id(raw: &str) -> String {
     match raw.split_once(' ') {
-        Some((high, low)) => match (high.parse::<u64>(), low.parse::<u64>()) {
-            (Ok(h), Ok(l)) => ((h << 32) + l).to_string(),
+        // Each word is a 32-bit half; anything larger is not this form and is kept as printed.
+        Some((high, low)) => match (high.trim().parse::<u32>(), low.trim().parse::<u32>()) {
+            (Ok(h), Ok(l)) => ((u64::from(h) << 32) | u64::from(l)).to_string(),
             _ => raw.to_string(),
         },
         None => raw.to_string(),
     }
+}
+
+/// The line with runs of spaces and tabs folded to one space and both ends
+/// trimmed: prints pasted from web pages and terminals have them anywhere.
+/// Borrowed (no allocation) when the line is already in that form.
+pub fn fold_spaces(line: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
+    let b = trimmed.as_bytes();
+    let clean = !b.contains(&b'\t') && memchr::memmem::find(b, b"  ").is_none();
+    if clean {
+        return trimmed.into();
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut in_space = false;
+    for c in trimmed.chars() {
+        if c == ' ' || c == '\t' {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+        } else {
+            out.push(c);
+            in_space = false;
+        }
+    }
+    out.into()
 }
 
 /// Fills the transaction from a `TRANSACTION …` line:
@@ -453,7 +518,7 @@ pub fn parse_lock_header(line: &str) -> Option<Lock> {
             schema,
             table,
             partition,
-            index: Some(index.trim_matches('`').to_string()),
+            index: Some(unquote_identifier(index)),
             trx_id: Some(normalize_trx_id(trx_id)),
             mode,
             gap_mode,
@@ -502,8 +567,47 @@ fn parse_mode(mode: &str, tail: &str, lock_type: LockType) -> (LockMode, GapMode
     (mode, gap_mode, tail.trim_end().ends_with("waiting"))
 }
 
-/// Splits `` `shop`.`payments` ``, `` `test/t` ``, `` `db`.`t` /* Partition `p1` */ ``
-/// or `` `db`.`t#P#p1` `` into schema, table and partition.
+/// Reads one identifier at the start of `text`: quoted with backquotes, or with
+/// double quotes on `ANSI_QUOTES` servers (a doubled quote inside is one quote),
+/// or bare up to a dot or slash. Returns the name and the rest.
+fn read_identifier(text: &str) -> (String, &str) {
+    let quote = match text.chars().next() {
+        Some(q @ ('`' | '"')) => q,
+        _ => {
+            let end = text.find(['.', '/']).unwrap_or(text.len());
+            return (text[..end].trim().to_string(), &text[end..]);
+        }
+    };
+    let mut name = String::new();
+    let mut chars = text[1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == quote {
+            if text[1 + i + 1..].starts_with(quote) {
+                name.push(quote);
+                chars.next();
+                continue;
+            }
+            return (name, &text[1 + i + 1..]);
+        }
+        name.push(c);
+    }
+    // No closing quote: the name runs to the end (a cut line).
+    (name, "")
+}
+
+/// An index name as printed: `` `PRIMARY` ``, `"PRIMARY"` or bare `PRIMARY` (MySQL 8).
+pub fn unquote_identifier(raw: &str) -> String {
+    let raw = raw.trim();
+    let (name, rest) = read_identifier(raw);
+    if rest.trim().is_empty() {
+        name
+    } else {
+        raw.to_string()
+    }
+}
+
+/// Splits `` `shop`.`payments` ``, `"shop"."payments"` (ANSI_QUOTES), `` `test/t` ``,
+/// `` `db`.`t` /* Partition `p1` */ `` or `` `db`.`t#P#p1` `` into schema, table and partition.
 pub fn split_table_name(raw: &str) -> (Option<String>, String, Option<String>) {
     let (mut partition, name) = if raw.contains("/*") {
         (
@@ -514,17 +618,17 @@ pub fn split_table_name(raw: &str) -> (Option<String>, String, Option<String>) {
         (None, std::borrow::Cow::Borrowed(raw))
     };
     let name = name.trim();
-    let (schema, mut table) = if let Some((s, t)) = name.split_once("`.`") {
-        (
-            Some(s.trim_start_matches('`').to_string()),
-            t.trim_end_matches('`').to_string(),
-        )
-    } else {
-        let bare = name.trim_matches('`');
-        match bare.split_once('/').or_else(|| bare.split_once('.')) {
-            Some((s, t)) => (Some(s.to_string()), t.to_string()),
-            None => (None, bare.to_string()),
+    let (first, rest) = read_identifier(name);
+    let (schema, mut table) = match rest.strip_prefix(['.', '/']) {
+        Some(after) => {
+            let (second, _) = read_identifier(after.trim_start());
+            (Some(first), second)
         }
+        // Old servers print `test/t` inside one pair of quotes.
+        None => match first.split_once('/') {
+            Some((s, t)) => (Some(s.to_string()), t.to_string()),
+            None => (None, first),
+        },
     };
     for marker in ["#P#", "#p#"] {
         if let Some((t, p)) = table.split_once(marker) {
@@ -590,7 +694,7 @@ pub fn push_record_fields(record: &mut LockedRecord, line: &str) {
         };
         record.fields.push(RecordField {
             position,
-            cut: (hex.len() as u64) < len * 2,
+            cut: (hex.len() as u64) < len.saturating_mul(2),
             len: Some(len),
             hex: Some(hex),
             value: None,

@@ -2,6 +2,7 @@
 //! keeps unknown lines instead of failing on them.
 
 pub mod deadlock;
+pub mod encoding;
 pub mod error_log;
 pub mod lines;
 pub mod option_file;

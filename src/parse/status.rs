@@ -157,7 +157,7 @@ fn parse_transaction_list(body: &[&str]) -> (Vec<PrintedTransaction>, bool) {
         }
         if trimmed.starts_with("---TRANSACTION ") {
             let mut trx = PrintedTransaction {
-                number: list.len() as u32 + 1,
+                number: u32::try_from(list.len()).map_or(u32::MAX, |n| n.saturating_add(1)),
                 ..PrintedTransaction::default()
             };
             lines::apply_transaction_line(&mut trx, trimmed);

@@ -209,6 +209,7 @@ pub async fn detect(pool: &Pool, timeout: Duration) -> Result<Capabilities, Quer
         hostname: info.text("hostname"),
         port: info.num("port"),
         server_id: info.num("server_id"),
+        utc_offset_secs: info.int("utc_offset_secs"),
         uptime_secs: uptime
             .ok()
             .and_then(|(rows, _)| rows.first().and_then(|r| r.num("value"))),

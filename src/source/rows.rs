@@ -33,6 +33,11 @@ impl Record {
         self.str(column).map(str::to_string)
     }
 
+    /// A signed whole number; absent, NULL or unparsable is `None`.
+    pub fn int(&self, column: &str) -> Option<i64> {
+        self.str(column)?.trim().parse().ok()
+    }
+
     /// A non-negative number (integers, or decimals rounded down); absent, NULL or unparsable is `None`.
     pub fn num(&self, column: &str) -> Option<u64> {
         let text = self.str(column)?.trim();

@@ -1,14 +1,15 @@
-//! Reading text inputs: a file or standard input.
+//! Reading text inputs: a file or standard input, in whatever encoding people
+//! saved it (`parse::encoding`).
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// Reads a whole text input (`-` is stdin). Bytes that are not UTF-8 are
-/// replaced, not fatal: a status text pasted through a terminal may carry any.
-pub fn read_text(path: &Path) -> Result<String> {
+use crate::parse::encoding::{decode, sniff, TextEncoding};
+
+fn read_all(path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if path == Path::new("-") {
         io::stdin()
@@ -19,14 +20,40 @@ pub fn read_text(path: &Path) -> Result<String> {
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .with_context(|| format!("cannot read {}", path.display()))?;
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(bytes)
 }
 
-/// Opens a file (or stdin) for streaming.
+/// Reads a whole text input (`-` is stdin): UTF-8 (with or without BOM) or
+/// UTF-16. Bytes that are no valid text are replaced, not fatal.
+pub fn read_text(path: &Path) -> Result<String> {
+    Ok(decode(&read_all(path)?).into_owned())
+}
+
+/// Opens a file (or stdin) for streaming as UTF-8 bytes. A UTF-8 BOM is
+/// skipped; a UTF-16 file (rare for logs) is decoded whole first.
 pub fn open_stream(path: &Path) -> Result<Box<dyn Read>> {
-    if path == Path::new("-") {
-        return Ok(Box::new(io::stdin()));
+    let mut reader: Box<dyn Read> = if path == Path::new("-") {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+    };
+    let mut head = Vec::with_capacity(512);
+    (&mut reader)
+        .take(512)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    match sniff(&head) {
+        (TextEncoding::Utf8, bom) => {
+            head.drain(..bom);
+            Ok(Box::new(Cursor::new(head).chain(reader)))
+        }
+        _ => {
+            reader
+                .read_to_end(&mut head)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(Box::new(Cursor::new(
+                decode(&head).into_owned().into_bytes(),
+            )))
+        }
     }
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(file))
 }

@@ -209,7 +209,10 @@ pub fn error_log_has_all(ctx: &Ctx) {
     // Each deadlock this run provoked is in the log, with the same fingerprint as read live.
     let live = ctx.lockdiag_json(&["deadlock"]);
     let newest = listed.last().unwrap();
-    assert_eq!(newest["fingerprint"], live["deadlocks"][0]["fingerprint"]);
+    assert_eq!(
+        newest["fingerprint"], live["deadlocks"][0]["fingerprint"],
+        "log: {newest:#}\nlive: {live:#}"
+    );
     assert!(listed
         .iter()
         .all(|d| d["truncated"] == false && d["timestamp"].is_string()));

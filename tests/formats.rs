@@ -1,0 +1,300 @@
+//! The parser on the shapes real servers and people produce, each derived
+//! from a real capture (fixtures/live, made by our live tests) by the one
+//! change that shape makes. The oracle is the capture itself: the same
+//! deadlock in another shape must parse to the same transactions and locks.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lockdiag::analyze::analyze_deadlock;
+use lockdiag::model::Deadlock;
+use lockdiag::parse::{parse_deadlock_lines, parse_innodb_status, ErrorLogDeadlocks};
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/live")
+        .join(name);
+    std::fs::read_to_string(path).expect("fixture")
+}
+
+/// The lines of the LATEST DETECTED DEADLOCK section of a status fixture.
+fn section(status: &str) -> Vec<String> {
+    let lines: Vec<&str> = status.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "LATEST DETECTED DEADLOCK")
+        .expect("deadlock section")
+        + 2;
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.starts_with("------------"))
+            .expect("section end");
+    lines[start..end].iter().map(|l| l.to_string()).collect()
+}
+
+const CAPTURES: [&str; 3] = [
+    "payments-reservations.status.txt",
+    "three-way-cycle.status.txt",
+    "check-then-insert-gap.status.txt",
+];
+
+/// Transactions and locks as parsed, the fields a shape must not change.
+fn shape(d: &Deadlock) -> String {
+    let mut out = format!("victim={:?} truncated={}\n", d.victim, d.truncated);
+    for t in &d.transactions {
+        out.push_str(&format!(
+            "T{} trx={:?} thread={:?} user={:?} holds={:?} waits={:?}\n",
+            t.number, t.trx_id, t.thread_id, t.user, t.holds, t.waits_for
+        ));
+    }
+    out
+}
+
+fn reference(name: &str) -> Deadlock {
+    parse_innodb_status(&fixture(name))
+        .latest_deadlock
+        .expect("a deadlock")
+}
+
+#[test]
+fn mysql8_error_log_with_two_spaces_trailing_blanks_and_offsets() {
+    for name in CAPTURES {
+        // MySQL 8.0/8.4 with log_timestamps=SYSTEM: headers carry `[Note] [MY-012469] [InnoDB]`,
+        // then two spaces before `***`, often a trailing space.
+        let prefix = "2025-11-10T08:52:25.728850+08:00 9 [Note] [MY-012469] [InnoDB] ";
+        let mut log = String::from(
+            "2025-11-10T08:52:25.728801+08:00 9 [Note] [MY-012468] [InnoDB] Transactions deadlock detected, dumping detailed information.\n",
+        );
+        for line in section(&fixture(name)) {
+            if line.starts_with("***") {
+                log.push_str(&format!("{prefix} {line} \n"));
+            } else if !line.starts_with("20") {
+                log.push_str(&format!("{line}\n"));
+            }
+        }
+        let found: Vec<Deadlock> = ErrorLogDeadlocks::new(log.as_bytes())
+            .map(|d| d.unwrap())
+            .collect();
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(shape(&found[0]), shape(&reference(name)), "{name}");
+        assert_eq!(
+            found[0].timestamp.as_deref(),
+            Some("2025-11-10T08:52:25+08:00"),
+            "the offset is kept"
+        );
+        assert_eq!(found[0].first_unread_line(), None, "{name}");
+    }
+}
+
+#[test]
+fn mariadb_log_with_space_padded_hour_and_empty_prefix_line() {
+    // MariaDB pads the hour with a space before 10:00 and may print the `***` on the next,
+    // unprefixed line after an empty `[Note] InnoDB:` one.
+    let name = CAPTURES[0];
+    let mut log = String::from(
+        "2026-11-29  5:52:35 40 [Note] InnoDB: Transactions deadlock detected, dumping detailed information.\n2026-11-29  5:52:35 40 [Note] InnoDB:\n",
+    );
+    for line in section(&fixture(name)) {
+        if line.starts_with("***") && !line.starts_with("*** (1) TRANSACTION") {
+            log.push_str(&format!("2026-11-29  5:52:35 40 [Note] InnoDB: {line}\n"));
+        } else if !line.starts_with("20") {
+            log.push_str(&format!("{line}\n"));
+        }
+    }
+    let found: Vec<Deadlock> = ErrorLogDeadlocks::new(log.as_bytes())
+        .map(|d| d.unwrap())
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(shape(&found[0]), shape(&reference(name)));
+    assert_eq!(found[0].timestamp.as_deref(), Some("2026-11-29 05:52:35"));
+}
+
+#[test]
+fn pasted_text_with_runs_of_spaces_tabs_and_crlf() {
+    for name in CAPTURES {
+        let lines = section(&fixture(name));
+        let pasted: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                if l.starts_with(' ') && l.contains(": len ") {
+                    l.clone() // record fields keep their own spacing
+                } else {
+                    format!("  {}\t \r", l.replace(' ', "   "))
+                }
+            })
+            .collect();
+        let parsed = parse_deadlock_lines(pasted.iter().map(String::as_str));
+        let original = parse_deadlock_lines(lines.iter().map(String::as_str));
+        // Statements keep their spacing as printed; everything else must be equal.
+        let strip = |d: &Deadlock| {
+            let mut d = d.clone();
+            d.transactions.iter_mut().for_each(|t| t.query = None);
+            shape(&d)
+        };
+        assert_eq!(strip(&parsed), strip(&original), "{name}");
+        assert_eq!(
+            analyze_deadlock(&parsed).diagnosis.kind,
+            analyze_deadlock(&original).diagnosis.kind
+        );
+    }
+}
+
+#[test]
+fn ansi_quotes_and_escaped_identifiers() {
+    for name in CAPTURES {
+        let lines = section(&fixture(name));
+        // ANSI_QUOTES: identifiers in double quotes.
+        let ansi: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                if l.starts_with("RECORD LOCKS") || l.starts_with("TABLE LOCK") {
+                    l.replace('`', "\"")
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+        let parsed = parse_deadlock_lines(ansi.iter().map(String::as_str));
+        let original = parse_deadlock_lines(lines.iter().map(String::as_str));
+        assert_eq!(shape(&parsed), shape(&original), "{name}");
+    }
+    // Quotes doubled inside a name, a dot, spaces and non-ASCII, and a partition comment.
+    let line = "RECORD LOCKS space id 5 page no 4 n bits 72 index \"uk\"\"x\" of table \"sh.op\".\"pay ments é\" /* Partition \"p1\" */ trx id 77 lock_mode X locks rec but not gap waiting";
+    let lock = lockdiag::parse::lines::parse_lock_header(line).expect("a lock line");
+    assert_eq!(lock.schema.as_deref(), Some("sh.op"));
+    assert_eq!(lock.table, "pay ments é");
+    assert_eq!(lock.partition.as_deref(), Some("p1"));
+    assert_eq!(lock.index.as_deref(), Some("uk\"x"));
+    let line = "RECORD LOCKS space id 5 page no 4 n bits 72 index `a``b` of table `db`.`t``1` trx id 77 lock_mode X";
+    let lock = lockdiag::parse::lines::parse_lock_header(line).unwrap();
+    assert_eq!(
+        (lock.index.as_deref(), lock.table.as_str()),
+        (Some("a`b"), "t`1")
+    );
+}
+
+#[test]
+fn shapes_that_used_to_panic() {
+    let hostile = [
+        "111212 1:23:4é",
+        "111212  1:2é:45",
+        "2026-11-29 1é:00:00",
+        "2026-11-29T10:00:00+0é:00 5 [Note] InnoDB: x",
+        "TRANSACTION 4294967295 4294967296, ACTIVE 1 sec",
+        "RECORD LOCKS space id 1 page no 2 n bits 3 index PRIMARY of table `a`.`b` trx id 4294967295 4294967296 lock_mode X",
+        " 0: len 18446744073709551615; hex 80; asc ;;",
+        "*** (4294967296) TRANSACTION:",
+    ];
+    for line in hostile {
+        let text = format!("LATEST DETECTED DEADLOCK\n------------------------\n{line}\n*** (1) TRANSACTION:\n{line}\n*** WE ROLL BACK TRANSACTION (1)\n------------\nTRANSACTIONS\n------------\n{line}\n");
+        let _ = parse_innodb_status(&text);
+        let log = format!("2026-11-29 10:00:00 5 [Note] InnoDB: Transactions deadlock detected, dumping detailed information.\n{line}\n2026-11-29 10:00:00 5 [Note] InnoDB: *** (1) TRANSACTION:\n{line}\n");
+        for d in ErrorLogDeadlocks::new(log.as_bytes()) {
+            let _ = analyze_deadlock(&d.unwrap());
+        }
+    }
+    // A two-part id whose low word overflows 32 bits is kept as printed, not wrapped.
+    assert_eq!(
+        lockdiag::parse::lines::normalize_trx_id("4294967295 4294967296"),
+        "4294967295 4294967296"
+    );
+    assert_eq!(
+        lockdiag::parse::lines::normalize_trx_id("0 3793488"),
+        "3793488"
+    );
+}
+
+#[test]
+fn a_multibyte_character_anywhere_in_a_real_print_never_panics() {
+    for name in CAPTURES {
+        let lines = section(&fixture(name));
+        for (i, line) in lines.iter().enumerate() {
+            for (at, _) in line.char_indices().chain([(line.len(), ' ')]) {
+                for insert in ["é", "😀"] {
+                    let mut changed = lines.clone();
+                    changed[i] = format!("{}{insert}{}", &line[..at], &line[at..]);
+                    let d = parse_deadlock_lines(changed.iter().map(String::as_str));
+                    let _ = analyze_deadlock(&d);
+                }
+            }
+        }
+    }
+}
+
+fn lockdiag(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .args(args)
+        .output()
+        .expect("run lockdiag")
+}
+
+fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("lockdiag-formats-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn utf16_bom_and_crlf_files_read_like_the_original() {
+    let name = CAPTURES[0];
+    let text = fixture(name);
+    let json = |path: &Path| {
+        let out = lockdiag(&[
+            "deadlock",
+            "--file",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["source"] = serde_json::Value::Null;
+        v
+    };
+    let original = json(&temp("utf8", text.as_bytes()));
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let crlf = text.replace('\n', "\r\n");
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend_from_slice(crlf.as_bytes());
+    for (shape, bytes) in [("utf16", utf16), ("crlf-bom", bom8)] {
+        let path = temp(shape, &bytes);
+        assert_eq!(json(&path), original, "{shape}");
+        std::fs::remove_file(path).ok();
+    }
+    // An error log saved as UTF-16 by PowerShell still yields its deadlocks.
+    let log = fixture("error.log");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(log.encode_utf16().flat_map(u16::to_le_bytes));
+    let path = temp("log16", &utf16);
+    let out = lockdiag(&[
+        "deadlock",
+        "--error-log",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["deadlocks_total"], 3);
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn a_deadlock_with_unreadable_lines_exits_1_and_says_which() {
+    let text = fixture(CAPTURES[0]).replace("RECORD LOCKS space id", "RECORD LOCKZ space id");
+    let path = temp("garbled", text.as_bytes());
+    let out = lockdiag(&["deadlock", "--file", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not understood") && stderr.contains("RECORD LOCKZ"),
+        "{stderr}"
+    );
+    std::fs::remove_file(path).ok();
+}
