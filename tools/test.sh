@@ -1,14 +1,47 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian (the mariadb-server package: the tests
-# start their own throwaway server from it) and runs every test.
-set -euo pipefail
+# start their own throwaway server from it) and runs every test, ending with
+# one line for the whole suite: `N passed, N failed` (`, N skipped` when the
+# corpus beside the checkout is absent).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-server >/dev/null
+  $sudo apt-get update -qq || exit 2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-server >/dev/null || exit 2
 fi
 
-cargo test --locked
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Sum the closing lines of every test binary: libtest's `test result: … N passed; N failed;`
+# and the custom harnesses' `NAME: N passed, N failed[, N skipped]`.
+read -r passed failed skipped < <(awk '
+  /^test result: / {
+    for (i = 1; i <= NF; i++) {
+      if ($(i+1) ~ /^passed;/) p += $i
+      if ($(i+1) ~ /^failed;/) f += $i
+    }
+  }
+  /^[a-z]+: [0-9]+ passed, [0-9]+ failed/ {
+    for (i = 1; i <= NF; i++) {
+      if ($(i+1) ~ /^passed,?/) p += $i
+      if ($(i+1) ~ /^failed,?/) f += $i
+      if ($(i+1) ~ /^skipped/) s += $i
+    }
+  }
+  END { printf "%d %d %d\n", p, f, s }' "$log")
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # a binary that failed without a closing line (build error, crash)
+fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit "$status"
