@@ -57,25 +57,36 @@ fn reference(name: &str) -> Deadlock {
         .expect("a deadlock")
 }
 
+/// A capture's deadlock section written as an error log: `opening` first, then
+/// each line, `***` headers through `header` (which adds the log prefix, or
+/// leaves the line as the server prints it unprefixed), the rest bare; the
+/// section's own timestamp line is dropped (the log prefix carries the time).
+fn as_error_log(name: &str, opening: &str, header: impl Fn(&str) -> String) -> Vec<Deadlock> {
+    let mut log = opening.to_string();
+    for line in section(&fixture(name)) {
+        if line.starts_with("***") {
+            log.push_str(&header(&line));
+        } else if !line.starts_with("20") {
+            log.push_str(&line);
+        }
+        log.push('\n');
+    }
+    ErrorLogDeadlocks::new(log.as_bytes())
+        .map(|d| d.unwrap())
+        .collect()
+}
+
 #[test]
 fn mysql8_error_log_with_two_spaces_trailing_blanks_and_offsets() {
     for name in CAPTURES {
         // MySQL 8.0/8.4 with log_timestamps=SYSTEM: headers carry `[Note] [MY-012469] [InnoDB]`,
         // then two spaces before `***`, often a trailing space.
         let prefix = "2025-11-10T08:52:25.728850+08:00 9 [Note] [MY-012469] [InnoDB] ";
-        let mut log = String::from(
+        let found = as_error_log(
+            name,
             "2025-11-10T08:52:25.728801+08:00 9 [Note] [MY-012468] [InnoDB] Transactions deadlock detected, dumping detailed information.\n",
+            |line| format!("{prefix} {line} "),
         );
-        for line in section(&fixture(name)) {
-            if line.starts_with("***") {
-                log.push_str(&format!("{prefix} {line} \n"));
-            } else if !line.starts_with("20") {
-                log.push_str(&format!("{line}\n"));
-            }
-        }
-        let found: Vec<Deadlock> = ErrorLogDeadlocks::new(log.as_bytes())
-            .map(|d| d.unwrap())
-            .collect();
         assert_eq!(found.len(), 1, "{name}");
         assert_eq!(shape(&found[0]), shape(&reference(name)), "{name}");
         assert_eq!(
@@ -92,19 +103,17 @@ fn mariadb_log_with_space_padded_hour_and_empty_prefix_line() {
     // MariaDB pads the hour with a space before 10:00 and may print the `***` on the next,
     // unprefixed line after an empty `[Note] InnoDB:` one.
     let name = CAPTURES[0];
-    let mut log = String::from(
+    let found = as_error_log(
+        name,
         "2026-11-29  5:52:35 40 [Note] InnoDB: Transactions deadlock detected, dumping detailed information.\n2026-11-29  5:52:35 40 [Note] InnoDB:\n",
+        |line| {
+            if line.starts_with("*** (1) TRANSACTION") {
+                line.to_string()
+            } else {
+                format!("2026-11-29  5:52:35 40 [Note] InnoDB: {line}")
+            }
+        },
     );
-    for line in section(&fixture(name)) {
-        if line.starts_with("***") && !line.starts_with("*** (1) TRANSACTION") {
-            log.push_str(&format!("2026-11-29  5:52:35 40 [Note] InnoDB: {line}\n"));
-        } else if !line.starts_with("20") {
-            log.push_str(&format!("{line}\n"));
-        }
-    }
-    let found: Vec<Deadlock> = ErrorLogDeadlocks::new(log.as_bytes())
-        .map(|d| d.unwrap())
-        .collect();
     assert_eq!(found.len(), 1);
     assert_eq!(shape(&found[0]), shape(&reference(name)));
     assert_eq!(found[0].timestamp.as_deref(), Some("2026-11-29 05:52:35"));

@@ -12,25 +12,14 @@ use super::report::{DeadlockGroup, DeadlockReport};
 /// `YYYY-MM-DD HH:MM:SS` is the *server's* local time, known only with the
 /// server's UTC offset (read live, or `--server-tz`); without it, `None`.
 pub fn timestamp_epoch(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<i64> {
-    if ts.contains('T') {
-        let iso = if ts.ends_with('Z') || ts[ts.len().saturating_sub(6)..].starts_with(['+', '-']) {
-            ts.to_string()
-        } else {
-            // `T` without a zone: server time, like the plain form.
-            let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S").ok()?;
-            return Some(naive.and_utc().timestamp() - server_utc_offset_secs?);
-        };
-        return DateTime::parse_from_rfc3339(&iso)
-            .ok()
-            .map(|d| d.timestamp());
+    if let Ok(zoned) = DateTime::parse_from_rfc3339(ts) {
+        return Some(zoned.timestamp());
     }
-    let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S").ok()?;
+    // No zone (`T` or space between date and time): server time.
+    let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S"))
+        .ok()?;
     Some(naive.and_utc().timestamp() - server_utc_offset_secs?)
-}
-
-/// Whether a timestamp names its zone (`Z` or an offset).
-pub fn has_zone(ts: &str) -> bool {
-    timestamp_epoch(ts, None).is_some()
 }
 
 /// Accumulates deadlocks in the order they were found.
@@ -156,7 +145,10 @@ mod tests {
             timestamp_epoch("2025-11-10T08:52:25", Some(8 * 3600)),
             Some(utc)
         );
-        assert!(has_zone("2025-11-10T00:52:25Z") && !has_zone("2025-11-10 08:52:25"));
+        assert!(
+            timestamp_epoch("2025-11-10T00:52:25Z", None).is_some()
+                && timestamp_epoch("2025-11-10 08:52:25", None).is_none()
+        );
         assert_eq!(timestamp_epoch("2025-13-99 é", Some(0)), None);
     }
 }

@@ -22,6 +22,15 @@ impl DeadlockReport {
         DeadlockReport { deadlock, analysis }
     }
 
+    /// The latest deadlock a snapshot carries: its parsed copy (kept even with
+    /// `--no-raw`), else the one in its raw status text; analysed with today's rules.
+    pub fn latest_of_snapshot(snapshot: &crate::model::Snapshot) -> Option<Self> {
+        match &snapshot.latest_deadlock {
+            Some(deadlock) => Some(DeadlockReport::new(deadlock.clone())),
+            None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
+        }
+    }
+
     /// The LATEST DETECTED DEADLOCK of a `SHOW ENGINE INNODB STATUS` text, analysed.
     pub fn latest_in(innodb_status: Option<&str>) -> Option<Self> {
         crate::parse::parse_innodb_status(innodb_status?)

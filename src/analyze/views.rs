@@ -144,8 +144,8 @@ pub fn locks_view(state: &LiveState, table: Option<&TableRef>) -> LocksView {
     }
 }
 
-/// Whether a table named by the user appears anywhere in what was collected,
-/// and if not, the tables that do (for the error message).
+/// The tables that have locks in a collection, `schema.table`, sorted (to name
+/// them when a `--table` filter matched none).
 pub fn known_tables(state: &LiveState) -> Vec<String> {
     let mut names: Vec<String> = state
         .locks

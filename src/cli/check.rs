@@ -30,11 +30,11 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
     for assertion in &job.assertions {
         if let Assertion::NoNewDeadlock(path) = assertion {
             let snapshot = read_snapshot(path)?;
-            let report = match snapshot.latest_deadlock {
-                Some(deadlock) => Some(DeadlockReport::new(deadlock)),
-                None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
-            };
-            baselines.push(report.as_ref().map(identity));
+            baselines.push(
+                DeadlockReport::latest_of_snapshot(&snapshot)
+                    .as_ref()
+                    .map(identity),
+            );
         }
     }
     let started = Instant::now();

@@ -23,7 +23,7 @@ pub fn redact(text: &str) -> String {
 
 /// The options (`--long` and `-s` spellings) that take a separate value, from
 /// the clap definitions themselves: the token after one is a value, never a flag.
-fn options_with_values() -> std::collections::BTreeSet<String> {
+fn options_with_values(cli: &clap::Command) -> std::collections::BTreeSet<String> {
     fn walk(command: &clap::Command, names: &mut std::collections::BTreeSet<String>) {
         for arg in command.get_arguments() {
             if arg.get_action().takes_values() && !arg.is_positional() {
@@ -40,10 +40,7 @@ fn options_with_values() -> std::collections::BTreeSet<String> {
         }
     }
     let mut names = std::collections::BTreeSet::new();
-    walk(
-        &<super::args::Cli as clap::CommandFactory>::command(),
-        &mut names,
-    );
+    walk(cli, &mut names);
     // `--password` takes its value only attached (`--password=X`), as with mysql.
     names.remove("--password");
     names
@@ -51,9 +48,10 @@ fn options_with_values() -> std::collections::BTreeSet<String> {
 
 /// Turns a bare `-p`/`--password` (prompt) and `-pSECRET` into the flags clap
 /// understands, as the mysql client reads them: a value must be attached.
-/// The value of another option (`--match -prefix`) is left alone.
-pub fn rewrite_password_args(args: Vec<String>) -> Vec<String> {
-    let takes_value = options_with_values();
+/// The value of another option (`--match -prefix`) is left alone; which options
+/// take values is read from `cli`, the command the arguments are then parsed with.
+pub fn rewrite_password_args(args: Vec<String>, cli: &clap::Command) -> Vec<String> {
+    let takes_value = options_with_values(cli);
     let mut out = Vec::with_capacity(args.len());
     let mut after_double_dash = false;
     let mut value_expected = false;
@@ -244,7 +242,9 @@ mod tests {
 
     #[test]
     fn password_flags_like_mysql() {
-        let args = |v: &[&str]| rewrite_password_args(v.iter().map(|s| s.to_string()).collect());
+        let cli = <crate::cli::args::Cli as clap::CommandFactory>::command();
+        let args =
+            |v: &[&str]| rewrite_password_args(v.iter().map(|s| s.to_string()).collect(), &cli);
         assert_eq!(
             args(&["lockdiag", "-p", "status"]),
             ["lockdiag", "--password-prompt", "status"]

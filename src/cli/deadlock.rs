@@ -105,11 +105,7 @@ fn from_snapshots(
                 .utc_offset_secs
                 .or(job.server_utc_offset),
         );
-        let report = match snapshot.latest_deadlock {
-            Some(deadlock) => Some(DeadlockReport::new(deadlock)),
-            None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
-        };
-        if let Some(report) = report {
+        if let Some(report) = DeadlockReport::latest_of_snapshot(&snapshot) {
             if seen.insert((
                 report.deadlock.timestamp.clone(),
                 report.analysis.fingerprint.clone(),

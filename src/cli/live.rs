@@ -58,10 +58,7 @@ async fn load(
     match source {
         Source::Snapshot(path) => {
             let snapshot = read_snapshot(path)?;
-            let latest = match snapshot.latest_deadlock {
-                Some(deadlock) => Some(DeadlockReport::new(deadlock)),
-                None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
-            };
+            let latest = DeadlockReport::latest_of_snapshot(&snapshot);
             Ok((snapshot.state, latest))
         }
         Source::Server(config) => {
@@ -106,19 +103,16 @@ pub async fn locks(
 ) -> Result<i32> {
     let (state, _) = load(source, Some(limit), false).await?;
     let view = locks_view(&state, table);
-    if let Some(wanted) = table {
-        if view.locks.is_empty() {
-            let known = known_tables(&state);
-            let hint = if known.is_empty() {
-                "no locks are held on any table now".to_string()
-            } else {
-                format!("tables with locks now: {}", known.join(", "))
-            };
-            out.emit(&View::Locks(view))?;
-            super::output::note(&format!("no locks on {wanted} ({hint})"));
-            return Ok(EXIT_OK);
-        }
-    }
+    let none_on_table = table.filter(|_| view.locks.is_empty());
     out.emit(&View::Locks(view))?;
+    if let Some(wanted) = none_on_table {
+        let known = known_tables(&state);
+        let hint = if known.is_empty() {
+            "no locks are held on any table now".to_string()
+        } else {
+            format!("tables with locks now: {}", known.join(", "))
+        };
+        super::output::note(&format!("no locks on {wanted} ({hint})"));
+    }
     Ok(EXIT_OK)
 }

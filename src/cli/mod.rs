@@ -15,7 +15,7 @@ mod output;
 pub mod resolve;
 mod snapshot;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use args::Cli;
 use resolve::{Job, Settings};
@@ -29,8 +29,13 @@ pub const EXIT_ERROR: i32 = 2;
 
 /// Runs lockdiag with the process arguments; returns the exit code.
 pub fn run() -> i32 {
-    let argv = config::rewrite_password_args(std::env::args().collect());
-    let cli = match Cli::try_parse_from(argv) {
+    // One clap command, built once: it says which options take values, then parses.
+    let command = Cli::command();
+    let argv = config::rewrite_password_args(std::env::args().collect(), &command);
+    let parsed = command
+        .try_get_matches_from(argv)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -27,19 +27,20 @@ macro_rules! server_words {
             }
         }
 
-        impl From<&str> for $name {
-            /// Case-insensitive, as servers differ in case between tables.
-            fn from(text: &str) -> Self {
+        impl From<String> for $name {
+            /// Case-insensitive, as servers differ in case between tables; an
+            /// unknown word keeps the string it came in.
+            fn from(text: String) -> Self {
                 $(if text.eq_ignore_ascii_case($text) {
                     return Self::$variant;
                 })+
-                Self::Other(text.to_string())
+                Self::Other(text)
             }
         }
 
-        impl From<String> for $name {
-            fn from(text: String) -> Self {
-                Self::from(text.as_str())
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                Self::from(text.to_string())
             }
         }
 

@@ -92,13 +92,11 @@ fn split_prefix(line: &str) -> LogLine<'_> {
     if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return LogLine::plain(line);
     }
-    // The thread id after the timestamp is taken with it (a number, like a status text's thread handle).
+    // `split_timestamp` takes the thread id after the timestamp with it (a number,
+    // like a status text's thread handle).
     let Some((timestamp, rest)) = lines::split_timestamp(line) else {
         return LogLine::plain(line);
     };
-    let rest = rest.trim_start();
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let rest = &rest[digits..];
     match skip_level_and_subsystem(rest) {
         Some(message) => LogLine {
             prefixed: true,

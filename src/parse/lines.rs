@@ -220,11 +220,9 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
     if iso {
         // Bytes 0..19 are ASCII (checked above), so these slices are on character boundaries.
         let date = &text[..10];
-        let time = format!(
-            "{}{}",
-            if b[11] == b' ' { "0" } else { &text[11..12] },
-            &text[12..19]
-        );
+        // A space-padded hour reads as a leading zero.
+        let hour_tens = if b[11] == b' ' { "0" } else { &text[11..12] };
+        let time = &text[12..19];
         let mut rest = &text[19..];
         if let Some(frac) = rest.strip_prefix('.') {
             rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -233,8 +231,9 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
         if let Some((_, len)) = &zone {
             rest = &rest[*len..];
         }
-        // The printing thread's handle (`0x7f…`) or id follows a status timestamp.
-        if let Some(after) = rest.strip_prefix(' ') {
+        // The printing thread's handle (`0x7f…`) or id follows a status timestamp
+        // (and a log line's timestamp), after any spacing.
+        if let Some(after) = rest.strip_prefix([' ', '\t']).map(str::trim_start) {
             let word_end = after.find(' ').unwrap_or(after.len());
             let word = &after[..word_end];
             let is_handle = word
@@ -246,8 +245,8 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
             }
         }
         let stamp = match zone {
-            Some((zone, _)) => format!("{date}T{time}{zone}"),
-            None => format!("{date} {time}"),
+            Some((zone, _)) => format!("{date}T{hour_tens}{time}{zone}"),
+            None => format!("{date} {hour_tens}{time}"),
         };
         return Some((stamp, rest));
     }

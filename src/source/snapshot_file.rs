@@ -83,14 +83,24 @@ pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>) -> Result<usize> {
     Ok(removed)
 }
 
-/// Reads a snapshot document: its header first (`kind`, `schema_version`), so
-/// that another document or a newer version is named as such, then the body.
+/// Reads a snapshot document. A document of another kind or a newer version is
+/// named as such (from its `kind`/`schema_version` header) instead of failing
+/// on a missing field of the body.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let header: DocumentHeader = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a lockdiag JSON document", path.display()))?;
-    match header.kind.as_deref() {
+    let parsed = serde_json::from_str::<Versioned<Snapshot>>(&text);
+    // The header decides the message whether or not the body parsed; it is read
+    // separately only when the body did not (the common path parses once).
+    let (kind, version) = match &parsed {
+        Ok(doc) => (Some(doc.kind.clone()), Some(doc.schema_version)),
+        Err(_) => {
+            let header: DocumentHeader = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a lockdiag JSON document", path.display()))?;
+            (header.kind, header.schema_version)
+        }
+    };
+    match kind.as_deref() {
         Some("snapshot") => {}
         Some(other) => bail!(
             "{} is a lockdiag '{other}' document, not a snapshot",
@@ -101,7 +111,7 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
             path.display()
         ),
     }
-    match header.schema_version {
+    match version {
         Some(v) if v > SCHEMA_VERSION => bail!(
             "{} has schema_version {v}; this lockdiag reads up to {SCHEMA_VERSION}: use a newer lockdiag",
             path.display()
@@ -109,7 +119,7 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
         Some(_) => {}
         None => bail!("{} has no schema_version", path.display()),
     }
-    let document: Versioned<Snapshot> = serde_json::from_str(&text).with_context(|| {
+    let document = parsed.with_context(|| {
         format!(
             "{} is a snapshot (schema_version {SCHEMA_VERSION}) but its body is unreadable",
             path.display()
