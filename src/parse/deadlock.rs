@@ -82,7 +82,13 @@ impl DeadlockBuilder {
     /// (runs of spaces and tabs folded, ends trimmed); the statement text and
     /// record fields are read from the line as printed.
     pub fn feed(&mut self, raw: &str) {
-        let folded = lines::fold_spaces(raw);
+        // Record fields are most lines of a print, are read as printed, and their
+        // `asc` column is full of runs of spaces: folding them would be work for nothing.
+        let folded = if lines::is_field_line(raw) {
+            std::borrow::Cow::Borrowed(raw)
+        } else {
+            lines::fold_spaces(raw)
+        };
         let line: &str = &folded;
         let kind = lines::classify(line);
         match kind {

@@ -69,7 +69,7 @@ re!(IPV4, r"^\d{1,3}(?:\.\d{1,3}){3}$");
 
 /// Whether the line is a record-field line: ` 0: len 8; hex …` or ` 3: SQL NULL;`.
 /// Checked by hand: field lines are most of a deadlock print.
-fn is_field_line(line: &str) -> bool {
+pub fn is_field_line(line: &str) -> bool {
     let rest = line.trim_start();
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     digits > 0 && {
@@ -306,8 +306,13 @@ pub fn normalize_trx_id(raw: &str) -> String {
 /// Borrowed (no allocation) when the line is already in that form.
 pub fn fold_spaces(line: &str) -> std::borrow::Cow<'_, str> {
     let trimmed = line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r');
-    let b = trimmed.as_bytes();
-    let clean = !b.contains(&b'\t') && memchr::memmem::find(b, b"  ").is_none();
+    // One pass over the bytes: a tab, or a space after a space, needs folding.
+    let mut previous_space = false;
+    let clean = trimmed.bytes().all(|c| {
+        let fold = c == b'\t' || (c == b' ' && previous_space);
+        previous_space = c == b' ';
+        !fold
+    });
     if clean {
         return trimmed.into();
     }
@@ -577,21 +582,25 @@ fn read_identifier(text: &str) -> (String, &str) {
             return (text[..end].trim().to_string(), &text[end..]);
         }
     };
+    // Copy whole runs up to each quote; a doubled quote is one quote of the name.
     let mut name = String::new();
-    let mut chars = text[1..].char_indices();
-    while let Some((i, c)) = chars.next() {
-        if c == quote {
-            if text[1 + i + 1..].starts_with(quote) {
+    let mut rest = &text[1..];
+    loop {
+        let Some(at) = rest.find(quote) else {
+            // No closing quote: the name runs to the end (a cut line).
+            name.push_str(rest);
+            return (name, "");
+        };
+        name.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        match rest.strip_prefix(quote) {
+            Some(after) => {
                 name.push(quote);
-                chars.next();
-                continue;
+                rest = after;
             }
-            return (name, &text[1 + i + 1..]);
+            None => return (name, rest),
         }
-        name.push(c);
     }
-    // No closing quote: the name runs to the end (a cut line).
-    (name, "")
 }
 
 /// An index name as printed: `` `PRIMARY` ``, `"PRIMARY"` or bare `PRIMARY` (MySQL 8).
