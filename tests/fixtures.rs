@@ -252,3 +252,92 @@ fn sample_snapshot_renders_offline() {
     );
     std::fs::remove_file(&no_raw).unwrap();
 }
+
+/// Runs `program args… FILE`; `None` when the program is not installed.
+fn check_with(program: &str, args: &[&str], file: &Path) -> Option<std::process::Output> {
+    match Command::new(program).args(args).arg(file).output() {
+        Ok(out) => Some(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("cannot run {program}: {e}"),
+    }
+}
+
+#[test]
+fn completions_and_man_pages_are_valid() {
+    let dir = std::env::temp_dir().join(format!("lockdiag-reference-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lockdiag = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        out.stdout
+    };
+    // Each shell checks its own script's syntax without running it; bash is always there.
+    for (shell, checker, check_args) in [
+        ("bash", "bash", &["-n"][..]),
+        ("zsh", "zsh", &["-n"][..]),
+        ("fish", "fish", &["--no-execute"][..]),
+    ] {
+        let script = dir.join(format!("lockdiag.{shell}"));
+        std::fs::write(&script, lockdiag(&["completions", shell])).unwrap();
+        assert!(
+            std::fs::read_to_string(&script).unwrap().contains("dupes"),
+            "{shell} completions name every command"
+        );
+        match check_with(checker, check_args, &script) {
+            Some(out) => assert!(out.status.success(), "{shell} -n: {out:?}"),
+            None if shell == "bash" => panic!("bash is needed to check the completions"),
+            None => eprintln!(
+                "note: {checker} is not installed: its completion script is generated, not checked"
+            ),
+        }
+    }
+
+    // The man pages render with no troff warning (a malformed page warns or fails).
+    let page = dir.join("lockdiag.1");
+    std::fs::write(&page, lockdiag(&["man"])).unwrap();
+    let pages = dir.join("pages");
+    lockdiag(&["man", "--dir", pages.to_str().unwrap()]);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&pages)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("lockdiag-kill.1")),
+        "{files:?}"
+    );
+    let source = std::fs::read_to_string(&page).unwrap();
+    assert!(source.contains("Exit status"), "the exit codes are in the page: {source}");
+    files.push(page);
+    for file in &files {
+        let Some(out) = check_with("man", &["--warnings", "-l"], file) else {
+            // tools/test.sh installs man-db: under CI a missing `man` is a failure, not a pass.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "man is not installed: cannot check the man pages"
+            );
+            eprintln!("note: man is not installed: the man pages are generated, not checked");
+            break;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}: {out:?}",
+            file.display()
+        );
+        assert!(text.contains("lockdiag"), "{}: {text}", file.display());
+    }
+    let main_page = String::from_utf8_lossy(
+        &check_with("man", &["-l"], &dir.join("lockdiag.1"))
+            .map(|o| o.stdout)
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    if !main_page.is_empty() {
+        assert!(main_page.contains("SUBCOMMANDS"), "{main_page}");
+        assert!(main_page.contains("--socket"), "{main_page}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian (the mariadb-server package: the tests
-# start their own throwaway server from it) and runs every test, ending with
+# start their own throwaway server from it; man-db) and runs every test, ending with
 # one line for the whole suite: `N passed, N failed` (`, N skipped` when the
 # corpus beside the checkout is absent).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+# mariadb-server for the live tests; man-db to check that the generated man pages render.
+missing=""
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then missing="mariadb-server"; fi
+if ! command -v man >/dev/null 2>&1; then missing="$missing man-db"; fi
+if [ -n "$missing" ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq || exit 2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq mariadb-server >/dev/null || exit 2
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing >/dev/null || exit 2
 fi
 
 log="$(mktemp)"

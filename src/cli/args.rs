@@ -76,7 +76,9 @@ fn positive_usize(text: &str) -> Result<usize, String> {
     version,
     about = "What is wrong with locks on a MySQL or MariaDB server: who blocks whom, deadlocks explained.",
     // -h is --host, as for the mysql client.
-    disable_help_flag = true
+    disable_help_flag = true,
+    after_help = "Exit status: 0 nothing wrong (or done), 1 findings (a failed check, a declined kill, \
+deadlock text that could not be read), 2 usage, connection, query or output error."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -169,6 +171,23 @@ pub enum Command {
     Check(CheckArgs),
     /// Find duplicate keys (e.g. payments.payment_key) without locking the table.
     Dupes(DupesArgs),
+    /// Print a shell completion script: `lockdiag completions bash > /etc/bash_completion.d/lockdiag`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `lockdiag man > lockdiag.1; man -l lockdiag.1`.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page (lockdiag.1 and lockdiag-COMMAND.1 for each command) into this directory instead.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args, Default)]

@@ -12,6 +12,7 @@ mod dupes;
 mod kill;
 mod live;
 mod output;
+mod reference;
 pub mod resolve;
 mod snapshot;
 
@@ -42,6 +43,12 @@ pub fn run() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
+    if let Some(args::Command::Completions(_) | args::Command::Man(_)) = &cli.command {
+        return match reference::print(cli.command.as_ref(), Cli::command()) {
+            Ok(()) => EXIT_OK,
+            Err(e) => report_error(&e),
+        };
+    }
     let settings = match resolve::resolve(cli) {
         Ok(settings) => settings,
         Err(e) => return report_error(&e),

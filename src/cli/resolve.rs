@@ -122,8 +122,13 @@ const DEFAULT_LAST: usize = 20;
 const CHECK_DUPES_CHUNK_ROWS: u64 = 10_000;
 const CHECK_DUPES_GROUPS: usize = 5;
 
-fn view_of(command: &Command) -> ViewKind {
-    match command {
+const NOTHING_TO_RESOLVE: &str =
+    "completions and man print reference text: they have no settings to resolve";
+
+/// The view a command prints; `None` for the generated reference texts
+/// (completions, man page), which `cli::run` prints before resolving anything.
+fn view_of(command: &Command) -> Option<ViewKind> {
+    Some(match command {
         Command::Status(_) => ViewKind::Status,
         Command::Ps(_) => ViewKind::Ps,
         Command::Locks(_) => ViewKind::Locks,
@@ -133,7 +138,8 @@ fn view_of(command: &Command) -> ViewKind {
         Command::Snapshot(_) => ViewKind::Snapshot,
         Command::Check(_) => ViewKind::Check,
         Command::Dupes(_) => ViewKind::Dupes,
-    }
+        Command::Completions(_) | Command::Man(_) => return None,
+    })
 }
 
 fn regex(pattern: Option<&str>) -> Result<Option<Regex>> {
@@ -149,7 +155,9 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
     let command = cli
         .command
         .unwrap_or(Command::Status(StatusArgs::default()));
-    let view = view_of(&command);
+    let Some(view) = view_of(&command) else {
+        bail!(NOTHING_TO_RESOLVE);
+    };
     let output = Output {
         format: view.format(cli.format)?,
         style: TableStyle::detect(cli.no_color),
@@ -211,6 +219,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         }),
         Command::Check(args) => Job::Check(check_job(args, source.server()?)?),
         Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),
+        Command::Completions(_) | Command::Man(_) => bail!(NOTHING_TO_RESOLVE),
     };
     Ok(Settings {
         output,
