@@ -309,7 +309,10 @@ fn completions_and_man_pages_are_valid() {
         "{files:?}"
     );
     let source = std::fs::read_to_string(&page).unwrap();
-    assert!(source.contains("Exit status"), "the exit codes are in the page: {source}");
+    assert!(
+        source.contains("Exit status"),
+        "the exit codes are in the page: {source}"
+    );
     files.push(page);
     for file in &files {
         let Some(out) = check_with("man", &["--warnings", "-l"], file) else {

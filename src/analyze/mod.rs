@@ -9,6 +9,7 @@ pub mod kill;
 pub mod metadata;
 pub mod report;
 pub mod sql_text;
+pub mod suggest;
 pub mod views;
 pub mod waits;
 

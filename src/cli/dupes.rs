@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Result;
-use mysql_async::{Params, Pool};
+use mysql_async::Pool;
 
 use crate::analyze::duplicates::DupesReport;
 use crate::model::Flavour;
 use crate::render::View;
 use crate::source::connect::ConnectionConfig;
 use crate::source::dupes::{scan_duplicates, DupesRequest};
-use crate::source::query::fetch;
 
 use super::{Output, EXIT_FINDINGS, EXIT_OK};
 
@@ -31,36 +30,25 @@ pub async fn scan_with_progress(
             }
         })
     };
-    let bar = if std::io::stderr().is_terminal() {
-        let params = Params::Positional(vec![
-            request.schema.clone().into(),
-            request.table.clone().into(),
-        ]);
-        let estimate = fetch(
-            pool,
-            include_str!("../../queries/dupes_table_rows.sql"),
-            params,
-            Some(flavour),
-            request.timeout,
-        )
-        .await
-        .ok()
-        .and_then(|(rows, _)| rows.first().and_then(|r| r.num("table_rows")))
-        .unwrap_or(0);
-        let bar = indicatif::ProgressBar::new(estimate.max(1));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(1);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/~{len} rows {per_sec} {elapsed}",
+                "{spinner} {msg} {pos}/~{len} rows {per_sec} {elapsed}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        Some(bar)
-    } else {
-        None
-    };
-    let result = scan_duplicates(pool, flavour, request, &stop, |rows| {
+        bar
+    });
+    let result = scan_duplicates(pool, flavour, request, &stop, |at| {
         if let Some(bar) = &bar {
-            bar.set_position(rows);
+            bar.set_length(at.estimate.max(at.rows).max(1));
+            bar.set_message(if at.pass == 1 {
+                "counting"
+            } else {
+                "verifying repeated keys"
+            });
+            bar.set_position(at.rows);
         }
     })
     .await;

@@ -285,28 +285,55 @@ fn dupes_report_renders() {
         schema: "shop".into(),
         table: "payments".into(),
         columns: vec!["payment_key".into()],
+        collations: vec![Some("utf8mb4_general_ci".into())],
         filter: None,
         primary_key: vec!["payment_id".into()],
         unique_index: None,
         rows_scanned: 10,
         rows_with_null_key: 1,
-        chunks: 1,
+        chunks: 2,
+        passes: 2,
+        key_memory_bytes: 1024,
         duplicate_groups: 1,
         duplicated_rows: 2,
         extra_rows: 1,
         groups: vec![crate::analyze::duplicates::DuplicateGroup {
             key: vec![HOSTILE.into()],
+            spellings: vec![vec![HOSTILE.into()], vec![HOSTILE.to_uppercase()]],
             count: 2,
             primary_keys: vec!["1".into(), "2".into()],
         }],
         groups_omitted: 0,
         interrupted: false,
         elapsed_ms: 3,
-        fix: None,
+        fix: Some(crate::analyze::duplicates::DupesFix {
+            cleanup: crate::analyze::duplicates::cleanup_statements(
+                "shop",
+                "payments",
+                &["payment_key".into()],
+                &[crate::analyze::duplicates::KeyColumn {
+                    name: "payment_id".into(),
+                    data_type: "int".into(),
+                    collation: None,
+                }],
+                &[vec![mysql_async::Value::Int(2)]],
+            ),
+            cleanup_rows: 1,
+            cleanup_covers_all: true,
+            add_unique: "ALTER TABLE `shop`.`payments` ADD UNIQUE KEY `uk` (`payment_key`)".into(),
+        }),
     };
     let view = View::Dupes(report);
     let table = plain(&view, Format::Table);
     assert!(table.starts_with("1 duplicate key(s) in shop.payments (payment_key)"));
+    assert!(
+        table.contains("DELETE FROM `shop`.`payments` WHERE `payment_id` IN (2) LIMIT 1;"),
+        "{table}"
+    );
+    assert!(
+        table.contains("payment_key by utf8mb4_general_ci"),
+        "{table}"
+    );
     assert!(!table.contains('\u{1b}'));
     let json: serde_json::Value = serde_json::from_str(&plain(&view, Format::Json)).unwrap();
     assert_eq!(json["kind"], "dupes");

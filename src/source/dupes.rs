@@ -1,6 +1,10 @@
 //! The duplicate-key scan: names validated against information_schema, the
-//! table read in primary-key chunks of plain consistent reads, each chunk
-//! time-limited, the client doing the grouping. It never locks the table.
+//! table read in primary-key chunks of plain consistent reads (no locking
+//! clause, autocommit: no row locks, no read view held between chunks), each
+//! chunk time-limited. Values travel in the binary protocol and the next
+//! chunk's bound is the exact primary key read last, so binary, decimal and
+//! date keys page exactly. Grouping is in `analyze::duplicates` (two passes,
+//! bounded memory); the collation weights come from the server.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -9,12 +13,14 @@ use mysql_async::{Params, Pool, Value};
 use thiserror::Error;
 
 use crate::analyze::duplicates::{
-    covering_unique_index, quote_ident, suggested_fix, DupesFix, DupesReport, DuplicateCounter,
+    add_unique_statement, cleanup_statements, covering_unique_index, quote_ident, DigestCounter,
+    DupesFix, DupesReport, GroupCollector, KeyColumn, ScannedRow,
 };
+use crate::analyze::suggest::closest;
 use crate::model::Flavour;
 use crate::parse::where_filter::{parse_filter, FilterError, FilterValue};
 
-use super::query::{fetch, statement_text, QueryError};
+use super::query::{fetch, fetch_values, statement_text, QueryError};
 
 /// What to scan.
 #[derive(Debug, Clone)]
@@ -31,8 +37,16 @@ pub struct DupesRequest {
 
 #[derive(Debug, Error)]
 pub enum DupesError {
-    #[error("no table {schema}.{table} (or no SELECT on it)")]
-    UnknownTable { schema: String, table: String },
+    #[error(
+        "no table {schema}.{table} (or no SELECT on it){}",
+        did_you_mean(closest)
+    )]
+    UnknownTable {
+        schema: String,
+        table: String,
+        /// The nearest existing `schema.table` names.
+        closest: Vec<String>,
+    },
     #[error("{schema}.{table} has no column {column} (columns: {known})")]
     UnknownColumn {
         schema: String,
@@ -44,6 +58,24 @@ pub enum DupesError {
     Filter(#[from] FilterError),
     #[error("{0}")]
     Query(#[from] QueryError),
+}
+
+fn did_you_mean(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; closest: {}", names.join(", "))
+    }
+}
+
+/// Where a scan is, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanProgress {
+    /// 1: counting every row; 2: reading the repeated keys again to verify them.
+    pub pass: u32,
+    pub rows: u64,
+    /// InnoDB's estimate of the table's rows (0 when unknown).
+    pub estimate: u64,
 }
 
 fn is_integer_type(data_type: &str) -> bool {
@@ -65,24 +97,168 @@ fn typed_param(text: &str, integer: bool) -> Value {
     Value::Bytes(text.as_bytes().to_vec())
 }
 
-/// Scans for duplicate keys. `progress` gets the rows scanned after each chunk;
-/// `stop` ends the scan cleanly between chunks.
+/// The table as the server spells it and its row estimate; an unknown name
+/// is an error naming the closest tables that exist.
+async fn locate_table(
+    pool: &Pool,
+    flavour: Flavour,
+    request: &DupesRequest,
+) -> Result<(String, String, u64), DupesError> {
+    let t = request.timeout;
+    let params = Params::Positional(vec![
+        request.schema.clone().into(),
+        request.table.clone().into(),
+    ]);
+    let sql = include_str!("../../queries/dupes_table.sql");
+    let (rows, _) = fetch(pool, sql, params, Some(flavour), t).await?;
+    let spelled =
+        |r: &crate::source::rows::Record| Some((r.text("table_schema")?, r.text("table_name")?));
+    // Case-insensitive match; the exact spelling wins where both exist.
+    let found = rows
+        .iter()
+        .find(|r| spelled(r) == Some((request.schema.clone(), request.table.clone())))
+        .or_else(|| rows.first());
+    if let Some((schema, table)) = found.and_then(spelled) {
+        let estimate = found.and_then(|r| r.num("table_rows")).unwrap_or(0);
+        return Ok((schema, table, estimate));
+    }
+    let sql = include_str!("../../queries/table_names.sql");
+    let known: Vec<String> = match fetch(pool, sql, Params::Empty, Some(flavour), t).await {
+        Ok((rows, _)) => rows
+            .iter()
+            .filter_map(|r| {
+                Some(format!(
+                    "{}.{}",
+                    r.str("table_schema")?,
+                    r.str("table_name")?
+                ))
+            })
+            .collect(),
+        Err(_) => Vec::new(), // the suggestion is a courtesy: the error stands without it
+    };
+    let wanted = format!("{}.{}", request.schema, request.table);
+    Err(DupesError::UnknownTable {
+        schema: request.schema.clone(),
+        table: request.table.clone(),
+        closest: closest(&wanted, &known, 3)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// One pass over the table, chunk by chunk in primary-key order (or in one
+/// time-limited read without a primary key).
+struct ChunkedRead<'a> {
+    pool: &'a Pool,
+    flavour: Flavour,
+    timeout: Duration,
+    /// The statement with everything but the chunk's lower bound filled in.
+    template: String,
+    pk_list: String,
+    pk_len: usize,
+    key_len: usize,
+    /// For each key column, whether a weight column follows the keys for it.
+    weighted: Vec<bool>,
+    filter_params: Vec<Value>,
+    chunk_rows: u64,
+}
+
+/// How a pass ended.
+struct PassOutcome {
+    chunks: u64,
+    interrupted: bool,
+}
+
+impl ChunkedRead<'_> {
+    fn split(&self, mut values: Vec<Value>) -> ScannedRow {
+        let mut weights_in = values.split_off(self.pk_len + self.key_len).into_iter();
+        let key = values.split_off(self.pk_len);
+        let weights = self
+            .weighted
+            .iter()
+            .map(|w| if *w { weights_in.next() } else { None })
+            .collect();
+        ScannedRow {
+            primary_key: values,
+            key,
+            weights,
+        }
+    }
+
+    async fn pass(
+        &self,
+        stop: &AtomicBool,
+        mut row_seen: impl FnMut(ScannedRow),
+        mut chunk_done: impl FnMut(u64),
+    ) -> Result<PassOutcome, DupesError> {
+        let mut last_pk: Option<Vec<Value>> = None;
+        let mut chunks = 0;
+        let mut rows_read = 0;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(PassOutcome {
+                    chunks,
+                    interrupted: true,
+                });
+            }
+            let mut params: Vec<Value> = Vec::new();
+            // The exact values read last: no conversion, so any key type pages exactly.
+            let after = match &last_pk {
+                Some(values) if self.pk_len > 0 => {
+                    params.extend(values.iter().cloned());
+                    format!(
+                        "({}) > ({})",
+                        self.pk_list,
+                        vec!["?"; values.len()].join(", ")
+                    )
+                }
+                _ => "1=1".to_string(),
+            };
+            params.extend(self.filter_params.iter().cloned());
+            let sql = self.template.replace("{after}", &after);
+            let params = if params.is_empty() {
+                Params::Empty
+            } else {
+                Params::Positional(params)
+            };
+            let rows =
+                fetch_values(self.pool, &sql, params, Some(self.flavour), self.timeout).await?;
+            chunks += 1;
+            let fetched = rows.len() as u64;
+            rows_read += fetched;
+            for values in rows {
+                let row = self.split(values);
+                if self.pk_len > 0 {
+                    last_pk = Some(row.primary_key.clone());
+                }
+                row_seen(row);
+            }
+            chunk_done(rows_read);
+            if self.pk_len == 0 || fetched < self.chunk_rows {
+                return Ok(PassOutcome {
+                    chunks,
+                    interrupted: false,
+                });
+            }
+        }
+    }
+}
+
+/// Scans for duplicate keys. `progress` is told after each chunk; `stop`
+/// ends the scan cleanly between chunks.
 pub async fn scan_duplicates(
     pool: &Pool,
     flavour: Flavour,
     request: &DupesRequest,
     stop: &AtomicBool,
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(ScanProgress),
 ) -> Result<DupesReport, DupesError> {
     let started = Instant::now();
     let t = request.timeout;
-    let names = || {
-        Params::Positional(vec![
-            request.schema.clone().into(),
-            request.table.clone().into(),
-        ])
-    };
-    let (columns, _) = fetch(
+    let (schema, table, estimate) = locate_table(pool, flavour, request).await?;
+    let names = || Params::Positional(vec![schema.clone().into(), table.clone().into()]);
+    let (rows, _) = fetch(
         pool,
         include_str!("../../queries/dupes_columns.sql"),
         names(),
@@ -90,43 +266,39 @@ pub async fn scan_duplicates(
         t,
     )
     .await?;
-    if columns.is_empty() {
-        return Err(DupesError::UnknownTable {
-            schema: request.schema.clone(),
-            table: request.table.clone(),
-        });
-    }
-    let known: Vec<(String, String)> = columns
+    let known: Vec<KeyColumn> = rows
         .iter()
         .filter_map(|r| {
-            Some((
-                r.text("column_name")?,
-                r.text("data_type").unwrap_or_default(),
-            ))
+            Some(KeyColumn {
+                name: r.text("column_name")?,
+                data_type: r.text("data_type").unwrap_or_default(),
+                collation: r.text("collation_name"),
+            })
         })
         .collect();
     // Names as the server spells them; anything unknown is an error, never pasted into SQL.
-    let resolve = |name: &str| -> Result<(String, String), DupesError> {
+    let resolve = |name: &str| -> Result<KeyColumn, DupesError> {
         known
             .iter()
-            .find(|(c, _)| c.eq_ignore_ascii_case(name))
+            .find(|c| c.name.eq_ignore_ascii_case(name))
             .cloned()
             .ok_or_else(|| DupesError::UnknownColumn {
-                schema: request.schema.clone(),
-                table: request.table.clone(),
+                schema: schema.clone(),
+                table: table.clone(),
                 column: name.to_string(),
                 known: known
                     .iter()
-                    .map(|(c, _)| c.as_str())
+                    .map(|c| c.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
             })
     };
-    let key_columns: Vec<String> = request
+    let key: Vec<KeyColumn> = request
         .columns
         .iter()
-        .map(|c| resolve(c).map(|r| r.0))
+        .map(|c| resolve(c))
         .collect::<Result<_, _>>()?;
+    let key_names: Vec<String> = key.iter().map(|c| c.name.clone()).collect();
 
     let (indexes, _) = fetch(
         pool,
@@ -149,27 +321,27 @@ pub async fn scan_duplicates(
             None => unique.push((name, vec![column])),
         }
     }
-    let primary_key: Vec<String> = unique
+    let primary_key: Vec<KeyColumn> = unique
         .iter()
         .find(|(n, _)| n == "PRIMARY")
-        .map(|(_, c)| c.clone())
+        .map(|(_, cols)| cols.iter().filter_map(|c| resolve(c).ok()).collect())
         .unwrap_or_default();
-    let pk_integer: Vec<bool> = primary_key
-        .iter()
-        .map(|c| resolve(c).map(|r| is_integer_type(&r.1)).unwrap_or(false))
-        .collect();
-    let unique_index = covering_unique_index(&unique, &key_columns).map(str::to_string);
+    let unique_index = covering_unique_index(&unique, &key_names).map(str::to_string);
 
     let mut filter_sql = String::new();
     let mut filter_params: Vec<Value> = Vec::new();
     if let Some(text) = &request.filter {
         for condition in parse_filter(text)? {
-            let (column, data_type) = resolve(&condition.column)?;
-            filter_sql.push_str(&format!(" AND {} {}", quote_ident(&column), condition.op));
+            let column = resolve(&condition.column)?;
+            filter_sql.push_str(&format!(
+                " AND {} {}",
+                quote_ident(&column.name),
+                condition.op
+            ));
             match condition.value {
                 Some(FilterValue::Number(n)) => {
                     filter_sql.push_str(" ?");
-                    filter_params.push(typed_param(&n, is_integer_type(&data_type)));
+                    filter_params.push(typed_param(&n, is_integer_type(&column.data_type)));
                 }
                 Some(FilterValue::Text(s)) => {
                     filter_sql.push_str(" ?");
@@ -180,105 +352,138 @@ pub async fn scan_duplicates(
         }
     }
 
-    let table = format!(
-        "{}.{}",
-        quote_ident(&request.schema),
-        quote_ident(&request.table)
-    );
     let pk_list = primary_key
         .iter()
-        .map(|c| quote_ident(c))
+        .map(|c| quote_ident(&c.name))
         .collect::<Vec<_>>()
         .join(", ");
     let select: Vec<String> = primary_key
         .iter()
-        .chain(key_columns.iter())
-        .map(|c| quote_ident(c))
+        .chain(key.iter())
+        .map(|c| quote_ident(&c.name))
+        .chain(
+            key.iter()
+                .filter(|c| c.by_weight())
+                .map(KeyColumn::weight_sql),
+        )
         .collect();
-    let template = statement_text(include_str!("../../queries/dupes_chunk.sql"));
-    let mut counter = DuplicateCounter::default();
-    let mut chunks = 0;
-    let mut last_pk: Option<Vec<String>> = None;
-    let mut interrupted = false;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-        let mut params: Vec<Value> = Vec::new();
-        let after = match (&last_pk, primary_key.is_empty()) {
-            (Some(values), false) => {
-                params.extend(
-                    values
-                        .iter()
-                        .zip(&pk_integer)
-                        .map(|(v, int)| typed_param(v, *int)),
-                );
-                format!("({pk_list}) > ({})", vec!["?"; values.len()].join(", "))
-            }
-            _ => "1=1".to_string(),
-        };
-        params.extend(filter_params.iter().cloned());
-        // Without a primary key there is no chunk order: one time-limited pass.
-        let (order, limit) = if primary_key.is_empty() {
-            ("NULL".to_string(), u64::MAX)
-        } else {
-            (pk_list.clone(), request.chunk_rows)
-        };
-        let sql = template
-            .replace("{select}", &select.join(", "))
-            .replace("{table}", &table)
-            .replace("{after}", &after)
-            .replace("{filter}", &filter_sql)
-            .replace("{order}", &order)
-            .replace("{chunk}", &limit.to_string());
-        let params = if params.is_empty() {
-            Params::Empty
-        } else {
-            Params::Positional(params)
-        };
-        let (rows, _) = fetch(pool, &sql, params, Some(flavour), t).await?;
-        chunks += 1;
-        let fetched = rows.len() as u64;
-        for row in &rows {
-            let pk: Vec<String> = primary_key
-                .iter()
-                .map(|c| row.text(&c.to_lowercase()).unwrap_or_default())
-                .collect();
-            let key: Vec<Option<String>> = key_columns
-                .iter()
-                .map(|c| row.text(&c.to_lowercase()))
-                .collect();
-            counter.add(key, pk.join(","));
-            last_pk = Some(pk);
-        }
-        progress(counter.rows_scanned);
-        if primary_key.is_empty() || fetched < request.chunk_rows {
-            break;
-        }
+    // Without a primary key there is no chunk order: one time-limited pass.
+    let (order, limit) = if primary_key.is_empty() {
+        ("NULL".to_string(), u64::MAX)
+    } else {
+        (pk_list.clone(), request.chunk_rows)
+    };
+    let template = statement_text(include_str!("../../queries/dupes_chunk.sql"))
+        .replace("{select}", &select.join(", "))
+        .replace(
+            "{table}",
+            &format!("{}.{}", quote_ident(&schema), quote_ident(&table)),
+        )
+        .replace("{filter}", &filter_sql)
+        .replace("{order}", &order)
+        .replace("{chunk}", &limit.to_string());
+    let read = ChunkedRead {
+        pool,
+        flavour,
+        timeout: t,
+        template,
+        pk_list,
+        pk_len: primary_key.len(),
+        key_len: key.len(),
+        weighted: key.iter().map(KeyColumn::by_weight).collect(),
+        filter_params,
+        chunk_rows: limit,
+    };
+
+    // Pass 1: a digest per distinct key.
+    let mut counter = DigestCounter::default();
+    let first = read
+        .pass(
+            stop,
+            |row| counter.add(&row),
+            |rows| {
+                progress(ScanProgress {
+                    pass: 1,
+                    rows,
+                    estimate,
+                })
+            },
+        )
+        .await?;
+    let (rows_scanned, null_keys) = (counter.rows_scanned, counter.null_keys);
+    let mut key_memory_bytes = counter.memory_bytes();
+    let candidates = counter.candidates();
+    let mut chunks = first.chunks;
+    let mut passes = 1;
+    let mut interrupted = first.interrupted;
+
+    // Pass 2: only the rows whose digest repeated, grouped by their full collation key.
+    let mut duplicates = Default::default();
+    let mut unverified = None;
+    if interrupted {
+        // Not verified: the digest counts of the rows read so far.
+        unverified = Some((candidates.len() as u64, candidates.rows));
+    } else if !candidates.is_empty() {
+        passes = 2;
+        let mut collector = GroupCollector::new(candidates);
+        let second = read
+            .pass(
+                stop,
+                |row| collector.add(row),
+                |rows| {
+                    progress(ScanProgress {
+                        pass: 2,
+                        rows,
+                        estimate: rows_scanned,
+                    })
+                },
+            )
+            .await?;
+        chunks += second.chunks;
+        interrupted = second.interrupted;
+        key_memory_bytes = key_memory_bytes.max(collector.memory_bytes());
+        duplicates = collector.finish(&key, &primary_key);
     }
 
-    let (mut groups, duplicate_groups, duplicated_rows, extra_rows) = counter.duplicates();
+    let mut groups = std::mem::take(&mut duplicates.groups);
+    let (duplicate_groups, duplicated_rows, extra_rows) = match unverified {
+        Some((groups, rows)) => (groups, rows, rows - groups),
+        None => (
+            groups.len() as u64,
+            duplicates.duplicated_rows,
+            duplicates.extra_rows,
+        ),
+    };
     let groups_omitted = (groups.len() as u64).saturating_sub(request.limit as u64);
     groups.truncate(request.limit);
-    let fix = (unique_index.is_none()).then(|| {
-        let (cleanup, add_unique) =
-            suggested_fix(&request.schema, &request.table, &key_columns, &primary_key);
-        DupesFix {
-            cleanup: cleanup.filter(|_| duplicate_groups > 0),
-            add_unique,
-        }
+    let fix = unique_index.is_none().then(|| DupesFix {
+        cleanup: cleanup_statements(
+            &schema,
+            &table,
+            &key_names,
+            &primary_key,
+            &duplicates.to_remove,
+        ),
+        cleanup_rows: duplicates.to_remove.len() as u64,
+        cleanup_covers_all: duplicates.to_remove.len() as u64 == extra_rows,
+        add_unique: add_unique_statement(&schema, &table, &key_names),
     });
     Ok(DupesReport {
-        schema: request.schema.clone(),
-        table: request.table.clone(),
-        columns: key_columns,
+        schema,
+        table,
+        columns: key_names,
+        collations: key
+            .iter()
+            .map(|c| c.by_weight().then(|| c.collation.clone()).flatten())
+            .collect(),
         filter: request.filter.clone(),
-        primary_key,
+        primary_key: primary_key.into_iter().map(|c| c.name).collect(),
         unique_index,
-        rows_scanned: counter.rows_scanned,
-        rows_with_null_key: counter.null_keys,
+        rows_scanned,
+        rows_with_null_key: null_keys,
         chunks,
+        passes,
+        key_memory_bytes,
         duplicate_groups,
         duplicated_rows,
         extra_rows,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Params, Pool};
+use mysql_async::{Params, Pool, Row, Value};
 use thiserror::Error;
 
 use crate::model::Flavour;
@@ -74,15 +74,44 @@ pub async fn fetch(
     flavour: Option<Flavour>,
     timeout: Duration,
 ) -> Result<(Vec<Record>, u32), QueryError> {
+    let prepared = !matches!(params, Params::Empty);
+    let (rows, id) = fetch_rows(pool, sql, params, prepared, flavour, timeout).await?;
+    Ok((to_records(rows), id))
+}
+
+/// Runs a statement through the binary protocol (a prepared statement even
+/// without parameters) and returns each row's values as the server typed them:
+/// integers as integers, binary strings as bytes, dates as dates. Used where a
+/// value read is sent back as a bound (duplicate scans), so it must stay exact.
+pub async fn fetch_values(
+    pool: &Pool,
+    sql: &str,
+    params: Params,
+    flavour: Option<Flavour>,
+    timeout: Duration,
+) -> Result<Vec<Vec<Value>>, QueryError> {
+    let (rows, _) = fetch_rows(pool, sql, params, true, flavour, timeout).await?;
+    Ok(rows.into_iter().map(Row::unwrap).collect())
+}
+
+async fn fetch_rows(
+    pool: &Pool,
+    sql: &str,
+    params: Params,
+    prepared: bool,
+    flavour: Option<Flavour>,
+    timeout: Duration,
+) -> Result<(Vec<Row>, u32), QueryError> {
     let statement = with_server_time_limit(sql, flavour, timeout);
     let work = async {
         let mut conn = pool.get_conn().await.map_err(classify)?;
         let id = conn.id();
-        let rows: Vec<mysql_async::Row> = match params {
-            Params::Empty => conn.query(statement).await.map_err(classify)?,
-            params => conn.exec(statement, params).await.map_err(classify)?,
+        let rows: Vec<Row> = if prepared {
+            conn.exec(statement, params).await.map_err(classify)?
+        } else {
+            conn.query(statement).await.map_err(classify)?
         };
-        Ok((to_records(rows), id))
+        Ok((rows, id))
     };
     // The client-side deadline covers the connection checkout too, and servers that ignore the hint.
     tokio::time::timeout(timeout + Duration::from_millis(500), work)

@@ -6,6 +6,7 @@ mod connect;
 mod cron;
 mod ctx;
 mod deadlocks;
+mod dupes;
 mod kill;
 mod server;
 mod waits;
@@ -83,6 +84,14 @@ const TESTS: &[Test] = &[
     (
         "dupes_groups_and_unique_key",
         cron::dupes_finds_groups_and_names_the_unique_key,
+    ),
+    (
+        "dupes_agree_with_unique_index",
+        dupes::duplicates_are_what_a_unique_index_rejects,
+    ),
+    (
+        "dupes_binary_and_composite_keys",
+        dupes::binary_and_composite_keys_page_exactly,
     ),
     (
         "dupes_scan_does_not_block_writers",
