@@ -31,6 +31,7 @@ pub struct KeyColumn {
     pub data_type: String,
     /// The column's collation (string types only).
     pub collation: Option<String>,
+    pub nullable: bool,
 }
 
 impl KeyColumn {
@@ -65,6 +66,87 @@ impl KeyColumn {
             format!("WEIGHT_STRING({column})")
         }
     }
+}
+
+/// An index as `information_schema.STATISTICS` describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexInfo {
+    pub name: String,
+    pub unique: bool,
+    /// In index order.
+    pub columns: Vec<String>,
+    /// Every part is the whole column (no prefix length) in ascending order.
+    pub whole_and_ascending: bool,
+}
+
+/// An index to read the table in key order, and the full order of its
+/// entries (its columns, then the primary-key columns InnoDB appends): the
+/// first columns must be exactly the key columns, and every order column NOT
+/// NULL so that "after this row" is a plain comparison, and a primary key to
+/// make the order total. The primary key itself qualifies when it starts with
+/// the key columns.
+pub fn ordered_index(
+    indexes: &[IndexInfo],
+    key: &[KeyColumn],
+    columns: &[KeyColumn],
+    primary_key: &[KeyColumn],
+) -> Option<(String, Vec<String>)> {
+    let not_null = |name: &str| {
+        columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(name) && !c.nullable)
+    };
+    if primary_key.is_empty() || key.is_empty() {
+        return None;
+    }
+    indexes
+        .iter()
+        .filter(|i| i.whole_and_ascending && i.columns.len() >= key.len())
+        .filter(|i| {
+            key.iter().all(|k| {
+                i.columns[..key.len()]
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(&k.name))
+            })
+        })
+        .filter_map(|i| {
+            let mut order = i.columns.clone();
+            for pk in primary_key {
+                if !order.iter().any(|c| c.eq_ignore_ascii_case(&pk.name)) {
+                    order.push(pk.name.clone());
+                }
+            }
+            order
+                .iter()
+                .all(|c| not_null(c))
+                .then(|| (i.name.clone(), order))
+        })
+        // The narrowest index reads the fewest pages.
+        .min_by_key(|(_, order)| order.len())
+}
+
+/// `(a > ?) OR (a = ? AND b > ?) OR …`: the rows after a bound in the order of
+/// `columns`. Spelled out rather than `(a, b) > (?, ?)`, which MariaDB reads
+/// from the start of the index on every chunk.
+pub fn keyset_after(columns: &[String]) -> String {
+    (0..columns.len())
+        .map(|i| {
+            let mut terms: Vec<String> = columns[..i]
+                .iter()
+                .map(|c| format!("{} = ?", quote_ident(c)))
+                .collect();
+            terms.push(format!("{} > ?", quote_ident(&columns[i])));
+            format!("({})", terms.join(" AND "))
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// The parameters of [`keyset_after`] for the bound `values`.
+pub fn keyset_params(values: &[Value]) -> Vec<Value> {
+    (0..values.len())
+        .flat_map(|i| values[..=i].iter().cloned())
+        .collect()
 }
 
 pub fn is_binary_type(data_type: &str) -> bool {
@@ -186,6 +268,7 @@ impl Candidates {
     }
 }
 
+/// One key's rows as they are read.
 #[derive(Debug)]
 struct Accumulated {
     collation_key: Vec<u8>,
@@ -194,6 +277,124 @@ struct Accumulated {
     spellings: Vec<Vec<Value>>,
     /// In scan (primary-key) order: the first is the row a cleanup keeps.
     primary_keys: Vec<Vec<Value>>,
+    /// Bytes held (estimated).
+    memory: u64,
+}
+
+impl Accumulated {
+    fn new(collation_key: Vec<u8>) -> Self {
+        Accumulated {
+            memory: collation_key.len() as u64 + 96,
+            collation_key,
+            count: 0,
+            spellings: Vec::new(),
+            primary_keys: Vec::new(),
+        }
+    }
+
+    /// Counts `row`; returns the bytes it kept.
+    fn add(&mut self, row: ScannedRow) -> u64 {
+        let before = self.memory;
+        self.count += 1;
+        if self.spellings.len() < SPELLING_SAMPLE && !self.spellings.contains(&row.key) {
+            self.memory += value_bytes(&row.key);
+            self.spellings.push(row.key);
+        }
+        if self.primary_keys.len() < PK_KEPT {
+            self.memory += value_bytes(&row.primary_key);
+            self.primary_keys.push(row.primary_key);
+        }
+        self.memory - before
+    }
+
+    fn to_group(&self, columns: &[KeyColumn], pk_columns: &[KeyColumn]) -> DuplicateGroup {
+        DuplicateGroup {
+            key: display_row(&self.spellings[0], columns),
+            spellings: self
+                .spellings
+                .iter()
+                .map(|s| display_row(s, columns))
+                .collect(),
+            count: self.count,
+            primary_keys: self
+                .primary_keys
+                .iter()
+                .take(PK_SAMPLE)
+                .map(|pk| display_row(pk, pk_columns).join(","))
+                .collect(),
+        }
+    }
+}
+
+/// Most rows first, then by key.
+fn by_count(groups: &mut [Accumulated]) {
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.collation_key.cmp(&b.collation_key))
+    });
+}
+
+/// Totals over every duplicate group, the `limit` largest groups kept, and the
+/// cleanup's rows (every primary key of a group but its first, lowest one).
+#[derive(Debug, Default)]
+struct Tally {
+    limit: usize,
+    kept: Vec<Accumulated>,
+    groups: u64,
+    duplicated_rows: u64,
+    extra_rows: u64,
+    to_remove: Vec<Vec<Value>>,
+    /// Bytes held by `kept` and `to_remove` (estimated).
+    memory: u64,
+}
+
+impl Tally {
+    fn new(limit: usize) -> Self {
+        Tally {
+            limit,
+            ..Default::default()
+        }
+    }
+
+    fn close(&mut self, group: Accumulated) {
+        if group.count < 2 {
+            return;
+        }
+        self.groups += 1;
+        self.duplicated_rows += group.count;
+        self.extra_rows += group.count - 1;
+        let room = CLEANUP_ROWS - self.to_remove.len();
+        for pk in group.primary_keys.iter().skip(1).take(room) {
+            self.memory += value_bytes(pk);
+            self.to_remove.push(pk.clone());
+        }
+        self.memory += group.memory;
+        self.kept.push(group);
+        // Sorting only when twice the limit is held keeps this linear on average.
+        if self.kept.len() >= 2 * self.limit.max(1) {
+            by_count(&mut self.kept);
+            for dropped in self.kept.drain(self.limit..) {
+                self.memory -= dropped.memory;
+            }
+        }
+    }
+
+    fn finish(mut self, columns: &[KeyColumn], pk_columns: &[KeyColumn]) -> Duplicates {
+        by_count(&mut self.kept);
+        self.kept.truncate(self.limit);
+        Duplicates {
+            groups: self
+                .kept
+                .iter()
+                .map(|g| g.to_group(columns, pk_columns))
+                .collect(),
+            duplicate_groups: self.groups,
+            duplicated_rows: self.duplicated_rows,
+            extra_rows: self.extra_rows,
+            to_remove: self.to_remove,
+        }
+    }
 }
 
 /// Pass 2: the rows under candidate digests, grouped by their full collation key.
@@ -224,26 +425,13 @@ impl GroupCollector {
         let index = match bucket.iter().position(|g| g.collation_key == key) {
             Some(i) => i,
             None => {
-                self.memory += key.len() as u64 + 64;
-                bucket.push(Accumulated {
-                    collation_key: key,
-                    count: 0,
-                    spellings: Vec::new(),
-                    primary_keys: Vec::new(),
-                });
+                let group = Accumulated::new(key);
+                self.memory += group.memory;
+                bucket.push(group);
                 bucket.len() - 1
             }
         };
-        let group = &mut bucket[index];
-        group.count += 1;
-        if group.spellings.len() < SPELLING_SAMPLE && !group.spellings.contains(&row.key) {
-            self.memory += value_bytes(&row.key);
-            group.spellings.push(row.key);
-        }
-        if group.primary_keys.len() < PK_KEPT {
-            self.memory += value_bytes(&row.primary_key);
-            group.primary_keys.push(row.primary_key);
-        }
+        self.memory += bucket[index].add(row);
     }
 
     /// Approximate bytes held by the groups and the candidate set.
@@ -251,51 +439,77 @@ impl GroupCollector {
         self.memory + (self.candidates.digests.capacity() * 9) as u64
     }
 
-    /// The verified duplicates: groups, most rows first (then by key), and the cleanup's rows.
-    pub fn finish(self, columns: &[KeyColumn], pk_columns: &[KeyColumn]) -> Duplicates {
-        let mut groups: Vec<Accumulated> = self
-            .groups
-            .into_values()
-            .flatten()
-            .filter(|g| g.count > 1)
-            .collect();
-        groups.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| a.collation_key.cmp(&b.collation_key))
-        });
-        let duplicated_rows = groups.iter().map(|g| g.count).sum();
-        let extra_rows = groups.iter().map(|g| g.count - 1).sum();
-        // The cleanup removes every kept primary key but the first (lowest) of each group.
-        let to_remove: Vec<Vec<Value>> = groups
-            .iter()
-            .flat_map(|g| g.primary_keys.iter().skip(1).cloned())
-            .take(CLEANUP_ROWS)
-            .collect();
-        let shown = groups
-            .iter()
-            .map(|g| DuplicateGroup {
-                key: display_row(&g.spellings[0], columns),
-                spellings: g
-                    .spellings
-                    .iter()
-                    .map(|s| display_row(s, columns))
-                    .collect(),
-                count: g.count,
-                primary_keys: g
-                    .primary_keys
-                    .iter()
-                    .take(PK_SAMPLE)
-                    .map(|pk| display_row(pk, pk_columns).join(","))
-                    .collect(),
-            })
-            .collect();
-        Duplicates {
-            groups: shown,
-            duplicated_rows,
-            extra_rows,
-            to_remove,
+    /// The verified duplicates: the `limit` largest groups, the totals, the cleanup's rows.
+    pub fn finish(
+        self,
+        columns: &[KeyColumn],
+        pk_columns: &[KeyColumn],
+        limit: usize,
+    ) -> Duplicates {
+        let mut groups: Vec<Accumulated> = self.groups.into_values().flatten().collect();
+        // A stable order (most rows first), so that the cleanup lists rows the same way each run.
+        by_count(&mut groups);
+        let mut tally = Tally::new(limit);
+        for g in groups {
+            tally.close(g);
         }
+        tally.finish(columns, pk_columns)
+    }
+}
+
+/// One pass in the order of an index that starts with the key columns: equal
+/// keys arrive together, so a group is complete when the key changes and only
+/// the current group (and the `limit` largest) is held — memory does not grow
+/// with the table.
+#[derive(Debug)]
+pub struct OrderedGrouper {
+    current: Option<Accumulated>,
+    tally: Tally,
+    pub rows_scanned: u64,
+    pub null_keys: u64,
+    peak_memory: u64,
+}
+
+impl OrderedGrouper {
+    pub fn new(limit: usize) -> Self {
+        OrderedGrouper {
+            current: None,
+            tally: Tally::new(limit),
+            rows_scanned: 0,
+            null_keys: 0,
+            peak_memory: 0,
+        }
+    }
+
+    pub fn add(&mut self, row: ScannedRow) {
+        self.rows_scanned += 1;
+        let Some(key) = row.collation_key() else {
+            self.null_keys += 1;
+            return;
+        };
+        if self.current.as_ref().is_none_or(|g| g.collation_key != key) {
+            if let Some(done) = self.current.take() {
+                self.tally.close(done);
+            }
+            self.current = Some(Accumulated::new(key));
+        }
+        if let Some(group) = &mut self.current {
+            group.add(row);
+        }
+        let now = self.tally.memory + self.current.as_ref().map_or(0, |g| g.memory);
+        self.peak_memory = self.peak_memory.max(now);
+    }
+
+    /// The most memory the groups held (estimated).
+    pub fn memory_bytes(&self) -> u64 {
+        self.peak_memory
+    }
+
+    pub fn finish(mut self, columns: &[KeyColumn], pk_columns: &[KeyColumn]) -> Duplicates {
+        if let Some(done) = self.current.take() {
+            self.tally.close(done);
+        }
+        self.tally.finish(columns, pk_columns)
     }
 }
 
@@ -310,10 +524,12 @@ fn value_bytes(values: &[Value]) -> u64 {
         + 24
 }
 
-/// What pass 2 found.
+/// The verified duplicates of a scan.
 #[derive(Debug, Clone, Default)]
 pub struct Duplicates {
+    /// The largest groups, at most `limit`.
     pub groups: Vec<DuplicateGroup>,
+    pub duplicate_groups: u64,
     pub duplicated_rows: u64,
     pub extra_rows: u64,
     /// Primary keys of the rows a cleanup removes (all but the lowest per
@@ -429,6 +645,9 @@ pub struct DupesReport {
     pub primary_key: Vec<String>,
     /// A UNIQUE index whose columns are all among `columns`: duplicates are impossible.
     pub unique_index: Option<String>,
+    /// The index the table was read through, in key order (one pass, memory
+    /// independent of the table); `null`: read in primary-key order, two passes.
+    pub read_through_index: Option<String>,
     pub rows_scanned: u64,
     /// Rows with a NULL in a key column (never duplicates for a UNIQUE index).
     pub rows_with_null_key: u64,
@@ -557,7 +776,51 @@ mod tests {
             name: name.into(),
             data_type: data_type.into(),
             collation: collation.map(str::to_string),
+            nullable: false,
         }
+    }
+
+    #[test]
+    fn keyset_and_index_choice() {
+        let cols = ["a".to_string(), "b".to_string()];
+        assert_eq!(keyset_after(&cols), "(`a` > ?) OR (`a` = ? AND `b` > ?)");
+        assert_eq!(
+            keyset_params(&[Value::Int(1), Value::Int(2)]),
+            vec![Value::Int(1), Value::Int(1), Value::Int(2)]
+        );
+        let k = column("k", "varchar", Some("utf8mb4_general_ci"));
+        let id = column("id", "int", None);
+        let mut nullable = column("n", "int", None);
+        nullable.nullable = true;
+        let all = [k.clone(), id.clone(), nullable.clone()];
+        let index = |name: &str, cols: &[&str], whole: bool| IndexInfo {
+            name: name.into(),
+            unique: false,
+            columns: cols.iter().map(|c| c.to_string()).collect(),
+            whole_and_ascending: whole,
+        };
+        let pk = [id.clone()];
+        let key = [k.clone()];
+        let chosen = ordered_index(
+            &[index("wide", &["k", "n"], true), index("ik", &["k"], true)],
+            &key,
+            &all,
+            &pk,
+        );
+        assert_eq!(chosen, Some(("ik".into(), vec!["k".into(), "id".into()])));
+        // A prefix index, a nullable order column, or one not starting with the key: none.
+        assert_eq!(
+            ordered_index(&[index("ik", &["k"], false)], &key, &all, &pk),
+            None
+        );
+        assert_eq!(
+            ordered_index(&[index("w", &["k", "n"], true)], &key, &all, &pk),
+            None
+        );
+        assert_eq!(
+            ordered_index(&[index("x", &["id", "k"], true)], &key, &all, &pk),
+            None
+        );
     }
 
     /// Rows as (primary key, spelling, weight): the weight stands in for the server's WEIGHT_STRING.
@@ -600,7 +863,7 @@ mod tests {
         }
         let columns = [column("k", "varchar", Some("utf8mb4_general_ci"))];
         let pk = [column("id", "int", None)];
-        let found = collector.finish(&columns, &pk);
+        let found = collector.finish(&columns, &pk, 20);
         assert_eq!(
             (found.groups.len(), found.duplicated_rows, found.extra_rows),
             (2, 5, 3)

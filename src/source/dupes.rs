@@ -13,8 +13,9 @@ use mysql_async::{Params, Pool, Value};
 use thiserror::Error;
 
 use crate::analyze::duplicates::{
-    add_unique_statement, cleanup_statements, covering_unique_index, quote_ident, DigestCounter,
-    DupesFix, DupesReport, GroupCollector, KeyColumn, ScannedRow,
+    add_unique_statement, cleanup_statements, covering_unique_index, keyset_after, keyset_params,
+    ordered_index, quote_ident, DigestCounter, DupesFix, DupesReport, Duplicates, GroupCollector,
+    IndexInfo, KeyColumn, OrderedGrouper, ScannedRow,
 };
 use crate::analyze::suggest::closest;
 use crate::model::Flavour;
@@ -54,6 +55,11 @@ pub enum DupesError {
         column: String,
         known: String,
     },
+    /// A chunk ended on the bound it started from: reading on would loop forever.
+    #[error(
+        "the scan of {0} stopped advancing (a chunk ended where it began); nothing was reported"
+    )]
+    NoProgress(String),
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error("{0}")]
@@ -147,15 +153,19 @@ async fn locate_table(
     })
 }
 
-/// One pass over the table, chunk by chunk in primary-key order (or in one
-/// time-limited read without a primary key).
+/// One pass over the table, chunk by chunk in the order of an index (the
+/// primary key, or one starting with the key columns), or in one
+/// time-limited read without a primary key.
 struct ChunkedRead<'a> {
     pool: &'a Pool,
     flavour: Flavour,
     timeout: Duration,
     /// The statement with everything but the chunk's lower bound filled in.
     template: String,
-    pk_list: String,
+    /// The order's columns; their values close each row, and the last row's are the next bound.
+    order: Vec<String>,
+    /// `schema.table`, for messages.
+    table: String,
     pk_len: usize,
     key_len: usize,
     /// For each key column, whether a weight column follows the keys for it.
@@ -171,7 +181,9 @@ struct PassOutcome {
 }
 
 impl ChunkedRead<'_> {
-    fn split(&self, mut values: Vec<Value>) -> ScannedRow {
+    /// The row, and the values of its order columns.
+    fn split(&self, mut values: Vec<Value>) -> (ScannedRow, Vec<Value>) {
+        let bound = values.split_off(values.len().saturating_sub(self.order.len()));
         let mut weights_in = values.split_off(self.pk_len + self.key_len).into_iter();
         let key = values.split_off(self.pk_len);
         let weights = self
@@ -179,11 +191,12 @@ impl ChunkedRead<'_> {
             .iter()
             .map(|w| if *w { weights_in.next() } else { None })
             .collect();
-        ScannedRow {
+        let row = ScannedRow {
             primary_key: values,
             key,
             weights,
-        }
+        };
+        (row, bound)
     }
 
     async fn pass(
@@ -192,7 +205,7 @@ impl ChunkedRead<'_> {
         mut row_seen: impl FnMut(ScannedRow),
         mut chunk_done: impl FnMut(u64),
     ) -> Result<PassOutcome, DupesError> {
-        let mut last_pk: Option<Vec<Value>> = None;
+        let mut last: Option<Vec<Value>> = None;
         let mut chunks = 0;
         let mut rows_read = 0;
         loop {
@@ -204,16 +217,12 @@ impl ChunkedRead<'_> {
             }
             let mut params: Vec<Value> = Vec::new();
             // The exact values read last: no conversion, so any key type pages exactly.
-            let after = match &last_pk {
-                Some(values) if self.pk_len > 0 => {
-                    params.extend(values.iter().cloned());
-                    format!(
-                        "({}) > ({})",
-                        self.pk_list,
-                        vec!["?"; values.len()].join(", ")
-                    )
+            let after = match &last {
+                Some(values) => {
+                    params.extend(keyset_params(values));
+                    format!("({})", keyset_after(&self.order))
                 }
-                _ => "1=1".to_string(),
+                None => "1=1".to_string(),
             };
             params.extend(self.filter_params.iter().cloned());
             let sql = self.template.replace("{after}", &after);
@@ -227,15 +236,19 @@ impl ChunkedRead<'_> {
             chunks += 1;
             let fetched = rows.len() as u64;
             rows_read += fetched;
+            let previous = last.clone();
             for values in rows {
-                let row = self.split(values);
-                if self.pk_len > 0 {
-                    last_pk = Some(row.primary_key.clone());
+                let (row, bound) = self.split(values);
+                if !self.order.is_empty() {
+                    last = Some(bound);
                 }
                 row_seen(row);
             }
+            if fetched > 0 && previous.is_some() && last == previous {
+                return Err(DupesError::NoProgress(self.table.clone()));
+            }
             chunk_done(rows_read);
-            if self.pk_len == 0 || fetched < self.chunk_rows {
+            if self.order.is_empty() || fetched < self.chunk_rows {
                 return Ok(PassOutcome {
                     chunks,
                     interrupted: false,
@@ -273,6 +286,7 @@ pub async fn scan_duplicates(
                 name: r.text("column_name")?,
                 data_type: r.text("data_type").unwrap_or_default(),
                 collation: r.text("collation_name"),
+                nullable: r.str("is_nullable") != Some("NO"),
             })
         })
         .collect();
@@ -308,19 +322,36 @@ pub async fn scan_duplicates(
         t,
     )
     .await?;
-    let mut unique: Vec<(String, Vec<String>)> = Vec::new();
+    let mut index_list: Vec<IndexInfo> = Vec::new();
     for r in &indexes {
-        let (Some(name), Some(column)) = (r.text("index_name"), r.text("column_name")) else {
+        let Some(name) = r.text("index_name") else {
             continue;
         };
-        if r.num("non_unique") != Some(0) {
-            continue;
+        if index_list.last().is_none_or(|i| i.name != name) {
+            index_list.push(IndexInfo {
+                name: name.clone(),
+                unique: r.num("non_unique") == Some(0),
+                columns: Vec::new(),
+                whole_and_ascending: true,
+            });
         }
-        match unique.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, cols)) => cols.push(column),
-            None => unique.push((name, vec![column])),
+        if let Some(index) = index_list.last_mut() {
+            // A functional part (MySQL 8) has no column: the index is neither a
+            // plain order nor a plain uniqueness guarantee for the columns.
+            let plain = r.str("sub_part").is_none() && r.str("sort_order") == Some("A");
+            match r.text("column_name") {
+                Some(column) => index.columns.push(column),
+                None => index.columns.push(String::new()),
+            }
+            index.whole_and_ascending &=
+                plain && index.columns.last().is_some_and(|c| !c.is_empty());
         }
     }
+    let unique: Vec<(String, Vec<String>)> = index_list
+        .iter()
+        .filter(|i| i.unique && i.columns.iter().all(|c| !c.is_empty()))
+        .map(|i| (i.name.clone(), i.columns.clone()))
+        .collect();
     let primary_key: Vec<KeyColumn> = unique
         .iter()
         .find(|(n, _)| n == "PRIMARY")
@@ -352,11 +383,20 @@ pub async fn scan_duplicates(
         }
     }
 
-    let pk_list = primary_key
-        .iter()
-        .map(|c| quote_ident(&c.name))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // In the order of an index starting with the key columns when there is one
+    // (one pass, groups arrive whole); else in primary-key order, two passes.
+    let pk_names: Vec<String> = primary_key.iter().map(|c| c.name.clone()).collect();
+    let by_index = ordered_index(&index_list, &key, &known, &primary_key);
+    let (order, table_sql): (Vec<String>, String) = {
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&table));
+        match &by_index {
+            Some((index, order)) => (
+                order.clone(),
+                format!("{qualified} FORCE INDEX ({})", quote_ident(index)),
+            ),
+            None => (pk_names.clone(), qualified),
+        }
+    };
     let select: Vec<String> = primary_key
         .iter()
         .chain(key.iter())
@@ -366,28 +406,34 @@ pub async fn scan_duplicates(
                 .filter(|c| c.by_weight())
                 .map(KeyColumn::weight_sql),
         )
+        .chain(order.iter().map(|c| quote_ident(c)))
         .collect();
-    // Without a primary key there is no chunk order: one time-limited pass.
-    let (order, limit) = if primary_key.is_empty() {
+    // Without any order there are no chunks: one time-limited pass.
+    let (order_sql, limit) = if order.is_empty() {
         ("NULL".to_string(), u64::MAX)
     } else {
-        (pk_list.clone(), request.chunk_rows)
+        (
+            order
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            request.chunk_rows,
+        )
     };
     let template = statement_text(include_str!("../../queries/dupes_chunk.sql"))
         .replace("{select}", &select.join(", "))
-        .replace(
-            "{table}",
-            &format!("{}.{}", quote_ident(&schema), quote_ident(&table)),
-        )
+        .replace("{table}", &table_sql)
         .replace("{filter}", &filter_sql)
-        .replace("{order}", &order)
+        .replace("{order}", &order_sql)
         .replace("{chunk}", &limit.to_string());
     let read = ChunkedRead {
         pool,
         flavour,
         timeout: t,
         template,
-        pk_list,
+        order,
+        table: format!("{schema}.{table}"),
         pk_len: primary_key.len(),
         key_len: key.len(),
         weighted: key.iter().map(KeyColumn::by_weight).collect(),
@@ -395,67 +441,98 @@ pub async fn scan_duplicates(
         chunk_rows: limit,
     };
 
-    // Pass 1: a digest per distinct key.
-    let mut counter = DigestCounter::default();
-    let first = read
-        .pass(
-            stop,
-            |row| counter.add(&row),
-            |rows| {
-                progress(ScanProgress {
-                    pass: 1,
-                    rows,
-                    estimate,
-                })
-            },
-        )
-        .await?;
-    let (rows_scanned, null_keys) = (counter.rows_scanned, counter.null_keys);
-    let mut key_memory_bytes = counter.memory_bytes();
-    let candidates = counter.candidates();
-    let mut chunks = first.chunks;
+    let limit = request.limit;
     let mut passes = 1;
-    let mut interrupted = first.interrupted;
-
-    // Pass 2: only the rows whose digest repeated, grouped by their full collation key.
-    let mut duplicates = Default::default();
-    let mut unverified = None;
-    if interrupted {
-        // Not verified: the digest counts of the rows read so far.
-        unverified = Some((candidates.len() as u64, candidates.rows));
-    } else if !candidates.is_empty() {
-        passes = 2;
-        let mut collector = GroupCollector::new(candidates);
-        let second = read
-            .pass(
-                stop,
-                |row| collector.add(row),
-                |rows| {
-                    progress(ScanProgress {
-                        pass: 2,
-                        rows,
-                        estimate: rows_scanned,
-                    })
-                },
+    let (rows_scanned, null_keys, chunks, interrupted, key_memory_bytes, duplicates) =
+        if by_index.is_some() {
+            let mut grouper = OrderedGrouper::new(limit);
+            let pass = read
+                .pass(
+                    stop,
+                    |row| grouper.add(row),
+                    |rows| {
+                        progress(ScanProgress {
+                            pass: 1,
+                            rows,
+                            estimate,
+                        })
+                    },
+                )
+                .await?;
+            (
+                grouper.rows_scanned,
+                grouper.null_keys,
+                pass.chunks,
+                pass.interrupted,
+                grouper.memory_bytes(),
+                grouper.finish(&key, &primary_key),
             )
-            .await?;
-        chunks += second.chunks;
-        interrupted = second.interrupted;
-        key_memory_bytes = key_memory_bytes.max(collector.memory_bytes());
-        duplicates = collector.finish(&key, &primary_key);
-    }
-
-    let mut groups = std::mem::take(&mut duplicates.groups);
-    let (duplicate_groups, duplicated_rows, extra_rows) = match unverified {
-        Some((groups, rows)) => (groups, rows, rows - groups),
-        None => (
-            groups.len() as u64,
-            duplicates.duplicated_rows,
-            duplicates.extra_rows,
-        ),
-    };
-    let groups_omitted = (groups.len() as u64).saturating_sub(request.limit as u64);
-    groups.truncate(request.limit);
+        } else {
+            // Pass 1: a digest per distinct key.
+            let mut counter = DigestCounter::default();
+            let first = read
+                .pass(
+                    stop,
+                    |row| counter.add(&row),
+                    |rows| {
+                        progress(ScanProgress {
+                            pass: 1,
+                            rows,
+                            estimate,
+                        })
+                    },
+                )
+                .await?;
+            let (rows_scanned, null_keys) = (counter.rows_scanned, counter.null_keys);
+            let mut memory = counter.memory_bytes();
+            let candidates = counter.candidates();
+            let mut chunks = first.chunks;
+            let mut interrupted = first.interrupted;
+            let duplicates = if interrupted {
+                // Not verified: the digest counts of the rows read so far, no group listed.
+                Duplicates {
+                    duplicate_groups: candidates.len() as u64,
+                    duplicated_rows: candidates.rows,
+                    extra_rows: candidates.rows - candidates.len() as u64,
+                    ..Default::default()
+                }
+            } else if candidates.is_empty() {
+                Duplicates::default()
+            } else {
+                // Pass 2: only the rows whose digest repeated, grouped by their full collation key.
+                passes = 2;
+                let mut collector = GroupCollector::new(candidates);
+                let second = read
+                    .pass(
+                        stop,
+                        |row| collector.add(row),
+                        |rows| {
+                            progress(ScanProgress {
+                                pass: 2,
+                                rows,
+                                estimate: rows_scanned,
+                            })
+                        },
+                    )
+                    .await?;
+                chunks += second.chunks;
+                interrupted = second.interrupted;
+                memory = memory.max(collector.memory_bytes());
+                collector.finish(&key, &primary_key, limit)
+            };
+            (
+                rows_scanned,
+                null_keys,
+                chunks,
+                interrupted,
+                memory,
+                duplicates,
+            )
+        };
+    let groups_omitted = duplicates
+        .duplicate_groups
+        .saturating_sub(duplicates.groups.len() as u64);
+    let extra_rows = duplicates.extra_rows;
     let fix = unique_index.is_none().then(|| DupesFix {
         cleanup: cleanup_statements(
             &schema,
@@ -477,17 +554,18 @@ pub async fn scan_duplicates(
             .map(|c| c.by_weight().then(|| c.collation.clone()).flatten())
             .collect(),
         filter: request.filter.clone(),
-        primary_key: primary_key.into_iter().map(|c| c.name).collect(),
+        primary_key: pk_names,
         unique_index,
+        read_through_index: by_index.map(|(index, _)| index),
         rows_scanned,
         rows_with_null_key: null_keys,
         chunks,
         passes,
         key_memory_bytes,
-        duplicate_groups,
-        duplicated_rows,
+        duplicate_groups: duplicates.duplicate_groups,
+        duplicated_rows: duplicates.duplicated_rows,
         extra_rows,
-        groups,
+        groups: duplicates.groups,
         groups_omitted,
         interrupted,
         elapsed_ms: started.elapsed().as_millis() as u64,

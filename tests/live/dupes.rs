@@ -134,14 +134,25 @@ pub fn duplicates_are_what_a_unique_index_rejects(ctx: &Ctx) {
             ],
         ),
     ];
-    for (collation, expected) in cases {
+    // Each collation twice: a nullable column without an index (two passes by
+    // digest), and a NOT NULL indexed one (one pass in index order).
+    let variants = cases.iter().flat_map(|case| [(case, false), (case, true)]);
+    for ((collation, expected), indexed) in variants {
         let table = format!("shop.dup_{collation}");
+        let (column, rows) = if indexed {
+            (
+                "NOT NULL, KEY ik (payment_key)",
+                rows.replace(", (NULL), (NULL)", ""),
+            )
+        } else {
+            ("NULL", rows.to_string())
+        };
         ctx.exec(&mut conn, &format!("DROP TABLE IF EXISTS {table}"));
         ctx.exec(
             &mut conn,
             &format!(
                 "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, \
-                 payment_key VARCHAR(40) CHARACTER SET utf8mb4 COLLATE {collation} NULL)"
+                 payment_key VARCHAR(40) CHARACTER SET utf8mb4 COLLATE {collation} {column})"
             ),
         );
         ctx.exec(
@@ -161,8 +172,15 @@ pub fn duplicates_are_what_a_unique_index_rejects(ctx: &Ctx) {
             .map(|g| g.iter().map(|s| s.to_string()).collect())
             .collect();
         assert_eq!(keys_of(&doc), expected, "{collation}: {doc:#}");
-        assert_eq!(doc["collations"][0], collation, "{doc:#}");
-        assert_eq!(doc["rows_with_null_key"], 2);
+        assert_eq!(doc["collations"][0], *collation, "{doc:#}");
+        assert_eq!(doc["rows_with_null_key"], if indexed { 0 } else { 2 });
+        assert_eq!(
+            doc["read_through_index"].as_str(),
+            indexed.then_some("ik"),
+            "{doc:#}"
+        );
+        let one_pass = indexed || expected.is_empty();
+        assert_eq!(doc["passes"], if one_pass { 1 } else { 2 }, "{doc:#}");
         ctx.exec(&mut conn, &format!("DROP TABLE {table}"));
     }
 }
@@ -171,13 +189,23 @@ pub fn binary_and_composite_keys_page_exactly(ctx: &Ctx) {
     let mut conn = ctx.conn();
     // 100 rows keyed by BINARY(16) digests (bytes 0x00, 0xff, invalid UTF-8 among them);
     // 60 distinct keys, 40 of them twice.
-    ctx.exec(&mut conn, "DROP TABLE IF EXISTS shop.dup_uuid");
+    // Read by primary key (two passes), then through an index on the key (one pass).
+    for index in ["", ", KEY ik (k)"] {
+        binary_keys_page_exactly(ctx, &mut conn, index);
+    }
+    composite_keys_page_exactly(ctx, &mut conn);
+}
+
+fn binary_keys_page_exactly(ctx: &Ctx, conn: &mut Conn, index: &str) {
+    ctx.exec(conn, "DROP TABLE IF EXISTS shop.dup_uuid");
     ctx.exec(
-        &mut conn,
-        "CREATE TABLE shop.dup_uuid (id BINARY(16) PRIMARY KEY, k BINARY(16) NOT NULL)",
+        conn,
+        &format!(
+            "CREATE TABLE shop.dup_uuid (id BINARY(16) PRIMARY KEY, k BINARY(16) NOT NULL{index})"
+        ),
     );
     ctx.exec(
-        &mut conn,
+        conn,
         "INSERT INTO shop.dup_uuid SELECT UNHEX(MD5(seq)), UNHEX(MD5(seq MOD 60)) FROM seq_1_to_100",
     );
     for chunk in ["1", "7", "10", "100", "10000"] {
@@ -203,25 +231,33 @@ pub fn binary_and_composite_keys_page_exactly(ctx: &Ctx) {
         );
         let key = doc["groups"][0]["key"][0].as_str().unwrap();
         assert!(key.starts_with("0x") && key.len() == 34, "hex: {key}");
+        assert_eq!(
+            doc["read_through_index"].is_string(),
+            !index.is_empty(),
+            "{doc:#}"
+        );
     }
     agrees_with_server(
         ctx,
-        &mut conn,
+        conn,
         "shop.dup_uuid",
         "k",
         "SELECT CONCAT('0x', LOWER(HEX(id))) FROM shop.dup_uuid",
         &["--chunk-rows", "7", "--limit", "100"],
     );
+    ctx.exec(conn, "DROP TABLE shop.dup_uuid");
+}
 
+fn composite_keys_page_exactly(ctx: &Ctx, conn: &mut Conn) {
     // A composite primary key (INT, VARCHAR) and a composite key (DATETIME(6), DECIMAL).
-    ctx.exec(&mut conn, "DROP TABLE IF EXISTS shop.dup_comp");
+    ctx.exec(conn, "DROP TABLE IF EXISTS shop.dup_comp");
     ctx.exec(
-        &mut conn,
+        conn,
         "CREATE TABLE shop.dup_comp (a INT, b VARCHAR(10), at DATETIME(6) NULL, amount DECIMAL(10,2) NULL, \
          PRIMARY KEY (a, b))",
     );
     ctx.exec(
-        &mut conn,
+        conn,
         "INSERT INTO shop.dup_comp VALUES \
          (1, 'x', '2024-01-01 10:00:00.5', 10.5), (1, 'y', '2024-01-01 10:00:00.5', 10.50), \
          (2, 'x', '2024-01-01 10:00:00.5', 10.5), (2, 'y', '2024-01-01 10:00:00', 10.5), \
@@ -231,7 +267,7 @@ pub fn binary_and_composite_keys_page_exactly(ctx: &Ctx) {
     for chunk in ["1", "2", "100"] {
         let doc = agrees_with_server(
             ctx,
-            &mut conn,
+            conn,
             "shop.dup_comp",
             "at,amount",
             "SELECT CONCAT(a, ',', b) FROM shop.dup_comp",
@@ -257,6 +293,48 @@ pub fn binary_and_composite_keys_page_exactly(ctx: &Ctx) {
             assert_eq!(doc["duplicate_groups"], 0, "the cleanup ran: {doc:#}");
         }
     }
-    ctx.exec(&mut conn, "DROP TABLE shop.dup_uuid");
-    ctx.exec(&mut conn, "DROP TABLE shop.dup_comp");
+    // The same key NOT NULL with an index on (amount, at): read in index order,
+    // the bound spans (amount, at, a, b).
+    ctx.exec(conn, "DROP TABLE IF EXISTS shop.dup_comp2");
+    ctx.exec(
+        conn,
+        "CREATE TABLE shop.dup_comp2 (a INT, b VARCHAR(10), at DATETIME(6) NOT NULL, \
+         amount DECIMAL(10,2) NOT NULL, PRIMARY KEY (a, b), KEY ix (amount, at))",
+    );
+    ctx.exec(
+        conn,
+        "INSERT INTO shop.dup_comp2 VALUES \
+         (1, 'x', '2024-01-01 10:00:00.5', 10.5), (1, 'y', '2024-01-01 10:00:00.5', 10.50), \
+         (2, 'x', '2024-01-01 10:00:00.5', 10.5), (2, 'y', '2024-01-01 10:00:00', 10.5), \
+         (3, 'it''s', '2024-01-01 10:00:00', 10.51), (3, 'z', '2024-01-01 10:00:00', 10.51)",
+    );
+    for chunk in ["1", "4"] {
+        let doc = ctx.lockdiag_json(&[
+            "dupes",
+            "--table",
+            "shop.dup_comp2",
+            "--columns",
+            "at,amount",
+            "--chunk-rows",
+            chunk,
+        ]);
+        assert_eq!(doc["read_through_index"], "ix", "{doc:#}");
+        assert_eq!(doc["rows_scanned"], 6, "{doc:#}");
+        assert_eq!(doc["duplicate_groups"], 2, "{doc:#}");
+        assert_eq!(
+            doc["groups"][0]["primary_keys"],
+            serde_json::json!(["1,x", "1,y", "2,x"]),
+            "{doc:#}"
+        );
+    }
+    agrees_with_server(
+        ctx,
+        conn,
+        "shop.dup_comp2",
+        "at,amount",
+        "SELECT CONCAT(a, ',', b) FROM shop.dup_comp2",
+        &["--chunk-rows", "1"],
+    );
+    ctx.exec(conn, "DROP TABLE shop.dup_comp");
+    ctx.exec(conn, "DROP TABLE shop.dup_comp2");
 }
