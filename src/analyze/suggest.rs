@@ -1,19 +1,31 @@
 //! "Did you mean": the known names closest to a mistyped one.
 
-/// Edit distance (insertions, deletions, substitutions), case-insensitive.
+/// Edit distance with adjacent transpositions (optimal string alignment),
+/// case-insensitive: `pya` is one edit from `pay`.
 fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
+    // rows[i][j]: distance between a[..i] and b[..j]
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    for j in 0..=b.len() {
+        rows[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// The part after the last `.` (the table of `schema.table`), lower-cased.
@@ -38,10 +50,13 @@ pub fn closest<'a>(wanted: &str, known: &'a [String], n: usize) -> Vec<&'a str> 
                 .count();
             let near =
                 distance(&want, &other) * 2 <= want.chars().count().max(other.chars().count());
+            // Containment counts for names of three characters or more (`t.p` is no hint for `pya`).
+            let contains =
+                |long: &str, short: &str| short.chars().count() >= 3 && long.contains(short);
             let related = near
                 || prefix >= 4.min(want.chars().count())
-                || other.contains(&want)
-                || want.contains(&other);
+                || contains(&other, &want)
+                || contains(&want, &other);
             related.then(|| (distance(wanted, name), name.as_str()))
         })
         .collect();
@@ -72,5 +87,10 @@ mod tests {
         assert_eq!(closest("shop.Users", &known, 3), vec!["shop.users"]);
         assert!(closest("zzzzzz", &known, 3).is_empty());
         assert_eq!(distance("kitten", "sitting"), 3);
+        let short: Vec<String> = ["t.p", "t.pay", "t.big"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(closest("t.pya", &short, 3), vec!["t.pay"]);
     }
 }

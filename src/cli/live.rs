@@ -5,10 +5,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use mysql_async::Pool;
 
+use crate::analyze::suggest::closest;
 use crate::analyze::views::{known_tables, locks_view, ps_view, status_view, waits_view, PsFilter};
 use crate::analyze::{analyze_waits, DeadlockReport};
 use crate::model::{LiveState, TableRef};
 use crate::render::View;
+use crate::source::catalog::user_tables;
 use crate::source::collect::{collect_live, CollectOptions};
 use crate::source::connect::{connect, ConnectionConfig};
 use crate::source::detect::{detect, Capabilities};
@@ -70,6 +72,26 @@ async fn load(
     }
 }
 
+/// `Some(closest names)` when `wanted` names no table on the server; `None`
+/// when it exists or the catalog cannot be read (then nothing is claimed).
+async fn unknown_table(wanted: &TableRef, config: &ConnectionConfig) -> Option<Vec<String>> {
+    let (pool, caps) = open(config).await.ok()?;
+    let tables = user_tables(&pool, caps.server.flavour, config.query_timeout).await;
+    pool.disconnect().await.ok();
+    let tables = tables.ok()?;
+    if tables.iter().any(|(s, t)| wanted.matches(Some(s), Some(t))) {
+        return None;
+    }
+    let names: Vec<String> = tables.iter().map(|(s, t)| format!("{s}.{t}")).collect();
+    let target = wanted.to_string();
+    Some(
+        closest(&target, &names, 3)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 pub async fn waits(source: &Source, out: &Output) -> Result<i32> {
     let (state, _) = load(source, None, false).await?;
     let analysis = analyze_waits(&state);
@@ -104,6 +126,18 @@ pub async fn locks(
     let (state, _) = load(source, Some(limit), false).await?;
     let view = locks_view(&state, table);
     let none_on_table = table.filter(|_| view.locks.is_empty());
+    // A name that matched nothing: a typo is an error naming the closest tables;
+    // an existing table without locks is an empty answer.
+    if let (Some(wanted), Source::Server(config)) = (none_on_table, source) {
+        if let Some(closest) = unknown_table(wanted, config).await {
+            let hint = if closest.is_empty() {
+                String::new()
+            } else {
+                format!("; closest: {}", closest.join(", "))
+            };
+            bail!("--table {wanted}: no such table (or not visible to this account){hint}");
+        }
+    }
     out.emit(&View::Locks(view))?;
     if let Some(wanted) = none_on_table {
         let known = known_tables(&state);

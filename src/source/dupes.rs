@@ -21,6 +21,7 @@ use crate::analyze::suggest::closest;
 use crate::model::Flavour;
 use crate::parse::where_filter::{parse_filter, FilterError, FilterValue};
 
+use super::catalog::user_tables;
 use super::query::{fetch, fetch_values, statement_text, QueryError};
 
 /// What to scan.
@@ -128,18 +129,8 @@ async fn locate_table(
         let estimate = found.and_then(|r| r.num("table_rows")).unwrap_or(0);
         return Ok((schema, table, estimate));
     }
-    let sql = include_str!("../../queries/table_names.sql");
-    let known: Vec<String> = match fetch(pool, sql, Params::Empty, Some(flavour), t).await {
-        Ok((rows, _)) => rows
-            .iter()
-            .filter_map(|r| {
-                Some(format!(
-                    "{}.{}",
-                    r.str("table_schema")?,
-                    r.str("table_name")?
-                ))
-            })
-            .collect(),
+    let known: Vec<String> = match user_tables(pool, flavour, t).await {
+        Ok(tables) => tables.iter().map(|(s, t)| format!("{s}.{t}")).collect(),
         Err(_) => Vec::new(), // the suggestion is a courtesy: the error stands without it
     };
     let wanted = format!("{}.{}", request.schema, request.table);

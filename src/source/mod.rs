@@ -1,5 +1,6 @@
 //! Source → model: a live server (connect, detect, collect) or text inputs.
 
+pub mod catalog;
 pub mod collect;
 pub mod connect;
 pub mod detect;

@@ -146,6 +146,18 @@ pub fn chain_and_unrelated_pair(ctx: &Ctx) {
         "{locks:#}"
     );
     assert!(rows.iter().all(|l| l["table"] == "chain"));
+    // A mistyped table is an error naming the closest ones; an existing table without locks is not.
+    let typo = ctx.lockdiag(&["locks", "--table", "shop.chian"]);
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert_eq!(typo.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--table shop.chian: no such table")
+            && stderr.contains("closest: shop.chain"),
+        "{stderr}"
+    );
+    let quiet = ctx.lockdiag(&["locks", "--table", "shop.payment_log"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&quiet.stderr).contains("no locks on shop.payment_log"));
     assert!(locks["transactions"]
         .as_array()
         .unwrap()
