@@ -131,9 +131,15 @@ pub struct ConnectionArgs {
     /// Unix socket file.
     #[arg(short = 'S', long, global = true)]
     pub socket: Option<PathBuf>,
-    /// Read [client] options from this file only (instead of ~/.my.cnf).
+    /// Read options from this file only (no /etc/my.cnf, no ~/.my.cnf).
     #[arg(long, global = true)]
     pub defaults_file: Option<PathBuf>,
+    /// Also read this file, after the global option files and before ~/.my.cnf.
+    #[arg(long, global = true)]
+    pub defaults_extra_file: Option<PathBuf>,
+    /// Also read the groups [client<SUFFIX>], [client-server<SUFFIX>], … (or env MYSQL_GROUP_SUFFIX).
+    #[arg(long, global = true, value_name = "SUFFIX")]
+    pub defaults_group_suffix: Option<String>,
     /// Do not read any option file.
     #[arg(long, global = true)]
     pub no_defaults: bool,
@@ -227,7 +233,7 @@ pub struct DupesArgs {
     #[arg(long)]
     pub columns: String,
     /// Only rows matching `column OP value [AND …]` (OP: = != <> < <= > >=; value: number or 'text') or `column IS [NOT] NULL`.
-    #[arg(long = "where")]
+    #[arg(long = "where", allow_hyphen_values = true)]
     pub filter: Option<String>,
     /// Duplicate groups listed at most.
     #[arg(long, default_value_t = 20, value_parser = positive_usize)]
@@ -275,7 +281,7 @@ pub struct PsArgs {
     #[arg(long)]
     pub command: Option<String>,
     /// Only sessions whose statement text matches this regular expression.
-    #[arg(long = "match")]
+    #[arg(long = "match", allow_hyphen_values = true)]
     pub match_query: Option<String>,
     /// Hide sessions in Sleep that have no open transaction.
     #[arg(long)]
@@ -335,7 +341,7 @@ pub struct KillArgs {
     #[arg(long)]
     pub db: Option<String>,
     /// Only sessions whose statement text matches this regular expression.
-    #[arg(long = "match")]
+    #[arg(long = "match", allow_hyphen_values = true)]
     pub match_query: Option<String>,
     /// KILL QUERY (stop the statement) instead of KILL CONNECTION (end the session and its transaction).
     #[arg(long)]
@@ -379,6 +385,9 @@ mod tests {
             );
         }
         assert!(Cli::try_parse_from(["lockdiag", "status", "--connect-timeout", "0s"]).is_err());
+        // A regular expression may start with a dash.
+        let cli = Cli::try_parse_from(["lockdiag", "ps", "--match", "-- cron job"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Ps(PsArgs { match_query: Some(ref m), .. })) if m == "-- cron job"));
         assert_eq!(utc_offset("+08:00"), Ok(8 * 3600));
         assert_eq!(utc_offset("-0530"), Ok(-(5 * 3600 + 30 * 60)));
         assert_eq!(utc_offset("UTC"), Ok(0));

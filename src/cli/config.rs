@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::parse::option_file::parse_option_file;
 use crate::source::connect::{ConnectionConfig, SslMode};
+use crate::source::option_files::{client_groups, default_files, read_option_files, OptionFiles};
 use anyhow::{bail, Context, Result};
 
 use super::args::ConnectionArgs;
@@ -85,46 +85,11 @@ fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
 
-/// Reads `[client]` and `[lockdiag]` options (following `!include`/`!includedir`).
-fn read_option_files(
-    paths: &[PathBuf],
-    required: bool,
-) -> Result<std::collections::BTreeMap<String, String>> {
-    let mut options = std::collections::BTreeMap::new();
-    let mut queue: Vec<(PathBuf, bool)> = paths.iter().map(|p| (p.clone(), required)).collect();
-    let mut seen = 0;
-    while let Some((path, must_exist)) = queue.first().cloned() {
-        queue.remove(0);
-        seen += 1;
-        if seen > 64 {
-            break; // include loops
-        }
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if must_exist => {
-                return Err(e)
-                    .with_context(|| format!("cannot read --defaults-file {}", path.display()))
-            }
-            Err(_) => continue,
-        };
-        let file = parse_option_file(&text, &["client", "lockdiag"]);
-        options.extend(file.options);
-        for include in file.includes {
-            queue.push((PathBuf::from(include), false));
-        }
-        for dir in file.include_dirs {
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                let mut files: Vec<PathBuf> = entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "cnf"))
-                    .collect();
-                files.sort();
-                queue.extend(files.into_iter().map(|p| (p, false)));
-            }
-        }
-    }
-    Ok(options)
+/// The file an option's last value came from, for messages.
+fn option_file(read: &OptionFiles, key: &str) -> String {
+    read.last(key)
+        .map(|o| o.file.display().to_string())
+        .unwrap_or_else(|| "an option file".into())
 }
 
 fn prompt_password() -> Result<String> {
@@ -141,30 +106,43 @@ pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
     };
 
     if !args.no_defaults {
-        let (files, required) = match &args.defaults_file {
-            Some(f) => (vec![f.clone()], true),
-            None => {
-                let mut files = vec![
-                    PathBuf::from("/etc/my.cnf"),
-                    PathBuf::from("/etc/mysql/my.cnf"),
-                ];
-                files.extend(home_dir().map(|h| h.join(".my.cnf")));
-                (files, false)
-            }
+        let files = default_files(
+            args.defaults_file.as_deref(),
+            args.defaults_extra_file.as_deref(),
+            home_dir().as_deref(),
+        );
+        let suffix = args
+            .defaults_group_suffix
+            .clone()
+            .or_else(|| std::env::var("MYSQL_GROUP_SUFFIX").ok());
+        let read = read_option_files(&files, &client_groups(suffix.as_deref()))?;
+        for warning in &read.warnings {
+            super::output::note(warning);
+        }
+        let get = |k: &str| {
+            read.last(k)
+                .and_then(|o| o.value.clone())
+                .filter(|v| !v.is_empty())
         };
-        let options = read_option_files(&files, required)?;
-        let get = |k: &str| options.get(k).cloned().filter(|v| !v.is_empty());
         config.host = get("host");
-        config.port = get("port").and_then(|p| p.parse().ok());
+        config.port = match get("port") {
+            Some(p) => Some(p.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "port={p:?} in {}: not a port number",
+                    option_file(&read, "port")
+                )
+            })?),
+            None => None,
+        };
         config.user = get("user");
-        config.password = options.get("password").cloned();
+        config.password = read.last("password").and_then(|o| o.value.clone());
         config.socket = get("socket").map(PathBuf::from);
         config.database = get("database");
         config.ssl_ca = get("ssl-ca").map(PathBuf::from);
         if let Some(mode) = get("ssl-mode") {
             config.ssl_mode = Some(
                 mode.parse::<SslMode>()
-                    .map_err(|e| anyhow::anyhow!("{e} (in an option file)"))?,
+                    .map_err(|e| anyhow::anyhow!("{e} (in {})", option_file(&read, "ssl-mode")))?,
             );
         }
     }
@@ -216,6 +194,11 @@ pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
         config.password = Some(pw.clone());
     } else if args.password_prompt {
         config.password = Some(prompt_password()?);
+    }
+    // As the client: a socket only for localhost (or no host); any other host is TCP,
+    // whatever socket an option file or flag names.
+    if config.host.as_deref().is_some_and(|h| h != "localhost") {
+        config.socket = None;
     }
     if config.user.is_none() {
         config.user = std::env::var("USER").ok();

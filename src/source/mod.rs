@@ -5,6 +5,7 @@ pub mod collect;
 pub mod connect;
 pub mod detect;
 pub mod dupes;
+pub mod option_files;
 pub mod query;
 pub mod rows;
 pub mod snapshot_file;

@@ -165,4 +165,59 @@ pub fn url_and_defaults_file(ctx: &Ctx) {
     let missing = ctx.lockdiag_raw(&["--defaults-file", "/nonexistent/my.cnf", "ps"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("/nonexistent/my.cnf"));
+
+    // A host and a socket in the client's groups (Debian puts the socket under
+    // [client-server]): the client goes to the host over TCP, never to the socket.
+    // A closed local port stands in for the remote host: the run must fail.
+    let closed = crate::server::free_port().unwrap();
+    let both = ctx.server.dir.join("host-and-socket.cnf");
+    std::fs::write(
+        &both,
+        format!(
+            "[client-server]\nsocket={}\n[client]\nuser=root\nhost=127.0.0.1\nport={closed}\n",
+            ctx.server.socket().display()
+        ),
+    )
+    .unwrap();
+    let out = ctx.lockdiag_raw(&[
+        "--defaults-file",
+        both.to_str().unwrap(),
+        "--connect-timeout",
+        "2s",
+        "ps",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "reached the socket instead of the host: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!("127.0.0.1:{closed}")),
+        "{}",
+        stderr(&out)
+    );
+    // The same file with host=localhost uses the socket, as the client does.
+    std::fs::write(
+        &both,
+        format!(
+            "[client-server]\nsocket={}\n[client]\nuser=root\nhost=localhost\n",
+            ctx.server.socket().display()
+        ),
+    )
+    .unwrap();
+    let out = ctx.lockdiag_raw(&["--defaults-file", both.to_str().unwrap(), "ps"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // --defaults-extra-file must exist; a file the client refuses is refused.
+    let out = ctx.lockdiag_raw(&["--defaults-extra-file", "/nonexistent/extra.cnf", "ps"]);
+    assert_eq!(out.status.code(), Some(2));
+    let bad = ctx.server.dir.join("bad.cnf");
+    std::fs::write(&bad, "user=root\n[client]\n").unwrap();
+    let out = ctx.lockdiag_raw(&["--defaults-file", bad.to_str().unwrap(), "ps"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("an option before any [group]"),
+        "{}",
+        stderr(&out)
+    );
 }
