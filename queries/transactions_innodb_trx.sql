@@ -1,5 +1,5 @@
 -- Open InnoDB transactions. MySQL 5.7+, MariaDB; needs PROCESS.
-SELECT trx_id, trx_mysql_thread_id AS thread_id, trx_state AS state,
+SELECT trx_id, trx_mysql_thread_id AS thread_id, trx_state AS state, trx_started AS started,
        TIMESTAMPDIFF(SECOND, trx_started, NOW()) AS age_secs,
        TIMESTAMPDIFF(SECOND, trx_wait_started, NOW()) AS wait_secs,
        trx_rows_locked AS rows_locked, trx_rows_modified AS rows_modified,

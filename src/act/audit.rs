@@ -20,13 +20,65 @@ pub fn default_audit_path() -> Option<PathBuf> {
     Some(state.join("lockdiag/audit.log"))
 }
 
-/// The server a kill went to.
-#[derive(Debug, Clone, Serialize)]
+/// The server a kill went to, as an operator recognises it.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct AuditServer {
+    /// `@@hostname`.
     pub hostname: Option<String>,
     pub port: Option<u64>,
     pub server_id: Option<u64>,
     pub version: String,
+    /// `@@read_only`.
+    pub read_only: Option<bool>,
+    /// Replication threads are running on it (seen in the processlist).
+    pub replica: bool,
+}
+
+impl AuditServer {
+    /// `db-primary:3306 (server_id 1, 10.11.19-MariaDB, read-write, not a replica)`.
+    pub fn describe(&self) -> String {
+        let mut facts = Vec::new();
+        if let Some(id) = self.server_id {
+            facts.push(format!("server_id {id}"));
+        }
+        facts.push(self.version.clone());
+        match self.read_only {
+            Some(true) => facts.push("read-only".into()),
+            Some(false) => facts.push("read-write".into()),
+            None => {}
+        }
+        facts.push(
+            if self.replica {
+                "a replica"
+            } else {
+                "not a replica"
+            }
+            .into(),
+        );
+        format!(
+            "{}:{} ({})",
+            self.hostname.as_deref().unwrap_or("?"),
+            self.port.map_or("?".to_string(), |p| p.to_string()),
+            facts.join(", ")
+        )
+    }
+
+    /// Whether this is the server `--expect-server` names: `HOST` (as
+    /// `@@hostname`, case-insensitive, a domain suffix allowed either way) or `HOST:PORT`.
+    pub fn is(&self, expected: &str) -> bool {
+        let (host, port) = match expected.rsplit_once(':') {
+            Some((h, p)) if p.parse::<u64>().is_ok() => (h, p.parse::<u64>().ok()),
+            _ => (expected, None),
+        };
+        let Some(name) = self.hostname.as_deref() else {
+            return false;
+        };
+        let short = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
+        let host_ok = name.eq_ignore_ascii_case(host)
+            || (!host.contains('.') && short(name) == host.to_ascii_lowercase())
+            || (!name.contains('.') && short(host) == name.to_ascii_lowercase());
+        host_ok && port.is_none_or(|p| self.port == Some(p))
+    }
 }
 
 /// One audit line.
@@ -48,10 +100,34 @@ pub struct AuditRecord<'a> {
     pub detail: Option<String>,
 }
 
+/// The operator: `$USER` or `$LOGNAME`, else the name of the process's uid
+/// in `/etc/passwd`, else `uid N` (cron and systemd often set neither variable).
 pub fn os_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    if let Some(name) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
+    {
+        return name;
+    }
+    use std::os::unix::fs::MetadataExt;
+    // The owner of /proc/self is the process's (effective) uid.
+    let Ok(uid) = fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| user_of_uid(&passwd, uid))
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// The name of `uid` in a passwd file's text.
+fn user_of_uid(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id: u32 = fields.nth(1)?.parse().ok()?;
+        (id == uid).then(|| name.to_string())
+    })
 }
 
 pub fn now_rfc3339() -> String {
@@ -76,4 +152,30 @@ pub fn append(path: &Path, record: &AuditRecord) -> Result<()> {
     file.sync_all()
         .with_context(|| format!("cannot sync the audit log {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_and_server_identity() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\n";
+        assert_eq!(user_of_uid(passwd, 1001).as_deref(), Some("ops"));
+        assert_eq!(user_of_uid(passwd, 42), None);
+        let server = AuditServer {
+            hostname: Some("db-primary.prod".into()),
+            port: Some(3306),
+            server_id: Some(1),
+            version: "10.11.19-MariaDB".into(),
+            read_only: Some(false),
+            replica: false,
+        };
+        assert!(server.is("db-primary") && server.is("DB-PRIMARY.prod:3306"));
+        assert!(!server.is("db-replica") && !server.is("db-primary:3307"));
+        assert_eq!(
+            server.describe(),
+            "db-primary.prod:3306 (server_id 1, 10.11.19-MariaDB, read-write, not a replica)"
+        );
+    }
 }

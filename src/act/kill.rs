@@ -1,13 +1,14 @@
 //! Sending the kill: `KILL CONNECTION` (default) or `KILL QUERY`, or the
 //! managed-service procedure where plain KILL of another account is denied.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mysql_async::{Params, Pool};
 use serde::Serialize;
 
-use crate::analyze::kill::KillTarget;
-use crate::source::query::{fetch, QueryError};
+use crate::analyze::kill::{same_session, KillTarget, SessionNow};
+use crate::model::Flavour;
+use crate::source::query::{fetch, fetch_on};
 
 /// What happened to one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,11 +51,17 @@ pub struct KillResult {
     pub statement: String,
     pub outcome: KillOutcome,
     pub detail: Option<String>,
+    /// Microseconds from the re-check's answer to the KILL's: the window in
+    /// which the session could have changed unseen (killed targets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recheck_to_kill_us: Option<u64>,
 }
 
 /// What `kill` is about to do, shown before the confirmation.
 #[derive(Debug, Clone, Serialize)]
 pub struct KillPlan {
+    /// Where the kills would go.
+    pub server: crate::act::audit::AuditServer,
     pub targets: Vec<KillResult>,
     /// Ids asked for that are not in the processlist.
     pub missing_thread_ids: Vec<u64>,
@@ -65,6 +72,8 @@ pub struct KillPlan {
 /// What `kill` did (`docs/json.md`, "kill").
 #[derive(Debug, Clone, Serialize)]
 pub struct KillReport {
+    /// Where the kills went.
+    pub server: crate::act::audit::AuditServer,
     pub dry_run: bool,
     pub audit_log: Option<String>,
     pub targets: Vec<KillResult>,
@@ -104,11 +113,21 @@ pub async fn detect_method(pool: &Pool, timeout: Duration) -> KillMethod {
     }
 }
 
-/// The exact statement for a target. Thread ids are numbers: nothing else is pasted in.
-pub fn kill_statement(method: KillMethod, thread_id: u64, query_only: bool) -> String {
+/// The exact statement for a target. Ids are numbers: nothing else is pasted in.
+/// `KILL QUERY ID` (MariaDB, when the statement's id is known) stops that one
+/// statement only, never a later one of the same session.
+pub fn kill_statement(
+    method: KillMethod,
+    thread_id: u64,
+    query_id: Option<u64>,
+    query_only: bool,
+) -> String {
     match (method, query_only) {
         (KillMethod::Statement, false) => format!("KILL CONNECTION {thread_id}"),
-        (KillMethod::Statement, true) => format!("KILL QUERY {thread_id}"),
+        (KillMethod::Statement, true) => match query_id {
+            Some(id) => format!("KILL QUERY ID {id}"),
+            None => format!("KILL QUERY {thread_id}"),
+        },
         (KillMethod::Rds, false) => format!("CALL mysql.rds_kill({thread_id})"),
         (KillMethod::Rds, true) => format!("CALL mysql.rds_kill_query({thread_id})"),
         (KillMethod::Azure, false) => format!("CALL mysql.az_kill({thread_id})"),
@@ -116,9 +135,70 @@ pub fn kill_statement(method: KillMethod, thread_id: u64, query_only: bool) -> S
     }
 }
 
-/// Sends the statement. `Ok` when the server accepted it.
-pub async fn send_kill(pool: &Pool, statement: &str, timeout: Duration) -> Result<(), QueryError> {
-    fetch(pool, statement, Params::Empty, None, timeout)
-        .await
-        .map(|_| ())
+/// What the last step before a KILL decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Acted {
+    pub outcome: KillOutcome,
+    pub detail: Option<String>,
+    pub recheck_to_kill: Option<Duration>,
+}
+
+/// Re-reads the target's session and transaction with one narrow query and,
+/// when it is still the session listed ([`same_session`]), sends the KILL at
+/// once on the same connection. Any doubt (the re-check cannot run, the
+/// session changed) skips the target.
+pub async fn recheck_and_kill(
+    pool: &Pool,
+    flavour: Flavour,
+    target: &KillTarget,
+    statement: &str,
+    kill_query: bool,
+    timeout: Duration,
+) -> Acted {
+    let skipped = |detail: String| Acted {
+        outcome: KillOutcome::Skipped,
+        detail: Some(detail),
+        recheck_to_kill: None,
+    };
+    let mut conn = match pool.get_conn().await {
+        Ok(conn) => conn,
+        Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
+    };
+    let sql = match flavour {
+        Flavour::Mariadb => include_str!("../../queries/kill_recheck_mariadb.sql"),
+        _ => include_str!("../../queries/kill_recheck_mysql.sql"),
+    };
+    let params = Params::Positional(vec![target.thread_id.into()]);
+    let rows = match fetch_on(&mut conn, sql, params, Some(flavour), timeout).await {
+        Ok(rows) => rows,
+        Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
+    };
+    let checked_at = Instant::now();
+    let now = rows.first().map(|r| SessionNow {
+        user: r.text("user").unwrap_or_default(),
+        host: r.text("host").unwrap_or_default(),
+        command: r.text("command").unwrap_or_default().into(),
+        time_secs: r.num("time_secs").unwrap_or(0),
+        info: r.text("info"),
+        query_id: r.num("query_id"),
+        trx_id: r.text("trx_id"),
+        trx_started: r.text("trx_started"),
+    });
+    if let Err(why) = same_session(target, now.as_ref(), kill_query) {
+        return skipped(why);
+    }
+    let sent = fetch_on(&mut conn, statement, Params::Empty, None, timeout).await;
+    let recheck_to_kill = Some(checked_at.elapsed());
+    match sent {
+        Ok(_) => Acted {
+            outcome: KillOutcome::Killed,
+            detail: None,
+            recheck_to_kill,
+        },
+        Err(e) => Acted {
+            outcome: KillOutcome::Failed,
+            detail: Some(e.to_string()),
+            recheck_to_kill,
+        },
+    }
 }

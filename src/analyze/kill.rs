@@ -35,7 +35,7 @@ impl KillCriteria {
 }
 
 /// A session chosen for killing, with what killing it does.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct KillTarget {
     pub thread_id: u64,
     pub user: String,
@@ -45,6 +45,12 @@ pub struct KillTarget {
     pub state: SessionState,
     pub time_secs: u64,
     pub trx_id: Option<String>,
+    /// When its transaction started (`trx_started`, server time): with the
+    /// session, what tells this transaction from a later one (a MariaDB
+    /// read-only transaction has trx id 0).
+    pub trx_started: Option<String>,
+    /// MariaDB's id of the statement it runs (or ran last): `KILL QUERY ID` takes it.
+    pub query_id: Option<u64>,
     pub trx_age_secs: Option<u64>,
     pub rows_locked: Option<u64>,
     pub rows_modified: Option<u64>,
@@ -137,6 +143,8 @@ fn target_of(state: &LiveState, analysis: &WaitAnalysis, session: &Session) -> K
         state: super::waits::session_state(Some(session), open_trx, waiting),
         time_secs: session.time_secs,
         trx_id: trx.map(|t| t.trx_id.clone()),
+        trx_started: trx.and_then(|t| t.started.clone()),
+        query_id: session.query_id,
         trx_age_secs: trx.map(|t| t.age_secs),
         rows_locked: trx.map(|t| t.rows_locked),
         rows_modified: trx.map(|t| t.rows_modified),
@@ -213,6 +221,21 @@ pub fn select_targets(
     (targets, missing)
 }
 
+/// Whether replication threads run on the server (a replica), as far as the
+/// processlist shows (without PROCESS they are invisible).
+pub fn replication_threads_seen(state: &LiveState) -> bool {
+    state.sessions.iter().any(|s| {
+        matches!(
+            s.command,
+            SessionCommand::SlaveIo | SessionCommand::SlaveSql | SessionCommand::SlaveWorker
+        ) || (s.user == "system user"
+            && s.state.as_deref().is_some_and(|st| {
+                let st = st.to_ascii_lowercase();
+                st.contains("master") || st.contains("source") || st.contains("relay log")
+            }))
+    })
+}
+
 /// `thread 18 app@10.0.0.5 idle in transaction for 42s, trx 274, 3 row locks on shop.payments,
 /// 1 row modified — killing it unblocks 4 sessions (longest wait 40s); its transaction rolls back`.
 pub fn describe_target(t: &KillTarget, kill_query: bool) -> String {
@@ -264,48 +287,120 @@ pub fn describe_target(t: &KillTarget, kill_query: bool) -> String {
     format!("{} — {effect}", parts.join(", "))
 }
 
+/// One session as read again right before acting on it: the processlist row
+/// and its transaction, if any.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionNow {
+    pub user: String,
+    pub host: String,
+    pub command: SessionCommand,
+    pub time_secs: u64,
+    pub info: Option<String>,
+    pub query_id: Option<u64>,
+    pub trx_id: Option<String>,
+    pub trx_started: Option<String>,
+}
+
+impl SessionNow {
+    /// The session `thread_id` in a full collection.
+    pub fn in_state(state: &LiveState, thread_id: u64) -> Option<SessionNow> {
+        let session = state.sessions.iter().find(|s| s.thread_id == thread_id)?;
+        let trx = state.transactions.iter().find(|t| t.thread_id == thread_id);
+        Some(SessionNow {
+            user: session.user.clone(),
+            host: session.host.clone(),
+            command: session.command.clone(),
+            time_secs: session.time_secs,
+            info: session.info.clone(),
+            query_id: session.query_id,
+            trx_id: trx.map(|t| t.trx_id.clone()),
+            trx_started: trx.and_then(|t| t.started.clone()),
+        })
+    }
+}
+
+/// Whether `now` is still the session the operator saw as `target`: the same
+/// account, the same transaction (by id, and by start time — a MariaDB
+/// read-only transaction has id 0, so there the statement id must not have
+/// moved either), no transaction begun since, no new command; with
+/// `kill_query`, the same statement (MariaDB's query id, else its text and
+/// start). `Err` says what changed.
+pub fn same_session(
+    target: &KillTarget,
+    now: Option<&SessionNow>,
+    kill_query: bool,
+) -> Result<(), String> {
+    let id = target.thread_id;
+    let Some(now) = now else {
+        return Err(format!("thread {id} is gone"));
+    };
+    if now.user != target.user || now.host != target.host {
+        return Err(format!(
+            "thread {id} now belongs to {}@{}, not {}@{}",
+            now.user, now.host, target.user, target.host
+        ));
+    }
+    let statement_moved = match (target.query_id, now.query_id) {
+        (Some(then), Some(current)) => then != current,
+        _ => {
+            now.info != target.query
+                || (now.command == target.command && now.time_secs + 1 < target.time_secs)
+        }
+    };
+    match (&target.trx_id, &now.trx_id) {
+        (Some(then), None) => {
+            return Err(format!(
+                "thread {id}'s transaction {then} ended: its locks are released"
+            ))
+        }
+        (None, Some(current)) => {
+            return Err(format!(
+                "thread {id} began transaction {current} since it was listed"
+            ))
+        }
+        (Some(then), Some(current)) => {
+            if then != "0" && then != current {
+                return Err(format!(
+                    "thread {id}'s transaction {then} ended (now in trx {current})"
+                ));
+            }
+            if target.trx_started.is_some() && now.trx_started != target.trx_started {
+                return Err(format!(
+                    "thread {id}'s transaction ended; another began at {}",
+                    now.trx_started.as_deref().unwrap_or("?")
+                ));
+            }
+            if then == "0" && statement_moved {
+                return Err(format!(
+                    "thread {id} ran another statement since it was listed, and its read-only transaction (id 0) cannot be told from a new one"
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+    if now.command == target.command && now.time_secs + 1 < target.time_secs {
+        return Err(format!(
+            "thread {id} started a new command since it was listed"
+        ));
+    }
+    if kill_query && statement_moved {
+        return Err(format!(
+            "thread {id} now runs another statement than the one listed"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks, against a fresh collection, that the target is still the same
-/// session (same user and host, same transaction — a reused connection or a
-/// finished transaction fails) and still chosen by the criteria.
+/// session ([`same_session`]) and still chosen by the criteria.
 pub fn reverify(
     target: &KillTarget,
     fresh: &[KillTarget],
     fresh_state: &LiveState,
+    kill_query: bool,
 ) -> Result<(), String> {
-    let Some(session) = fresh_state
-        .sessions
-        .iter()
-        .find(|s| s.thread_id == target.thread_id)
-    else {
-        return Err(format!("thread {} is gone", target.thread_id));
-    };
-    if session.user != target.user || session.host != target.host {
-        return Err(format!(
-            "thread {} now belongs to {}@{}, not {}@{}",
-            target.thread_id, session.user, session.host, target.user, target.host
-        ));
-    }
-    let trx_now = fresh_state
-        .transactions
-        .iter()
-        .find(|t| t.thread_id == target.thread_id)
-        .map(|t| t.trx_id.clone());
-    if target.trx_id.is_some() && trx_now != target.trx_id {
-        return Err(format!(
-            "thread {}'s transaction {} ended{}: its locks are released",
-            target.thread_id,
-            target.trx_id.as_deref().unwrap_or("?"),
-            trx_now
-                .map(|t| format!(" (now in trx {t})"))
-                .unwrap_or_default()
-        ));
-    }
-    if session.command == target.command && session.time_secs + 1 < target.time_secs {
-        return Err(format!(
-            "thread {} started a new command since it was listed",
-            target.thread_id
-        ));
-    }
+    let now = SessionNow::in_state(fresh_state, target.thread_id);
+    same_session(target, now.as_ref(), kill_query)?;
     if !fresh
         .iter()
         .any(|t| t.thread_id == target.thread_id && t.refused.is_none())
@@ -400,18 +495,99 @@ mod tests {
         let text = describe_target(&targets[0], false);
         assert!(text.starts_with("thread 18 app@10.0.0.5 idle in transaction for 42s, trx 274, 3 row lock(s), 1 row(s) modified"), "{text}");
         assert!(describe_target(&targets[0], true).contains("releases no lock"));
-        assert!(reverify(&targets[0], &targets, &s).is_ok());
+        assert!(reverify(&targets[0], &targets, &s, false).is_ok());
         // The transaction ended and a new one began: not the listed target any more.
         let mut later = s.clone();
         later.transactions[0].trx_id = "275".into();
-        assert!(reverify(&targets[0], &targets, &later)
+        assert!(reverify(&targets[0], &targets, &later, false)
             .unwrap_err()
             .contains("ended"));
         // The id now belongs to another account.
         let mut reused = s.clone();
         reused.sessions[0].user = "other".into();
-        assert!(reverify(&targets[0], &targets, &reused)
+        assert!(reverify(&targets[0], &targets, &reused, false)
             .unwrap_err()
             .contains("now belongs to"));
+    }
+
+    #[test]
+    fn identity_of_read_only_transactions_and_statements() {
+        // A MariaDB read-only transaction: id 0, started in the same second as the next one.
+        let target = KillTarget {
+            thread_id: 7,
+            user: "app".into(),
+            host: "h".into(),
+            command: "Sleep".into(),
+            time_secs: 30,
+            trx_id: Some("0".into()),
+            trx_started: Some("2026-11-29 07:00:00".into()),
+            query_id: Some(100),
+            ..KillTarget::default()
+        };
+        let now = SessionNow {
+            user: "app".into(),
+            host: "h".into(),
+            command: "Sleep".into(),
+            time_secs: 31,
+            query_id: Some(100),
+            trx_id: Some("0".into()),
+            trx_started: Some("2026-11-29 07:00:00".into()),
+            ..SessionNow::default()
+        };
+        assert_eq!(same_session(&target, Some(&now), false), Ok(()));
+        // COMMIT; BEGIN; SELECT … within the second: only the statement id tells.
+        let replaced = SessionNow {
+            query_id: Some(103),
+            time_secs: 0,
+            ..now.clone()
+        };
+        let why = same_session(&target, Some(&replaced), false).unwrap_err();
+        assert!(why.contains("read-only transaction (id 0)"), "{why}");
+        // A new start time is a new transaction whatever the id.
+        let later = SessionNow {
+            trx_started: Some("2026-11-29 07:00:05".into()),
+            ..now.clone()
+        };
+        assert!(same_session(&target, Some(&later), false)
+            .unwrap_err()
+            .contains("another began"));
+        // --query: another statement of the same session is not the listed one.
+        let running = KillTarget {
+            command: "Query".into(),
+            trx_id: None,
+            trx_started: None,
+            ..target.clone()
+        };
+        let next = SessionNow {
+            command: "Query".into(),
+            query_id: Some(101),
+            trx_id: None,
+            trx_started: None,
+            ..now.clone()
+        };
+        assert!(same_session(&running, Some(&next), true)
+            .unwrap_err()
+            .contains("another statement"));
+        // Without query ids (MySQL): the text and the statement's start decide.
+        let mysql = KillTarget {
+            query_id: None,
+            query: Some("SELECT SLEEP(60)".into()),
+            ..running.clone()
+        };
+        let same = SessionNow {
+            query_id: None,
+            info: Some("SELECT SLEEP(60)".into()),
+            time_secs: 32,
+            ..next.clone()
+        };
+        assert_eq!(same_session(&mysql, Some(&same), true), Ok(()));
+        let restarted = SessionNow {
+            time_secs: 2,
+            ..same.clone()
+        };
+        assert!(same_session(&mysql, Some(&restarted), true).is_err());
+        assert!(same_session(&mysql, None, true)
+            .unwrap_err()
+            .contains("gone"));
     }
 }

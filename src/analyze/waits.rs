@@ -17,7 +17,7 @@ use crate::model::{
 use super::metadata::metadata_waits;
 
 /// What a session is doing, as far as locks are concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// Running a statement.
@@ -31,6 +31,7 @@ pub enum SessionState {
     /// Waiting for a lock itself.
     Waiting,
     /// Not in the visible processlist (no PROCESS privilege, or it just ended).
+    #[default]
     Unknown,
 }
 

@@ -355,6 +355,10 @@ pub struct KillArgs {
     /// With explicit ids only: kill even a replication or server thread.
     #[arg(long)]
     pub force: bool,
+    /// Act only on this server: its @@hostname (short or full name), or HOSTNAME:PORT;
+    /// anywhere else, exit 2 before anything is listed or killed.
+    #[arg(long, value_name = "HOST")]
+    pub expect_server: Option<String>,
     /// Where to append the audit records (default: $XDG_STATE_HOME/lockdiag/audit.log or ~/.local/state/lockdiag/audit.log).
     #[arg(long)]
     pub audit_log: Option<PathBuf>,
@@ -387,7 +391,9 @@ mod tests {
         assert!(Cli::try_parse_from(["lockdiag", "status", "--connect-timeout", "0s"]).is_err());
         // A regular expression may start with a dash.
         let cli = Cli::try_parse_from(["lockdiag", "ps", "--match", "-- cron job"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Ps(PsArgs { match_query: Some(ref m), .. })) if m == "-- cron job"));
+        assert!(
+            matches!(cli.command, Some(Command::Ps(PsArgs { match_query: Some(ref m), .. })) if m == "-- cron job")
+        );
         assert_eq!(utc_offset("+08:00"), Ok(8 * 3600));
         assert_eq!(utc_offset("-0530"), Ok(-(5 * 3600 + 30 * 60)));
         assert_eq!(utc_offset("UTC"), Ok(0));

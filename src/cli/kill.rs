@@ -6,10 +6,10 @@ use anyhow::{Context, Result};
 
 use crate::act::audit::{self, AuditRecord, AuditServer};
 use crate::act::kill::{
-    detect_method, kill_statement, send_kill, KillOutcome, KillPlan, KillReport, KillResult,
+    detect_method, kill_statement, recheck_and_kill, KillOutcome, KillPlan, KillReport, KillResult,
 };
 use crate::analyze::analyze_waits;
-use crate::analyze::kill::{reverify, select_targets};
+use crate::analyze::kill::{replication_threads_seen, reverify, select_targets};
 use crate::model::LiveState;
 use crate::render::{Format, View};
 use crate::source::collect::{collect_live, CollectOptions};
@@ -55,20 +55,32 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
     let choose = |state: &LiveState| select_targets(state, &analyze_waits(state), &job.criteria);
 
     let state = collect_live(&pool, &caps, options).await;
-    let listed_at = std::time::Instant::now();
-    let (targets, missing) = choose(&state);
-    let method = detect_method(&pool, config.query_timeout).await;
+    // INNODB_TRX was read here: the next fresh read must wait out InnoDB's cache.
+    let mut trx_read_at = std::time::Instant::now();
     let server = AuditServer {
         hostname: state.server.hostname.clone(),
         port: state.server.port,
         server_id: state.server.server_id,
         version: state.server.version.clone(),
+        read_only: state.server.read_only,
+        replica: replication_threads_seen(&state),
     };
+    if let Some(expected) = &job.expect_server {
+        if !server.is(expected) {
+            pool.disconnect().await.ok();
+            anyhow::bail!(
+                "--expect-server {expected}: connected to {}; nothing was killed",
+                server.describe()
+            );
+        }
+    }
+    let (targets, missing) = choose(&state);
+    let method = detect_method(&pool, config.query_timeout).await;
 
     let mut results: Vec<KillResult> = targets
         .into_iter()
         .map(|t| {
-            let statement = kill_statement(method, t.thread_id, job.kill_query);
+            let statement = kill_statement(method, t.thread_id, t.query_id, job.kill_query);
             let (outcome, detail) = match &t.refused {
                 Some(why) => (
                     KillOutcome::Refused,
@@ -81,6 +93,7 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
                 statement,
                 outcome,
                 detail,
+                recheck_to_kill_us: None,
             }
         })
         .collect();
@@ -89,9 +102,10 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         .filter(|r| r.outcome == KillOutcome::Pending)
         .count();
 
-    // Say what will happen, most important first.
+    // Say what will happen and where, most important first.
     if out.format == Format::Table {
         out.emit(&View::KillPlan(KillPlan {
+            server: server.clone(),
             targets: results.clone(),
             missing_thread_ids: missing.clone(),
             kill_query: job.kill_query,
@@ -113,6 +127,18 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         confirm(actionable)?
     };
 
+    // After the answer, one fresh collection: are the targets still chosen by the criteria
+    // (still root blockers, still idle long enough)? Identity is checked again per target.
+    let fresh = if proceed {
+        wait_for_fresh_innodb_trx(trx_read_at).await;
+        let fresh = collect_live(&pool, &caps, options).await;
+        trx_read_at = std::time::Instant::now();
+        Some(fresh)
+    } else {
+        None
+    };
+    let fresh_targets = fresh.as_ref().map(|f| choose(f).0).unwrap_or_default();
+
     let mut all_killed = true;
     for r in results
         .iter_mut()
@@ -123,35 +149,44 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
             write_audit(&job.audit_log, &state, &server, r, "before", true)?;
             continue;
         }
-        if !proceed {
+        let Some(fresh) = &fresh else {
             r.outcome = KillOutcome::Declined;
             all_killed = false;
             continue;
-        }
-        // Re-verify against a fresh look, right before acting. InnoDB serves INNODB_TRX from a
-        // cache it refreshes only when not read for 100 ms: wait that out after the listing.
-        if let Some(rest) = INNODB_CACHE_REFRESH.checked_sub(listed_at.elapsed()) {
-            tokio::time::sleep(rest).await;
-        }
-        let fresh = collect_live(&pool, &caps, options).await;
-        let (fresh_targets, _) = choose(&fresh);
-        if let Err(why) = reverify(&r.target, &fresh_targets, &fresh) {
+        };
+        if let Err(why) = reverify(&r.target, &fresh_targets, fresh, job.kill_query) {
             r.outcome = KillOutcome::Skipped;
             r.detail = Some(why);
             all_killed = false;
             write_audit(&job.audit_log, &state, &server, r, "skipped", false)?;
             continue;
         }
+        // The "before" record first; then one narrow re-read of this session and its
+        // transaction (InnoDB's cache waited out), and the KILL at once on that connection.
         write_audit(&job.audit_log, &state, &server, r, "before", false)?;
-        match send_kill(&pool, &r.statement, config.query_timeout).await {
-            Ok(()) => r.outcome = KillOutcome::Killed,
-            Err(e) => {
-                r.outcome = KillOutcome::Failed;
-                r.detail = Some(e.to_string());
-                all_killed = false;
-            }
+        wait_for_fresh_innodb_trx(trx_read_at).await;
+        let acted = recheck_and_kill(
+            &pool,
+            caps.server.flavour,
+            &r.target,
+            &r.statement,
+            job.kill_query,
+            config.query_timeout,
+        )
+        .await;
+        trx_read_at = std::time::Instant::now();
+        r.outcome = acted.outcome;
+        r.detail = acted.detail;
+        r.recheck_to_kill_us = acted.recheck_to_kill.map(|d| d.as_micros() as u64);
+        if r.outcome != KillOutcome::Killed {
+            all_killed = false;
         }
-        write_audit(&job.audit_log, &state, &server, r, "after", false)?;
+        let phase = if r.outcome == KillOutcome::Skipped {
+            "skipped"
+        } else {
+            "after"
+        };
+        write_audit(&job.audit_log, &state, &server, r, phase, false)?;
     }
     pool.disconnect().await.ok();
 
@@ -172,6 +207,7 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         }
     }
     out.emit(&View::Kill(KillReport {
+        server,
         dry_run: job.dry_run,
         audit_log: Some(job.audit_log.display().to_string()),
         targets: results,
@@ -184,6 +220,14 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
     } else {
         EXIT_FINDINGS
     })
+}
+
+/// InnoDB serves INNODB_TRX from a cache it refreshes only when it was not
+/// read for 100 ms: wait until that long has passed since `last_read`.
+async fn wait_for_fresh_innodb_trx(last_read: std::time::Instant) {
+    if let Some(rest) = INNODB_CACHE_REFRESH.checked_sub(last_read.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
 }
 
 fn write_audit(

@@ -58,6 +58,8 @@ pub struct DeadlockJob {
 #[derive(Debug, Clone)]
 pub struct KillJob {
     pub criteria: KillCriteria,
+    /// `--expect-server`.
+    pub expect_server: Option<String>,
     pub kill_query: bool,
     pub yes: bool,
     pub dry_run: bool,
@@ -262,6 +264,7 @@ fn kill_job(args: KillArgs) -> Result<KillJob> {
     };
     Ok(KillJob {
         criteria,
+        expect_server: args.expect_server,
         kill_query: args.query,
         yes: args.yes,
         dry_run: args.dry_run,

@@ -40,7 +40,7 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
     let view = View::Snapshot(Box::new(SnapshotView {
         collected_at_start: rfc3339(started),
         collected_at_end: rfc3339(ended),
-        target: config.target(),
+        target: config.address(),
         state,
         analysis,
         latest_deadlock,

@@ -175,6 +175,9 @@ pub struct ServerInfo {
     pub current_user: Option<String>,
     /// lockdiag's own connection id (never a kill target, never a blocker to report).
     pub own_connection_id: Option<u64>,
+    /// `@@read_only`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
 }
 
 /// Whether a collector could read its source.
@@ -213,14 +216,23 @@ pub struct Session {
     pub time_secs: u64,
     pub state: Option<String>,
     pub info: Option<String>,
+    /// MariaDB's `QUERY_ID`: the id of the session's current (or last) statement,
+    /// which `KILL QUERY ID` takes. Absent on MySQL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_id: Option<u64>,
 }
 
 /// An open InnoDB transaction (`information_schema.INNODB_TRX`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Transaction {
+    /// `0` on MariaDB for a read-only transaction (it gets a real id only when it writes).
     pub trx_id: String,
     /// The processlist id of the session that owns it.
     pub thread_id: u64,
+    /// `trx_started` as the server prints it (`YYYY-MM-DD HH:MM:SS`, server time):
+    /// with the session, what tells this transaction from a later one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
     /// `RUNNING`, `LOCK WAIT`, `ROLLING BACK`, `COMMITTING`.
     pub state: TrxState,
     pub age_secs: u64,

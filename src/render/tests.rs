@@ -30,6 +30,7 @@ fn state() -> LiveState {
         time_secs: 40 + id,
         state: None,
         info: info.map(str::to_string),
+        query_id: None,
     };
     LiveState {
         server: ServerInfo {
@@ -126,6 +127,8 @@ fn kill_result(outcome: KillOutcome) -> KillResult {
             state: SessionState::IdleInTrx,
             time_secs: 42,
             trx_id: Some("274".into()),
+            trx_started: Some("2026-11-29 05:58:30".into()),
+            query_id: Some(4711),
             trx_age_secs: Some(90),
             rows_locked: Some(1),
             rows_modified: Some(1),
@@ -138,6 +141,18 @@ fn kill_result(outcome: KillOutcome) -> KillResult {
         statement: "KILL CONNECTION 4".into(),
         outcome,
         detail: None,
+        recheck_to_kill_us: (outcome == KillOutcome::Killed).then_some(850),
+    }
+}
+
+fn kill_server() -> crate::act::audit::AuditServer {
+    crate::act::audit::AuditServer {
+        hostname: Some("db1".into()),
+        port: Some(3306),
+        server_id: Some(1),
+        version: "10.11.19-MariaDB".into(),
+        read_only: Some(false),
+        replica: false,
     }
 }
 
@@ -161,11 +176,13 @@ fn every_view_in_every_format_it_supports() {
         View::Deadlocks(deadlock_view()),
         View::Check(check_view()),
         View::KillPlan(KillPlan {
+            server: kill_server(),
             targets: vec![kill_result(KillOutcome::Pending)],
             missing_thread_ids: vec![99],
             kill_query: false,
         }),
         View::Kill(KillReport {
+            server: kill_server(),
             dry_run: false,
             audit_log: None,
             targets: vec![kill_result(KillOutcome::Killed)],

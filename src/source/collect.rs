@@ -8,8 +8,8 @@ use std::time::Duration;
 use mysql_async::{Params, Pool};
 
 use crate::model::{
-    LiveState, LockStatus, LockSummary, LockWait, MdlDuration, MetadataLock, Session, SourceState,
-    SourceStatus, Transaction, WaitKind,
+    Flavour, LiveState, LockStatus, LockSummary, LockWait, MdlDuration, MetadataLock, Session,
+    SourceState, SourceStatus, Transaction, WaitKind,
 };
 use crate::parse::lines::split_table_name;
 
@@ -36,6 +36,7 @@ pub fn map_session(r: &Record) -> Option<Session> {
         time_secs: r.num("time_secs").unwrap_or(0),
         state: r.text("state").filter(|s| !s.is_empty()),
         info: r.text("info"),
+        query_id: r.num("query_id"),
     })
 }
 
@@ -43,6 +44,7 @@ pub fn map_transaction(r: &Record) -> Option<Transaction> {
     Some(Transaction {
         trx_id: r.text("trx_id")?,
         thread_id: r.num("thread_id").unwrap_or(0),
+        started: r.text("started"),
         state: r.text("state").unwrap_or_default().into(),
         age_secs: r.num("age_secs").unwrap_or(0),
         wait_secs: r.num("wait_secs"),
@@ -388,7 +390,11 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
             ProcesslistSource::InformationSchema => statement(
                 "processlist",
                 (
-                    include_str!("../../queries/processlist_is.sql"),
+                    if caps.server.flavour == Flavour::Mariadb {
+                        include_str!("../../queries/processlist_mariadb.sql")
+                    } else {
+                        include_str!("../../queries/processlist_is.sql")
+                    },
                     "information_schema.PROCESSLIST",
                 ),
                 Params::Empty,

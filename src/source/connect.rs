@@ -79,6 +79,18 @@ impl std::fmt::Debug for ConnectionConfig {
 }
 
 impl ConnectionConfig {
+    /// `host:port` or the socket path: where, without who (for metric labels).
+    pub fn address(&self) -> String {
+        match (&self.socket, &self.host) {
+            (Some(s), _) => s.display().to_string(),
+            (None, h) => format!(
+                "{}:{}",
+                h.as_deref().unwrap_or("localhost"),
+                self.port.unwrap_or(3306)
+            ),
+        }
+    }
+
     /// `user@host:port` or `user@socket`, for messages.
     pub fn target(&self) -> String {
         let user = self.user.as_deref().unwrap_or("(current OS user)");

@@ -219,6 +219,7 @@ pub async fn detect(pool: &Pool, timeout: Duration) -> Result<Capabilities, Quer
             .map(|v| v.eq_ignore_ascii_case("ON")),
         current_user: info.text("current_user_name"),
         own_connection_id: info.num("connection_id"),
+        read_only: info.num("read_only").map(|v| v != 0),
     };
     let has_process = privilege
         .ok()

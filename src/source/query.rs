@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Params, Pool, Row, Value};
+use mysql_async::{Conn, Params, Pool, Row, Value};
 use thiserror::Error;
 
 use crate::model::Flavour;
@@ -102,21 +102,49 @@ async fn fetch_rows(
     flavour: Option<Flavour>,
     timeout: Duration,
 ) -> Result<(Vec<Row>, u32), QueryError> {
-    let statement = with_server_time_limit(sql, flavour, timeout);
     let work = async {
         let mut conn = pool.get_conn().await.map_err(classify)?;
         let id = conn.id();
-        let rows: Vec<Row> = if prepared {
-            conn.exec(statement, params).await.map_err(classify)?
-        } else {
-            conn.query(statement).await.map_err(classify)?
-        };
+        let rows = run(&mut conn, sql, params, prepared, flavour, timeout).await?;
         Ok((rows, id))
     };
     // The client-side deadline covers the connection checkout too, and servers that ignore the hint.
     tokio::time::timeout(timeout + Duration::from_millis(500), work)
         .await
         .unwrap_or(Err(QueryError::Timeout(timeout)))
+}
+
+async fn run(
+    conn: &mut Conn,
+    sql: &str,
+    params: Params,
+    prepared: bool,
+    flavour: Option<Flavour>,
+    timeout: Duration,
+) -> Result<Vec<Row>, QueryError> {
+    let statement = with_server_time_limit(sql, flavour, timeout);
+    if prepared {
+        conn.exec(statement, params).await.map_err(classify)
+    } else {
+        conn.query(statement).await.map_err(classify)
+    }
+}
+
+/// Runs a statement on a connection the caller holds (to keep a check and
+/// the action it guards on one session), bounded in time like [`fetch`].
+pub async fn fetch_on(
+    conn: &mut Conn,
+    sql: &str,
+    params: Params,
+    flavour: Option<Flavour>,
+    timeout: Duration,
+) -> Result<Vec<Record>, QueryError> {
+    let prepared = !matches!(params, Params::Empty);
+    let work = run(conn, sql, params, prepared, flavour, timeout);
+    match tokio::time::timeout(timeout + Duration::from_millis(500), work).await {
+        Ok(rows) => Ok(to_records(rows?)),
+        Err(_) => Err(QueryError::Timeout(timeout)),
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,11 @@ fn value_text(value: Value) -> Option<String> {
         Value::UInt(n) => Some(n.to_string()),
         Value::Float(f) => Some(f.to_string()),
         Value::Double(f) => Some(f.to_string()),
+        // As the text protocol prints a DATETIME without fractional seconds: the same
+        // value reads the same whether it came through a prepared statement or not.
+        Value::Date(y, mo, d, h, mi, s, 0) => {
+            Some(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
+        }
         Value::Date(y, mo, d, h, mi, s, us) => Some(format!(
             "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}"
         )),

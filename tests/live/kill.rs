@@ -313,9 +313,182 @@ pub fn kill_query_on_idle_blocker_warns_and_releases_nothing(ctx: &Ctx) {
         text.contains("KILL QUERY releases none of its locks"),
         "{text}"
     );
-    assert!(text.contains(&format!("statement: KILL QUERY {}", blocker.id())));
+    // MariaDB: the statement's own id, so that a later statement of the session is never stopped.
+    assert!(text.contains("statement: KILL QUERY ID "), "{text}");
     // The waiter stays blocked: that is why the default is KILL CONNECTION.
     assert!(!finished(&mut pending, Duration::from_secs(2)));
     assert!(alive(ctx, blocker.id()));
+    ctx.kill(&[blocker.id(), pending[0].thread_id]);
+}
+
+/// The server's current statement id of a session (MariaDB's QUERY_ID).
+fn query_id(ctx: &Ctx, id: u32) -> u64 {
+    let mut admin = ctx.conn();
+    ctx.query_u64(
+        &mut admin,
+        &format!("SELECT QUERY_ID FROM information_schema.PROCESSLIST WHERE ID = {id}"),
+    )
+}
+
+pub fn read_only_transaction_replaced_before_confirmation_is_skipped(ctx: &Ctx) {
+    // The usual metadata-lock blocker: an idle transaction that only read (trx id 0 on MariaDB).
+    let mut reader = ctx.conn();
+    ctx.exec(&mut reader, "BEGIN");
+    ctx.exec(&mut reader, "SELECT COUNT(*) FROM pair");
+    // InnoDB lists the transaction once its INNODB_TRX cache (100 ms) has expired.
+    std::thread::sleep(Duration::from_millis(200));
+    let id = reader.id().to_string();
+    let audit = audit_path(ctx, "readonly");
+    let mut session = pty_kill(ctx, &[&id, "--audit-log", &audit]);
+    session.exp_string("trx 0").unwrap();
+    session.exp_string("Kill 1 session? [y/N]").unwrap();
+    // Before the answer: that transaction ends and another begins, within the same second.
+    ctx.exec(&mut reader, "COMMIT");
+    ctx.exec(&mut reader, "BEGIN");
+    ctx.exec(&mut reader, "SELECT COUNT(*) FROM pair");
+    session.send_line("y").unwrap();
+    session.exp_string("skipped").unwrap();
+    session.exp_eof().unwrap();
+    assert!(
+        alive(ctx, reader.id()),
+        "a new read-only transaction was killed"
+    );
+    ctx.kill(&[reader.id()]);
+}
+
+pub fn statement_changed_under_query_is_skipped(ctx: &Ctx) {
+    let runner = ctx.conn();
+    let runner_id = runner.id();
+    let _pending = ctx.spawn(runner, &["SELECT SLEEP(3)", "SELECT SLEEP(60)"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let listed = query_id(ctx, runner_id);
+    let audit = audit_path(ctx, "query-changed");
+    let mut session = pty_kill(
+        ctx,
+        &[&runner_id.to_string(), "--query", "--audit-log", &audit],
+    );
+    session
+        .exp_string(&format!("statement: KILL QUERY ID {listed}"))
+        .unwrap();
+    session.exp_string("Kill 1 session? [y/N]").unwrap();
+    // Before the answer, the session moves on to its next statement.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while query_id(ctx, runner_id) == listed {
+        assert!(
+            Instant::now() < deadline,
+            "the second statement never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    session.send_line("y").unwrap();
+    session.exp_string("skipped").unwrap();
+    session.exp_eof().unwrap();
+    let mut admin = ctx.conn();
+    let running = ctx.query_u64(
+        &mut admin,
+        &format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {runner_id} AND INFO = 'SELECT SLEEP(60)'"),
+    );
+    assert_eq!(running, 1, "the later statement was stopped");
+    ctx.kill(&[runner_id]);
+}
+
+pub fn second_target_is_reread_fresh(ctx: &Ctx) {
+    // A holds row 1. B holds row 2 and waits for row 1; the moment A is gone, B commits and
+    // begins a new transaction. B must be re-read after A's KILL, not from InnoDB's cache.
+    let mut a = ctx.conn();
+    ctx.exec(&mut a, "BEGIN");
+    ctx.exec(&mut a, "UPDATE pair SET v = v + 1 WHERE id = 1");
+    let b = ctx.conn();
+    let b_id = b.id();
+    let mut b_pending = ctx.spawn(
+        b,
+        &[
+            "BEGIN",
+            "UPDATE pair SET v = v + 1 WHERE id = 2",
+            "UPDATE pair SET v = v + 1 WHERE id = 1",
+            "COMMIT",
+            "BEGIN",
+            "UPDATE pair SET v = v + 1 WHERE id = 2",
+        ],
+    );
+    ctx.wait_for_waiters(1);
+    let audit = audit_path(ctx, "two");
+    let out = ctx.lockdiag(&[
+        "kill",
+        &a.id().to_string(),
+        &b_id.to_string(),
+        "--yes",
+        "--audit-log",
+        &audit,
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets[0]["thread_id"], a.id(), "{doc:#}");
+    assert_eq!(targets[0]["outcome"], "killed", "{doc:#}");
+    assert!(
+        targets[0]["recheck_to_kill_us"].as_u64().unwrap() < 1_000_000,
+        "{doc:#}"
+    );
+    assert_eq!(targets[1]["thread_id"], b_id, "{doc:#}");
+    assert_eq!(targets[1]["outcome"], "skipped", "{doc:#}");
+    let detail = targets[1]["detail"].as_str().unwrap();
+    assert!(detail.contains("ended"), "{detail}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(finished(
+        std::slice::from_mut(&mut b_pending),
+        Duration::from_secs(10)
+    ));
+    assert!(alive(ctx, b_id), "B's new transaction was killed");
+    ctx.kill(&[b_id]);
+}
+
+pub fn expect_server_refuses_another_server(ctx: &Ctx) {
+    let (blocker, pending) = blocker_with_waiters(ctx, 2, 1);
+    let id = blocker.id().to_string();
+    let audit = audit_path(ctx, "expect");
+    let out = ctx.lockdiag(&[
+        "kill",
+        &id,
+        "--yes",
+        "--expect-server",
+        "db-elsewhere",
+        "--audit-log",
+        &audit,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--expect-server db-elsewhere: connected to")
+            && stderr.contains("nothing was killed"),
+        "{stderr}"
+    );
+    assert!(alive(ctx, blocker.id()));
+    // The right name: the dry run names the server and goes ahead.
+    let mut admin = ctx.conn();
+    let hostname: String = ctx
+        .rt
+        .block_on(mysql_async::prelude::Queryable::query_first(
+            &mut admin,
+            "SELECT @@hostname",
+        ))
+        .unwrap()
+        .unwrap();
+    let out = ctx.lockdiag(&[
+        "kill",
+        &id,
+        "--dry-run",
+        "--expect-server",
+        &hostname,
+        "--audit-log",
+        &audit,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.starts_with(&format!("Server: {hostname}:")) && text.contains("not a replica"),
+        "{text}"
+    );
     ctx.kill(&[blocker.id(), pending[0].thread_id]);
 }

@@ -69,6 +69,22 @@ const TESTS: &[Test] = &[
         kill::protected_threads_are_refused,
     ),
     (
+        "kill_read_only_trx_replaced",
+        kill::read_only_transaction_replaced_before_confirmation_is_skipped,
+    ),
+    (
+        "kill_query_statement_changed",
+        kill::statement_changed_under_query_is_skipped,
+    ),
+    (
+        "kill_second_target_fresh",
+        kill::second_target_is_reread_fresh,
+    ),
+    (
+        "kill_expect_server",
+        kill::expect_server_refuses_another_server,
+    ),
+    (
         "kill_query_on_idle_blocker",
         kill::kill_query_on_idle_blocker_warns_and_releases_nothing,
     ),

@@ -6,7 +6,7 @@ use crate::analyze::waits::SessionState;
 
 /// Each target described, refused ones marked, the exact statement, and ids not found.
 pub fn plan(plan: &KillPlan) -> String {
-    let mut text = String::new();
+    let mut text = format!("Server: {}\n", plan.server.describe());
     if plan.targets.is_empty() {
         text.push_str("Nothing to kill: no session matches.\n");
     }
@@ -51,8 +51,12 @@ pub fn report(report: &KillReport) -> String {
             .as_deref()
             .map(|d| format!(": {d}"))
             .unwrap_or_default();
+        let window = r
+            .recheck_to_kill_us
+            .map(|us| format!(" ({:.1} ms after its re-check)", us as f64 / 1000.0))
+            .unwrap_or_default();
         text.push_str(&format!(
-            "thread {}: {}{detail}\n",
+            "thread {}: {}{window}{detail}\n",
             r.target.thread_id,
             r.outcome.as_str().replace('_', " ")
         ));

@@ -1,0 +1,8 @@
+-- One session and its transaction, read again right before its KILL, on the connection that sends it.
+-- MySQL 5.7/8.x: no statement id in the processlist, so the statement's text and start (TIME) tell
+-- statements apart. INNODB_TRX comes from InnoDB's cache (lockdiag waits out its 100 ms refresh).
+SELECT p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS time_secs, p.INFO AS info,
+       t.trx_id AS trx_id, t.trx_started AS trx_started
+FROM information_schema.PROCESSLIST p
+LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
+WHERE p.ID = ?
