@@ -85,6 +85,21 @@ pub struct ScanProgress {
     pub estimate: u64,
 }
 
+/// Tells `progress` the rows read so far in pass `pass` of about `estimate`.
+fn reporter(
+    progress: &mut impl FnMut(ScanProgress),
+    pass: u32,
+    estimate: u64,
+) -> impl FnMut(u64) + '_ {
+    move |rows| {
+        progress(ScanProgress {
+            pass,
+            rows,
+            estimate,
+        })
+    }
+}
+
 fn is_integer_type(data_type: &str) -> bool {
     matches!(
         data_type.to_ascii_lowercase().as_str(),
@@ -441,13 +456,7 @@ pub async fn scan_duplicates(
                 .pass(
                     stop,
                     |row| grouper.add(row),
-                    |rows| {
-                        progress(ScanProgress {
-                            pass: 1,
-                            rows,
-                            estimate,
-                        })
-                    },
+                    reporter(&mut progress, 1, estimate),
                 )
                 .await?;
             (
@@ -465,13 +474,7 @@ pub async fn scan_duplicates(
                 .pass(
                     stop,
                     |row| counter.add(&row),
-                    |rows| {
-                        progress(ScanProgress {
-                            pass: 1,
-                            rows,
-                            estimate,
-                        })
-                    },
+                    reporter(&mut progress, 1, estimate),
                 )
                 .await?;
             let (rows_scanned, null_keys) = (counter.rows_scanned, counter.null_keys);
@@ -497,13 +500,7 @@ pub async fn scan_duplicates(
                     .pass(
                         stop,
                         |row| collector.add(row),
-                        |rows| {
-                            progress(ScanProgress {
-                                pass: 2,
-                                rows,
-                                estimate: rows_scanned,
-                            })
-                        },
+                        reporter(&mut progress, 2, rows_scanned),
                     )
                     .await?;
                 chunks += second.chunks;
