@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::model::{LiveState, SourceState};
+use crate::model::LiveState;
 
 use super::waits::WaitAnalysis;
 use super::DeadlockAnalysis;
@@ -40,18 +40,7 @@ fn result(name: String, passed: bool, figure: String) -> CheckResult {
 
 /// An assertion whose source could not be read is an error, not a pass.
 fn unreadable(state: &LiveState, name: &str, sources: &[&str]) -> Option<CheckResult> {
-    let broken: Vec<String> = state
-        .sources
-        .iter()
-        .filter(|s| sources.contains(&s.source.as_str()) && s.status == SourceState::Unavailable)
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.source,
-                s.reason.as_deref().unwrap_or("unavailable")
-            )
-        })
-        .collect();
+    let broken = state.unread(sources);
     (!broken.is_empty()).then(|| CheckResult {
         name: name.into(),
         status: CheckStatus::Error,
@@ -223,7 +212,7 @@ pub fn no_duplicates(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LockWait, SourceStatus, Transaction, WaitKind};
+    use crate::model::{LockWait, SourceState, SourceStatus, Transaction, WaitKind};
 
     #[test]
     fn figures_and_errors() {

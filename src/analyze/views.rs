@@ -176,11 +176,12 @@ pub fn waits_view(state: &LiveState, analysis: WaitAnalysis) -> WaitsView {
 
 /// Counts on the status screen.
 #[derive(Debug, Clone, Serialize)]
+/// `null` when the source behind a figure could not be read: unknown, never 0.
 pub struct StatusCounts {
-    pub sessions: u64,
-    pub open_transactions: u64,
-    pub waiting_sessions: u64,
-    pub root_blockers: u64,
+    pub sessions: Option<u64>,
+    pub open_transactions: Option<u64>,
+    pub waiting_sessions: Option<u64>,
+    pub root_blockers: Option<u64>,
 }
 
 /// The headline of the latest deadlock on the status screen.
@@ -208,6 +209,11 @@ pub struct StatusView {
     pub latest_deadlock: Option<LatestDeadlock>,
 }
 
+/// Whether the row-lock waits were read: without them, "nobody waits" cannot be said.
+pub fn lock_waits_read(state: &LiveState) -> bool {
+    state.was_read("lock_waits") && state.was_read("processlist")
+}
+
 pub fn status_view(
     state: &LiveState,
     analysis: WaitAnalysis,
@@ -231,14 +237,18 @@ pub fn status_view(
     StatusView {
         header: LiveHeader::of(state),
         counts: StatusCounts {
-            sessions: state
-                .sessions
-                .iter()
-                .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
-                .count() as u64,
-            open_transactions: state.transactions.len() as u64,
-            waiting_sessions: analysis.waiting_sessions,
-            root_blockers: analysis.root_blockers.len() as u64,
+            sessions: state.was_read("processlist").then(|| {
+                state
+                    .sessions
+                    .iter()
+                    .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
+                    .count() as u64
+            }),
+            open_transactions: state
+                .was_read("transactions")
+                .then_some(state.transactions.len() as u64),
+            waiting_sessions: lock_waits_read(state).then_some(analysis.waiting_sessions),
+            root_blockers: lock_waits_read(state).then_some(analysis.root_blockers.len() as u64),
         },
         metadata_lock_waits: analysis
             .waits

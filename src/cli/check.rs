@@ -92,7 +92,7 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
             }
         });
     }
-    pool.disconnect().await.ok();
+    crate::source::connect::close(pool.clone()).await;
 
     let view = CheckView::new(results, started.elapsed().as_secs_f64());
     if let Some(path) = &job.junit {

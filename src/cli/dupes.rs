@@ -62,7 +62,7 @@ pub async fn scan_with_progress(
 pub async fn run(request: &DupesRequest, config: &ConnectionConfig, out: &Output) -> Result<i32> {
     let (pool, caps) = super::live::open(config).await?;
     let report = scan_with_progress(&pool, caps.server.flavour, request).await;
-    pool.disconnect().await.ok();
+    crate::source::connect::close(pool.clone()).await;
     let report = report?;
     let interrupted = report.interrupted;
     out.emit(&View::Dupes(report))?;

@@ -67,12 +67,21 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
     };
     if let Some(expected) = &job.expect_server {
         if !server.is(expected) {
-            pool.disconnect().await.ok();
+            crate::source::connect::close(pool.clone()).await;
             anyhow::bail!(
                 "--expect-server {expected}: connected to {}; nothing was killed",
                 server.describe()
             );
         }
+    }
+    let by_analysis = job.criteria.root_blockers || job.criteria.blocking_longer_than.is_some();
+    let unread = state.unread(&["lock_waits", "processlist"]);
+    if by_analysis && !unread.is_empty() {
+        crate::source::connect::close(pool.clone()).await;
+        anyhow::bail!(
+            "cannot choose root blockers: the lock waits could not be read ({}); nothing was killed",
+            unread.join("; ")
+        );
     }
     let (targets, missing) = choose(&state);
     let method = detect_method(&pool, config.query_timeout).await;
@@ -188,7 +197,7 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         };
         write_audit(&job.audit_log, &state, &server, r, phase, false)?;
     }
-    pool.disconnect().await.ok();
+    crate::source::connect::close(pool.clone()).await;
 
     let refused_any = results.iter().any(|r| r.outcome == KillOutcome::Refused);
     let nothing_to_do = results.is_empty() && missing.is_empty();

@@ -45,7 +45,7 @@ pub async fn collect(
         },
     )
     .await;
-    pool.disconnect().await.ok();
+    crate::source::connect::close(pool.clone()).await;
     Ok(state)
 }
 
@@ -77,7 +77,7 @@ async fn load(
 async fn unknown_table(wanted: &TableRef, config: &ConnectionConfig) -> Option<Vec<String>> {
     let (pool, caps) = open(config).await.ok()?;
     let tables = user_tables(&pool, caps.server.flavour, config.query_timeout).await;
-    pool.disconnect().await.ok();
+    crate::source::connect::close(pool.clone()).await;
     let tables = tables.ok()?;
     if tables.iter().any(|(s, t)| wanted.matches(Some(s), Some(t))) {
         return None;
@@ -96,7 +96,20 @@ pub async fn waits(source: &Source, out: &Output) -> Result<i32> {
     let (state, _) = load(source, None, false).await?;
     let analysis = analyze_waits(&state);
     out.emit(&View::Waits(waits_view(&state, analysis)))?;
-    Ok(EXIT_OK)
+    Ok(exit_for_lock_waits(&state))
+}
+
+/// 2 when the lock waits could not be read (the answer is unknown, not "none"), said on stderr.
+pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
+    let unread = state.unread(&["lock_waits", "processlist"]);
+    if unread.is_empty() {
+        return EXIT_OK;
+    }
+    super::output::note(&format!(
+        "error: the lock waits could not be read ({}): who blocks whom is unknown",
+        unread.join("; ")
+    ));
+    super::EXIT_ERROR
 }
 
 pub async fn status(long_trx: Duration, source: &Source, out: &Output) -> Result<i32> {
@@ -108,7 +121,7 @@ pub async fn status(long_trx: Duration, source: &Source, out: &Output) -> Result
         latest.as_ref(),
         long_trx,
     )))?;
-    Ok(EXIT_OK)
+    Ok(exit_for_lock_waits(&state))
 }
 
 pub async fn ps(filter: &PsFilter, source: &Source, out: &Output) -> Result<i32> {

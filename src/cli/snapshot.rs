@@ -10,7 +10,7 @@ use crate::source::connect::ConnectionConfig;
 use crate::source::snapshot_file::{output_path, prune, write_atomically};
 
 use super::resolve::SnapshotJob;
-use super::{output, Output, EXIT_OK};
+use super::{output, Output};
 
 fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -29,10 +29,12 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
         },
     )
     .await;
-    pool.disconnect().await.ok();
+    crate::source::connect::close(pool.clone()).await;
     let ended = chrono::Utc::now();
 
     let analysis = analyze_waits(&state);
+    // Written all the same (for the post-mortem), but the run fails when the waits are unknown.
+    let code = super::live::exit_for_lock_waits(&state);
     let latest_deadlock = DeadlockReport::latest_in(state.innodb_status.as_deref());
     if job.no_raw {
         state.innodb_status = None;
@@ -48,7 +50,7 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
     let content = render(&view, out.format, &out.style)?;
     let Some(out_path) = &job.out else {
         output::write_stdout(content.as_bytes())?;
-        return Ok(EXIT_OK);
+        return Ok(code);
     };
     let extension = if out.format == Format::Prometheus {
         "prom"
@@ -63,5 +65,5 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
         }
     }
     output::note(&format!("snapshot written to {}", path.display()));
-    Ok(EXIT_OK)
+    Ok(code)
 }

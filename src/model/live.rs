@@ -343,3 +343,27 @@ pub struct LiveState {
     /// Processlist ids of lockdiag's own connections: never blockers, never kill targets.
     pub lockdiag_thread_ids: Vec<u64>,
 }
+
+impl LiveState {
+    /// `source: reason` for each of `sources` that could not be read; empty when all were.
+    pub fn unread(&self, sources: &[&str]) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter(|s| {
+                sources.contains(&s.source.as_str()) && s.status == SourceState::Unavailable
+            })
+            .map(|s| {
+                format!(
+                    "{}: {}",
+                    s.source,
+                    s.reason.as_deref().unwrap_or("unavailable")
+                )
+            })
+            .collect()
+    }
+
+    /// Whether `source` was read (fully or in part).
+    pub fn was_read(&self, source: &str) -> bool {
+        self.unread(&[source]).is_empty()
+    }
+}

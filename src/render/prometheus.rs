@@ -47,41 +47,46 @@ pub fn snapshot(view: &SnapshotView) -> String {
         .map(|t| t.age_secs)
         .max()
         .unwrap_or(0);
-    gauge(
-        &mut out,
-        "lockdiag_waiting_sessions",
-        "Sessions waiting for a row or metadata lock.",
-        &server,
-        analysis.waiting_sessions,
-    );
-    gauge(
-        &mut out,
-        "lockdiag_longest_lock_wait_seconds",
-        "Longest current lock wait.",
-        &server,
-        longest,
-    );
-    gauge(
-        &mut out,
-        "lockdiag_root_blockers",
-        "Sessions that block others and wait for nobody.",
-        &server,
-        analysis.root_blockers.len(),
-    );
-    gauge(
-        &mut out,
-        "lockdiag_oldest_transaction_age_seconds",
-        "Age of the oldest open InnoDB transaction.",
-        &server,
-        oldest,
-    );
-    gauge(
-        &mut out,
-        "lockdiag_open_transactions",
-        "Open InnoDB transactions.",
-        &server,
-        state.transactions.len(),
-    );
+    // A source that was not read has no figure: a gauge of 0 would say "all clear".
+    if crate::analyze::views::lock_waits_read(state) {
+        gauge(
+            &mut out,
+            "lockdiag_waiting_sessions",
+            "Sessions waiting for a row or metadata lock.",
+            &server,
+            analysis.waiting_sessions,
+        );
+        gauge(
+            &mut out,
+            "lockdiag_longest_lock_wait_seconds",
+            "Longest current lock wait.",
+            &server,
+            longest,
+        );
+        gauge(
+            &mut out,
+            "lockdiag_root_blockers",
+            "Sessions that block others and wait for nobody.",
+            &server,
+            analysis.root_blockers.len(),
+        );
+    }
+    if state.was_read("transactions") {
+        gauge(
+            &mut out,
+            "lockdiag_oldest_transaction_age_seconds",
+            "Age of the oldest open InnoDB transaction.",
+            &server,
+            oldest,
+        );
+        gauge(
+            &mut out,
+            "lockdiag_open_transactions",
+            "Open InnoDB transactions.",
+            &server,
+            state.transactions.len(),
+        );
+    }
     let _ = writeln!(out, "# HELP lockdiag_source_up Whether lockdiag could read a source (1) or not (0).\n# TYPE lockdiag_source_up gauge");
     for s in &state.sources {
         let up = u8::from(s.status != SourceState::Unavailable);

@@ -288,6 +288,8 @@ struct Collected<T> {
     status: SourceStatus,
     connection_id: Option<u32>,
     raw: Vec<Record>,
+    /// The server had no connection slot for it (max_connections).
+    refused_slot: bool,
 }
 
 /// One statement to run for one source.
@@ -320,8 +322,10 @@ async fn collect<T>(
             status: status(source, from, SourceState::Ok, None),
             connection_id: Some(id),
             raw: records,
+            refused_slot: false,
         },
         Err(e) => Collected {
+            refused_slot: matches!(e, QueryError::NoConnectionSlot(_)),
             rows: Vec::new(),
             status: status(
                 source,
@@ -350,6 +354,7 @@ fn unavailable<T>(source: &str, reason: String) -> Collected<T> {
         },
         connection_id: None,
         raw: Vec::new(),
+        refused_slot: false,
     }
 }
 
@@ -358,8 +363,25 @@ fn keep_raw(_: &Record) -> Option<()> {
     None
 }
 
-/// Reads everything the capabilities allow, concurrently.
+/// Reads everything the capabilities allow: concurrently (a few connections)
+/// and, when the server has no slot for them (a pile-up near
+/// `max_connections`), again one source after another on the one connection
+/// lockdiag has — a complete picture needs only one.
 pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOptions) -> LiveState {
+    let (state, refused_slot) = collect_all(pool, caps, options, false).await;
+    if !refused_slot {
+        return state;
+    }
+    collect_all(pool, caps, options, true).await.0
+}
+
+/// Every source, concurrently or one by one; and whether a source was refused a connection.
+async fn collect_all(
+    pool: &Pool,
+    caps: &Capabilities,
+    options: CollectOptions,
+    sequential: bool,
+) -> (LiveState, bool) {
     let t = options.timeout;
     let innodb_is = caps.row_locks == Ok(RowLockSource::InnodbLocks);
     let data_locks = caps.row_locks == Ok(RowLockSource::DataLocks);
@@ -457,6 +479,7 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
                 status: raw.status,
                 connection_id: raw.connection_id,
                 raw: raw.raw,
+                refused_slot: raw.refused_slot,
             }
         } else {
             unavailable("lock_waits", row_lock_reason.clone())
@@ -502,6 +525,7 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
                 status: raw.status,
                 connection_id: raw.connection_id,
                 raw: raw.raw,
+                refused_slot: raw.refused_slot,
             })
         } else {
             options
@@ -547,14 +571,31 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
             .await,
         )
     };
-    let (mut sessions, transactions, row_waits, locks, metadata, status_text) = tokio::join!(
-        sessions,
-        transactions,
-        row_waits,
-        locks,
-        metadata,
-        status_text
-    );
+    let (mut sessions, transactions, row_waits, locks, metadata, status_text) = if sequential {
+        (
+            sessions.await,
+            transactions.await,
+            row_waits.await,
+            locks.await,
+            metadata.await,
+            status_text.await,
+        )
+    } else {
+        tokio::join!(
+            sessions,
+            transactions,
+            row_waits,
+            locks,
+            metadata,
+            status_text
+        )
+    };
+    let refused_slot = sessions.refused_slot
+        || transactions.refused_slot
+        || row_waits.refused_slot
+        || locks.as_ref().is_some_and(|l| l.refused_slot)
+        || metadata.refused_slot
+        || status_text.as_ref().is_some_and(|s| s.refused_slot);
 
     let mut state = LiveState {
         server: caps.server.clone(),
@@ -622,7 +663,7 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
     own_ids.sort_unstable();
     own_ids.dedup();
     state.lockdiag_thread_ids = own_ids;
-    state
+    (state, refused_slot)
 }
 
 #[cfg(test)]

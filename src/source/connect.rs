@@ -229,3 +229,13 @@ async fn try_connect(
         }
     }
 }
+
+/// How long closing the connections may take: a stalled server must not hold
+/// lockdiag after its answer is printed (the pool's own disconnect has no limit).
+const CLOSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Closes the pool's connections politely, or gives up after [`CLOSE_LIMIT`]
+/// (the sockets are dropped; the server notices on its own).
+pub async fn close(pool: mysql_async::Pool) {
+    let _ = tokio::time::timeout(CLOSE_LIMIT, pool.disconnect()).await;
+}

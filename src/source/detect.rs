@@ -134,36 +134,13 @@ pub async fn detect(pool: &Pool, timeout: Duration) -> Result<Capabilities, Quer
     )
     .await?;
     let info = info_rows.into_iter().next().unwrap_or_default();
-    let (vars, tables, privilege, uptime) = tokio::join!(
-        fetch(
-            pool,
-            include_str!("../../queries/server_variables.sql"),
-            Params::Empty,
-            None,
-            timeout
-        ),
-        fetch(
-            pool,
-            include_str!("../../queries/lock_tables_present.sql"),
-            Params::Empty,
-            None,
-            timeout
-        ),
-        fetch(
-            pool,
-            include_str!("../../queries/process_privilege.sql"),
-            Params::Empty,
-            None,
-            timeout
-        ),
-        fetch(
-            pool,
-            include_str!("../../queries/uptime.sql"),
-            Params::Empty,
-            None,
-            timeout
-        ),
-    );
+    // One after another on the one connection: near max_connections a second one may be refused,
+    // and a refused read must not pass for an absent table.
+    let run = |sql: &'static str| fetch(pool, sql, Params::Empty, None, timeout);
+    let vars = run(include_str!("../../queries/server_variables.sql")).await;
+    let tables = run(include_str!("../../queries/lock_tables_present.sql")).await?;
+    let privilege = run(include_str!("../../queries/process_privilege.sql")).await;
+    let uptime = run(include_str!("../../queries/uptime.sql")).await;
     let vars = vars.map(|v| v.0).unwrap_or_default();
     let version = info.text("version").unwrap_or_default();
     let comment = info.text("version_comment");
@@ -173,8 +150,7 @@ pub async fn detect(pool: &Pool, timeout: Duration) -> Result<Capabilities, Quer
         variable(&vars, "aurora_version").is_some(),
     );
     let tables: BTreeSet<String> = tables
-        .map(|t| t.0)
-        .unwrap_or_default()
+        .0
         .iter()
         .map(|r| {
             format!(

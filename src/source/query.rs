@@ -17,6 +17,9 @@ pub enum QueryError {
     Denied(String),
     #[error("no answer within {0:?} (raise --query-timeout)")]
     Timeout(Duration),
+    /// The server refused another connection (max_connections, max_user_connections).
+    #[error("the server refused another connection: {0}")]
+    NoConnectionSlot(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -57,6 +60,10 @@ fn classify(e: mysql_async::Error) -> QueryError {
         // 1227 specific privilege, 1142/1143 table/column, 1044 database access denied.
         mysql_async::Error::Server(s) if matches!(s.code, 1227 | 1142 | 1143 | 1044 | 1045) => {
             QueryError::Denied(s.message.clone())
+        }
+        // 1040 Too many connections, 1203/1226 max_user_connections.
+        mysql_async::Error::Server(s) if matches!(s.code, 1040 | 1203 | 1226) => {
+            QueryError::NoConnectionSlot(s.message.clone())
         }
         // 3024 MySQL MAX_EXECUTION_TIME, 1969 MariaDB max_statement_time.
         mysql_async::Error::Server(s) if matches!(s.code, 3024 | 1969) => {

@@ -92,8 +92,11 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
             "json",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The lock waits need PROCESS: unknown, so exit 2 — but everything readable is shown.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("who blocks whom is unknown"), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["counts"]["waiting_sessions"].is_null(), "unknown, never 0: {doc:#}");
     let source = |name: &str| {
         doc["sources"]
             .as_array()
@@ -117,6 +120,8 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
         text.contains("only this account's own sessions are visible"),
         "{text}"
     );
+    assert!(text.starts_with("LOCK WAITS UNKNOWN: "), "{text}");
+    assert!(text.contains("? waiting, ? root blocker(s)"), "{text}");
     ctx.kill(&[busy.id()]);
 }
 
@@ -220,4 +225,67 @@ pub fn url_and_defaults_file(ctx: &Ctx) {
         "{}",
         stderr(&out)
     );
+}
+
+/// Near `max_connections`: with one free slot a full picture on one connection;
+/// with none, a clear error and exit 2.
+pub fn one_free_connection_slot_is_enough(ctx: &Ctx) {
+    let mut root = ctx.conn();
+    // A chain to find: an idle transaction holding a row, one session waiting for it.
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(&mut holder, "UPDATE pair SET v = v + 1 WHERE id = 1");
+    let waiter = ctx.spawn(ctx.conn(), &["UPDATE pair SET v = v + 1 WHERE id = 1"]);
+    ctx.wait_for_waiters(1);
+    // MariaDB's max_connections cannot go below 10: fill up to that first.
+    let mut fillers = Vec::new();
+    while ctx.query_u64(&mut root, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'") < 12 {
+        fillers.push(ctx.conn());
+    }
+    let connected = ctx.query_u64(&mut root, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_CONNECTED'");
+    let diag = |args: &[&str]| {
+        let socket = ctx.server.socket();
+        let mut full = vec![
+            "--no-defaults",
+            "-S",
+            socket.to_str().unwrap(),
+            "-u",
+            "diag",
+            "--password=S3cret-diag-pw",
+        ];
+        full.extend_from_slice(args);
+        ctx.lockdiag_raw(&full)
+    };
+    // Exactly one slot for a non-SUPER account (root keeps its reserved extra one).
+    ctx.exec(
+        &mut root,
+        &format!("SET GLOBAL max_connections = {}", connected + 1),
+    );
+    let one_slot = diag(&["status", "--format", "json"]);
+    ctx.exec(
+        &mut root,
+        &format!("SET GLOBAL max_connections = {connected}"),
+    );
+    let no_slot = diag(&["status"]);
+    ctx.exec(&mut root, "SET GLOBAL max_connections = 151");
+
+    assert_eq!(one_slot.status.code(), Some(0), "{}", stderr(&one_slot));
+    let doc: serde_json::Value = serde_json::from_slice(&one_slot.stdout).unwrap();
+    let sources = doc["sources"].as_array().unwrap();
+    assert!(
+        sources
+            .iter()
+            .all(|s| s["status"] == "ok" || s["source"] == "metadata_locks"),
+        "every source read on one connection: {sources:#?}"
+    );
+    assert_eq!(doc["counts"]["waiting_sessions"], 1, "{doc:#}");
+    assert_eq!(doc["root_blockers"][0]["thread_id"], holder.id(), "{doc:#}");
+    assert_eq!(no_slot.status.code(), Some(2));
+    assert!(
+        stderr(&no_slot).contains("Too many connections"),
+        "{}",
+        stderr(&no_slot)
+    );
+    drop(fillers);
+    ctx.kill(&[holder.id(), waiter.thread_id]);
 }

@@ -38,6 +38,10 @@ const TESTS: &[Test] = &[
         connect::without_process_privilege_degrades,
     ),
     (
+        "connect_one_free_slot",
+        connect::one_free_connection_slot_is_enough,
+    ),
+    (
         "connect_url_and_defaults_file",
         connect::url_and_defaults_file,
     ),

@@ -37,6 +37,25 @@ pub fn server_line(s: &ServerInfo) -> String {
 }
 
 /// One line per source that is not fully readable.
+/// `source: reason; …` of the lock-wait and processlist sources that were not read.
+pub fn unread_reasons(sources: &[SourceStatus]) -> String {
+    sources
+        .iter()
+        .filter(|s| {
+            s.status == SourceState::Unavailable
+                && matches!(s.source.as_str(), "lock_waits" | "processlist")
+        })
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.source,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub fn source_notes(sources: &[SourceStatus]) -> String {
     let mut out = String::new();
     for s in sources.iter().filter(|s| s.status != SourceState::Ok) {
@@ -76,10 +95,29 @@ fn who(node: &BlockerNode) -> String {
 }
 
 /// The waits tree: each root blocker, then its waiters indented.
-pub fn waits_tree(analysis: &crate::analyze::WaitAnalysis, style: &TableStyle) -> String {
+/// The first line of a view whose lock waits could not be read (empty when they were).
+pub fn unknown_waits_line(sources: &[SourceStatus]) -> String {
+    let reasons = unread_reasons(sources);
+    if reasons.is_empty() {
+        return String::new();
+    }
+    format!(
+        "LOCK WAITS UNKNOWN: {reasons} — who blocks whom could not be read; nothing below means \"no waits\".\n"
+    )
+}
+
+pub fn waits_tree(
+    analysis: &crate::analyze::WaitAnalysis,
+    sources: &[SourceStatus],
+    style: &TableStyle,
+) -> String {
     let mut out = String::new();
     if analysis.root_blockers.is_empty() && analysis.cycles.is_empty() {
-        let _ = writeln!(out, "No lock waits.");
+        if unread_reasons(sources).is_empty() {
+            let _ = writeln!(out, "No lock waits.");
+        } else {
+            let _ = writeln!(out, "Lock waits: unknown (not read).");
+        }
         return out;
     }
     let width = sql_width(style, 45);
@@ -178,15 +216,21 @@ fn header_notes(header: &LiveHeader) -> String {
 pub fn status(doc: &StatusView, style: &TableStyle) -> String {
     let mut out = String::new();
     let c = &doc.counts;
+    // First, before anything that could read as "all clear".
+    out.push_str(&unknown_waits_line(&doc.header.sources));
     let _ = writeln!(out, "{}", server_line(&doc.header.server));
+    let shown = |n: Option<u64>| n.map_or("?".to_string(), |n| n.to_string());
     let _ = writeln!(
         out,
         "{} sessions, {} open transactions, {} waiting, {} root blocker(s)",
-        c.sessions, c.open_transactions, c.waiting_sessions, c.root_blockers
+        shown(c.sessions),
+        shown(c.open_transactions),
+        shown(c.waiting_sessions),
+        shown(c.root_blockers)
     );
     out.push_str(&header_notes(&doc.header));
     out.push('\n');
-    out.push_str(&waits_tree(&doc.analysis, style));
+    out.push_str(&waits_tree(&doc.analysis, &doc.header.sources, style));
     if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
         let ids: Vec<String> = doc
             .sessions_waiting_for_metadata_lock

@@ -7,7 +7,7 @@ mod kill;
 mod live;
 
 pub use deadlock::{deadlock_groups, deadlocks};
-pub use live::{locks, ps, server_line, source_notes, status, waits_tree};
+pub use live::{locks, ps, server_line, source_notes, status, unknown_waits_line, waits_tree};
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
@@ -31,9 +31,10 @@ fn text_of(view: &View, style: &TableStyle) -> Option<String> {
         View::Ps(v) => ps(v, style),
         View::Locks(v) => locks(v, style),
         View::Waits(v) => format!(
-            "{}{}",
+            "{}{}{}",
+            unknown_waits_line(&v.header.sources),
             source_notes(&v.header.sources),
-            waits_tree(&v.analysis, style)
+            waits_tree(&v.analysis, &v.header.sources, style)
         ),
         View::Deadlocks(v) => deadlock::view(v, style),
         View::KillPlan(v) => kill::plan(v),
