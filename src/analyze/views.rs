@@ -163,14 +163,15 @@ pub fn known_tables(state: &LiveState) -> Vec<String> {
 pub struct WaitsView {
     #[serde(flatten)]
     pub header: LiveHeader,
+    /// Absent when the lock waits could not be read: unknown, not "none".
     #[serde(flatten)]
-    pub analysis: WaitAnalysis,
+    pub analysis: Option<WaitAnalysis>,
 }
 
 pub fn waits_view(state: &LiveState, analysis: WaitAnalysis) -> WaitsView {
     WaitsView {
         header: LiveHeader::of(state),
-        analysis,
+        analysis: lock_waits_read(state).then_some(analysis),
     }
 }
 
@@ -199,8 +200,9 @@ pub struct StatusView {
     #[serde(flatten)]
     pub header: LiveHeader,
     pub counts: StatusCounts,
+    /// Absent when the lock waits could not be read: unknown, not "none".
     #[serde(flatten)]
-    pub analysis: WaitAnalysis,
+    pub analysis: Option<WaitAnalysis>,
     pub metadata_lock_waits: Vec<LockWait>,
     /// Sessions in a "Waiting for … metadata lock" state (seen even without performance_schema).
     pub sessions_waiting_for_metadata_lock: Vec<u64>,
@@ -256,7 +258,7 @@ pub fn status_view(
             .filter(|w| w.kind == WaitKind::Metadata)
             .cloned()
             .collect(),
-        analysis,
+        analysis: lock_waits_read(state).then_some(analysis),
         sessions_waiting_for_metadata_lock: sessions_in_metadata_lock_wait(state),
         long_transactions,
         long_trx_threshold_secs: threshold,
@@ -366,8 +368,9 @@ pub struct SnapshotView {
     pub target: String,
     #[serde(flatten)]
     pub state: LiveState,
-    /// The waits analysis at collection time (root blockers, waits, cycles).
-    pub analysis: WaitAnalysis,
+    /// The waits analysis at collection time (root blockers, waits, cycles);
+    /// `None` when the lock waits could not be read (unknown, not "none").
+    pub analysis: Option<WaitAnalysis>,
     /// The latest deadlock of the InnoDB status, parsed and analysed.
     pub latest_deadlock: Option<DeadlockReport>,
 }

@@ -82,7 +82,43 @@ fn report_error(e: &anyhow::Error) -> i32 {
     EXIT_ERROR
 }
 
+/// Headroom beyond the connect and query limits for everything else a run does.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a run that reads a server may take in all: connecting, identifying
+/// the server (a few short queries), one round of concurrent collection (each
+/// statement under --query-timeout), closing. `None` for runs that wait on
+/// purpose (kill asks a person; duplicate scans read a whole table).
+fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> {
+    let resolve::Source::Server(config) = source else {
+        return None;
+    };
+    let open_ended = match job {
+        Job::Kill(_) | Job::Dupes(_) => true,
+        Job::Check(check) => check
+            .assertions
+            .iter()
+            .any(|a| matches!(a, resolve::Assertion::NoDuplicates(..))),
+        _ => false,
+    };
+    (!open_ended).then(|| config.connect_timeout + config.query_timeout * 3 + DEADLINE_MARGIN)
+}
+
 async fn dispatch(settings: Settings) -> anyhow::Result<i32> {
+    let limit = deadline(&settings.source, &settings.job);
+    let work = run_job(settings);
+    match limit {
+        // A stalled server (stopped, swapping, network gone) must not hold the terminal.
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            anyhow::bail!(
+                "no complete answer within {limit:?} (--connect-timeout + 3 × --query-timeout + {DEADLINE_MARGIN:?}): the server stalled; nothing was concluded"
+            )
+        }),
+        None => work.await,
+    }
+}
+
+async fn run_job(settings: Settings) -> anyhow::Result<i32> {
     let Settings {
         output,
         source,

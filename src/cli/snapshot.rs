@@ -32,7 +32,7 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
     crate::source::connect::close(pool.clone()).await;
     let ended = chrono::Utc::now();
 
-    let analysis = analyze_waits(&state);
+    let analysis = crate::analyze::views::lock_waits_read(&state).then(|| analyze_waits(&state));
     // Written all the same (for the post-mortem), but the run fails when the waits are unknown.
     let code = super::live::exit_for_lock_waits(&state);
     let latest_deadlock = DeadlockReport::latest_in(state.innodb_status.as_deref());

@@ -10,7 +10,7 @@ use super::View;
 /// The graph of a view that is one (waits, deadlocks); `None` for the others.
 pub fn render(view: &View) -> Option<String> {
     match view {
-        View::Waits(v) => Some(waits(&v.analysis)),
+        View::Waits(v) => Some(waits(&v.analysis.clone().unwrap_or_default())),
         View::Deadlocks(v) => Some(deadlocks(&v.deadlocks)),
         _ => None,
     }

@@ -9,7 +9,7 @@ use super::View;
 /// The flowchart of a view that is a graph (waits, deadlocks); `None` for the others.
 pub fn render(view: &View) -> Option<String> {
     match view {
-        View::Waits(v) => Some(waits(&v.analysis)),
+        View::Waits(v) => Some(waits(&v.analysis.clone().unwrap_or_default())),
         View::Deadlocks(v) => Some(deadlocks(&v.deadlocks)),
         _ => None,
     }

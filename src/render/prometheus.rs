@@ -31,16 +31,10 @@ fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std
 
 /// The headline figures of one collection.
 pub fn snapshot(view: &SnapshotView) -> String {
-    let (state, analysis) = (&view.state, &view.analysis);
+    let state = &view.state;
     let latest_deadlock = view.latest_deadlock.as_ref();
     let server = format!("server=\"{}\"", escape(&view.target));
     let mut out = String::new();
-    let longest = analysis
-        .waits
-        .iter()
-        .map(|w| w.wait_secs)
-        .max()
-        .unwrap_or(0);
     let oldest = state
         .transactions
         .iter()
@@ -48,7 +42,13 @@ pub fn snapshot(view: &SnapshotView) -> String {
         .max()
         .unwrap_or(0);
     // A source that was not read has no figure: a gauge of 0 would say "all clear".
-    if crate::analyze::views::lock_waits_read(state) {
+    if let Some(analysis) = &view.analysis {
+        let longest = analysis
+            .waits
+            .iter()
+            .map(|w| w.wait_secs)
+            .max()
+            .unwrap_or(0);
         gauge(
             &mut out,
             "lockdiag_waiting_sessions",

@@ -192,7 +192,7 @@ fn every_view_in_every_format_it_supports() {
             collected_at_start: "2026-11-29T06:00:00.000Z".into(),
             collected_at_end: "2026-11-29T06:00:00.050Z".into(),
             target: "db1:3306".into(),
-            analysis: analyze_waits(&state),
+            analysis: Some(analyze_waits(&state)),
             state: state.clone(),
             latest_deadlock: None,
         })),
@@ -270,7 +270,7 @@ fn junit_and_prometheus_escape_what_they_must() {
         collected_at_start: String::new(),
         collected_at_end: String::new(),
         target: "db\"1\n".into(),
-        analysis: analyze_waits(&state),
+        analysis: Some(analyze_waits(&state)),
         state,
         latest_deadlock: None,
     }));

@@ -94,9 +94,16 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
     );
     // The lock waits need PROCESS: unknown, so exit 2 — but everything readable is shown.
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("who blocks whom is unknown"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("who blocks whom is unknown"),
+        "{}",
+        stderr(&out)
+    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["counts"]["waiting_sessions"].is_null(), "unknown, never 0: {doc:#}");
+    assert!(
+        doc["counts"]["waiting_sessions"].is_null(),
+        "unknown, never 0: {doc:#}"
+    );
     let source = |name: &str| {
         doc["sources"]
             .as_array()
@@ -287,5 +294,78 @@ pub fn one_free_connection_slot_is_enough(ctx: &Ctx) {
         stderr(&no_slot)
     );
     drop(fillers);
+    ctx.kill(&[holder.id(), waiter.thread_id]);
+}
+
+/// The server stops (SIGSTOP) a few milliseconds into a run: every run ends on its own within
+/// its limits, non-zero, and never reports zero waits.
+pub fn stalled_server_is_bounded(ctx: &Ctx) {
+    // A wait exists, so a "0 waiting" would be a wrong answer, not an empty one.
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(&mut holder, "UPDATE pair SET v = v + 1 WHERE id = 2");
+    let waiter = ctx.spawn(ctx.conn(), &["UPDATE pair SET v = v + 1 WHERE id = 2"]);
+    ctx.wait_for_waiters(1);
+    let socket = ctx.server.socket();
+    let limits = ["--connect-timeout", "1s", "--query-timeout", "1s"];
+    // connect 1 s + 3 × query 1 s + 2 s margin, and 3 s of slack for the machine.
+    let bound = Duration::from_secs(1 + 3 + 2 + 3);
+    for command in [
+        &["status", "--format", "json"][..],
+        &["snapshot", "--format", "json"][..],
+        &["check", "--max-blocked", "5"][..],
+    ] {
+        for delay_ms in [5, 20, 50] {
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+                .args([
+                    "--no-defaults",
+                    "-S",
+                    socket.to_str().unwrap(),
+                    "-u",
+                    "root",
+                ])
+                .args(limits)
+                .args(command)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            ctx.server.signal("STOP");
+            let t0 = Instant::now();
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break Some(status);
+                }
+                if t0.elapsed() > bound {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            ctx.server.signal("CONT");
+            let Some(status) = status else {
+                let _ = child.kill();
+                panic!("{command:?} stopped {delay_ms} ms in: still running after {bound:?}");
+            };
+            let out = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            // It may have finished before the stop took hold: then it must be right.
+            if status.success() {
+                assert!(
+                    !stdout.contains("\"waiting_sessions\": 0"),
+                    "{command:?}: {stdout}"
+                );
+                continue;
+            }
+            assert!(
+                matches!(status.code(), Some(1 | 2)),
+                "{command:?}: {status:?}"
+            );
+            assert!(
+                !stdout.contains("\"waiting_sessions\": 0") && !stdout.contains("0 waiting"),
+                "{command:?} {delay_ms} ms: a stall read as no waits: {stdout}"
+            );
+        }
+    }
     ctx.kill(&[holder.id(), waiter.thread_id]);
 }

@@ -41,6 +41,7 @@ const TESTS: &[Test] = &[
         "connect_one_free_slot",
         connect::one_free_connection_slot_is_enough,
     ),
+    ("connect_stalled_server", connect::stalled_server_is_bounded),
     (
         "connect_url_and_defaults_file",
         connect::url_and_defaults_file,

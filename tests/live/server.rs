@@ -100,6 +100,16 @@ impl Server {
         Ok(server)
     }
 
+    /// Stops (`STOP`) or resumes (`CONT`) the server process, as a stall would.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} the server");
+    }
+
     pub fn socket(&self) -> PathBuf {
         self.dir.join("sock")
     }

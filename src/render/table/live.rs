@@ -107,17 +107,17 @@ pub fn unknown_waits_line(sources: &[SourceStatus]) -> String {
 }
 
 pub fn waits_tree(
-    analysis: &crate::analyze::WaitAnalysis,
+    analysis: Option<&crate::analyze::WaitAnalysis>,
     sources: &[SourceStatus],
     style: &TableStyle,
 ) -> String {
     let mut out = String::new();
+    let Some(analysis) = analysis.filter(|_| unread_reasons(sources).is_empty()) else {
+        let _ = writeln!(out, "Lock waits: unknown (not read).");
+        return out;
+    };
     if analysis.root_blockers.is_empty() && analysis.cycles.is_empty() {
-        if unread_reasons(sources).is_empty() {
-            let _ = writeln!(out, "No lock waits.");
-        } else {
-            let _ = writeln!(out, "Lock waits: unknown (not read).");
-        }
+        let _ = writeln!(out, "No lock waits.");
         return out;
     }
     let width = sql_width(style, 45);
@@ -230,7 +230,7 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
     );
     out.push_str(&header_notes(&doc.header));
     out.push('\n');
-    out.push_str(&waits_tree(&doc.analysis, &doc.header.sources, style));
+    out.push_str(&waits_tree(doc.analysis.as_ref(), &doc.header.sources, style));
     if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
         let ids: Vec<String> = doc
             .sessions_waiting_for_metadata_lock
