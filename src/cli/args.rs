@@ -27,6 +27,18 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A retention period: at least a minute (`--keep 0`, `1ns` or `5s` would delete
+/// the history a cron line is meant to keep).
+pub fn retention(text: &str) -> Result<Duration, String> {
+    let d = positive_duration(text)?;
+    if d < Duration::from_secs(60) {
+        return Err(
+            "a retention shorter than 1m would delete the snapshots it keeps (e.g. 7d, 12h)".into(),
+        );
+    }
+    Ok(d)
+}
+
 /// `--server-tz`: `UTC`, `Z`, `+08:00`, `-0530`, `+8`, or `local` (this machine's zone now).
 pub fn utc_offset(text: &str) -> Result<i64, String> {
     let t = text.trim();
@@ -248,8 +260,8 @@ pub struct SnapshotArgs {
     /// A file, or a directory for timestamped files; standard output when absent.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// With --out DIR: remove lockdiag snapshots older than this.
-    #[arg(long, value_parser = positive_duration)]
+    /// With --out DIR: remove lockdiag snapshots older than this (at least 1m; the newest is always kept).
+    #[arg(long, value_parser = retention)]
     pub keep: Option<Duration>,
     /// Leave the raw SHOW ENGINE INNODB STATUS text out.
     #[arg(long)]

@@ -12,13 +12,39 @@ use crate::source::snapshot_file::{output_path, prune, write_atomically};
 use super::resolve::SnapshotJob;
 use super::{output, Output};
 
+/// With `--format prometheus --out FILE`: a failed collection replaces the
+/// last file with `lockdiag_up 0` (and when), so stale gauges stop being exported.
+fn replace_stale_metrics(
+    job: &SnapshotJob,
+    config: &ConnectionConfig,
+    out: &Output,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let (Format::Prometheus, Some(out_path)) = (out.format, &job.out) else {
+        return;
+    };
+    let text = crate::render::prometheus::collection_failed(&config.address(), at.timestamp());
+    let written = output_path(out_path, at, "prom")
+        .and_then(|path| write_atomically(&path, text.as_bytes()).map(|()| path));
+    match written {
+        Ok(path) => output::note(&format!("{} now says lockdiag_up 0", path.display())),
+        Err(e) => output::note(&format!("cannot mark the metrics as stale: {e:#}")),
+    }
+}
+
 fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> Result<i32> {
     let started = chrono::Utc::now();
-    let (pool, caps) = super::live::open(config).await?;
+    let (pool, caps) = match super::live::open(config).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            replace_stale_metrics(job, config, out, started);
+            return Err(e);
+        }
+    };
     let mut state = collect_live(
         &pool,
         &caps,
@@ -57,11 +83,11 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
     } else {
         "json"
     };
-    let path = output_path(out_path, started, extension);
+    let path = output_path(out_path, started, extension)?;
     write_atomically(&path, content.as_bytes())?;
     if let Some(keep) = job.keep {
         if out_path.is_dir() {
-            prune(out_path, keep, ended)?;
+            prune(out_path, keep, ended, &path)?;
         }
     }
     output::note(&format!("snapshot written to {}", path.display()));

@@ -29,12 +29,31 @@ fn gauge(out: &mut String, name: &str, help: &str, labels: &str, value: impl std
     );
 }
 
+/// What a textfile collector should export when a collection failed: the
+/// previous file's gauges would go on looking current.
+pub fn collection_failed(target: &str, at_epoch: i64) -> String {
+    let server = format!("server=\"{}\"", escape(target));
+    let mut out = String::new();
+    gauge(&mut out, "lockdiag_up", UP_HELP, &server, 0);
+    gauge(
+        &mut out,
+        "lockdiag_collection_error_timestamp_seconds",
+        "When lockdiag last failed to collect (Unix time).",
+        &server,
+        at_epoch,
+    );
+    out
+}
+
+const UP_HELP: &str = "Whether lockdiag's last collection reached the server (1) or failed (0).";
+
 /// The headline figures of one collection.
 pub fn snapshot(view: &SnapshotView) -> String {
     let state = &view.state;
     let latest_deadlock = view.latest_deadlock.as_ref();
     let server = format!("server=\"{}\"", escape(&view.target));
     let mut out = String::new();
+    gauge(&mut out, "lockdiag_up", UP_HELP, &server, 1);
     let oldest = state
         .transactions
         .iter()

@@ -61,20 +61,39 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
 }
 
 /// The file a snapshot goes to: `--out FILE`, or a timestamped name in `--out DIR`.
-pub fn output_path(out: &Path, at: DateTime<Utc>, extension: &str) -> PathBuf {
-    if out.is_dir() {
-        out.join(timestamped_name(at, extension))
-    } else {
-        out.to_path_buf()
+/// Where `--out` writes: a timestamped file in a directory (one that exists,
+/// or a path ending in `/`, created), or the file named. A path that is
+/// neither (no such directory, no extension) is refused rather than guessed:
+/// taken as a file, a cron line meant to keep a week would keep one snapshot.
+pub fn output_path(out: &Path, at: DateTime<Utc>, extension: &str) -> Result<PathBuf> {
+    let as_dir = out.as_os_str().to_string_lossy().ends_with('/');
+    if as_dir && !out.is_dir() {
+        fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     }
+    if out.is_dir() {
+        return Ok(out.join(timestamped_name(at, extension)));
+    }
+    if out.exists() || out.extension().is_some() {
+        return Ok(out.to_path_buf());
+    }
+    bail!(
+        "--out {}: no such directory or file; end it with / to create a directory of timestamped snapshots ({}/), or name a file ({}.{extension})",
+        out.display(),
+        out.display(),
+        out.display()
+    )
 }
 
-/// Removes lockdiag's timestamped files in `dir` older than `keep`; returns how many.
-pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>) -> Result<usize> {
+/// Removes lockdiag's timestamped files in `dir` older than `keep`, never
+/// `newest` (the one just written, whatever the clock says); returns how many.
+pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>, newest: &Path) -> Result<usize> {
     let cutoff = now - chrono::Duration::from_std(keep).context("--keep is too long")?;
     let mut removed = 0;
     for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
         let path = entry?.path();
+        if path.file_name() == newest.file_name() {
+            continue;
+        }
         if name_time(&path).is_some_and(|t| t < cutoff) {
             fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             removed += 1;
@@ -157,8 +176,27 @@ mod tests {
         write_atomically(&a, b"{}").unwrap();
         write_atomically(&b, b"{}").unwrap();
         fs::write(dir.join("unrelated.json"), b"{}").unwrap();
-        assert_eq!(prune(&dir, Duration::from_secs(3600), now).unwrap(), 1);
+        assert_eq!(prune(&dir, Duration::from_secs(3600), now, &b).unwrap(), 1);
         assert!(!a.exists() && b.exists() && dir.join("unrelated.json").exists());
+        // The newest is kept even when the clock says it is old (a 1 ns retention, a clock jump).
+        let later = now + chrono::Duration::hours(5);
+        assert_eq!(
+            prune(&dir, Duration::from_secs(3600), later, &b).unwrap(),
+            0
+        );
+        assert!(b.exists());
+        // --out: a directory (existing or ending in /), a file, or refused.
+        let fresh = dir.join("new-dir/");
+        let written = output_path(&fresh, now, "json").unwrap();
+        assert!(fresh.is_dir() && written.parent() == Some(fresh.as_path()));
+        assert_eq!(
+            output_path(&dir.join("one.json"), now, "json").unwrap(),
+            dir.join("one.json")
+        );
+        let err = output_path(&dir.join("snapshots"), now, "json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("end it with /"), "{err}");
         assert!(fs::read_dir(&dir).unwrap().all(|e| !e
             .unwrap()
             .file_name()

@@ -481,3 +481,86 @@ pub fn dupes_scan_does_not_block_writers(ctx: &Ctx) {
     );
     ctx.exec(&mut admin, "DROP TABLE big");
 }
+
+/// The snapshot writer's edges: directories, retention, stale metrics, JUnit without a server.
+pub fn snapshot_writer_refuses_guesses_and_marks_failures(ctx: &Ctx) {
+    let base = ctx.server.dir.join("writer");
+    // A path that is neither a directory nor a file name is refused, not written as a file.
+    let ambiguous = base.join("snaps");
+    let out = ctx.lockdiag(&["snapshot", "--out", ambiguous.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("end it with /"));
+    assert!(!ambiguous.exists());
+    // With a trailing slash the directory is created and a timestamped file written.
+    let dir = format!("{}/", ambiguous.display());
+    let out = ctx.lockdiag(&["snapshot", "--out", &dir, "--keep", "7d"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_dir(&ambiguous).unwrap().count(), 1);
+    // A retention under a minute would delete what it keeps.
+    for keep in ["0", "0s", "1ns", "30s"] {
+        let out = ctx.lockdiag(&["snapshot", "--out", &dir, "--keep", keep]);
+        assert_eq!(out.status.code(), Some(2), "--keep {keep}");
+    }
+    assert_eq!(std::fs::read_dir(&ambiguous).unwrap().count(), 1);
+
+    // Prometheus: a good run says lockdiag_up 1; a failed one replaces the file with lockdiag_up 0.
+    let prom = base.join("lockdiag.prom");
+    let out = ctx.lockdiag(&[
+        "snapshot",
+        "--format",
+        "prometheus",
+        "--out",
+        prom.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&prom)
+        .unwrap()
+        .contains("lockdiag_up{server="));
+    let closed = crate::server::free_port().unwrap().to_string();
+    let out = ctx.lockdiag_tcp(
+        &closed,
+        &[
+            "--connect-timeout",
+            "1s",
+            "snapshot",
+            "--format",
+            "prometheus",
+            "--out",
+            prom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        text.contains(&format!("lockdiag_up{{server=\"127.0.0.1:{closed}\"}} 0"))
+            && text.contains("lockdiag_collection_error_timestamp_seconds")
+            && !text.contains("lockdiag_waiting_sessions"),
+        "{text}"
+    );
+
+    // check --junit writes an errored testcase when it cannot connect.
+    let junit = base.join("junit.xml");
+    let out = ctx.lockdiag_tcp(
+        &closed,
+        &[
+            "--connect-timeout",
+            "1s",
+            "check",
+            "--max-blocked",
+            "0",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("connect") && xml.contains("cannot connect"),
+        "{xml}"
+    );
+}

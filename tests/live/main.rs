@@ -103,6 +103,10 @@ const TESTS: &[Test] = &[
         cron::snapshots_appear_atomically_and_are_pruned,
     ),
     (
+        "snapshot_writer_edges",
+        cron::snapshot_writer_refuses_guesses_and_marks_failures,
+    ),
+    (
         "dupes_groups_and_unique_key",
         cron::dupes_finds_groups_and_names_the_unique_key,
     ),

@@ -230,7 +230,11 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
     );
     out.push_str(&header_notes(&doc.header));
     out.push('\n');
-    out.push_str(&waits_tree(doc.analysis.as_ref(), &doc.header.sources, style));
+    out.push_str(&waits_tree(
+        doc.analysis.as_ref(),
+        &doc.header.sources,
+        style,
+    ));
     if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
         let ids: Vec<String> = doc
             .sessions_waiting_for_metadata_lock
