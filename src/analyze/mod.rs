@@ -7,6 +7,7 @@ pub mod duplicates;
 pub mod history;
 pub mod kill;
 pub mod metadata;
+pub mod record;
 pub mod report;
 pub mod sql_text;
 pub mod suggest;

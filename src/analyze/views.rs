@@ -373,4 +373,7 @@ pub struct SnapshotView {
     pub analysis: Option<WaitAnalysis>,
     /// The latest deadlock of the InnoDB status, parsed and analysed.
     pub latest_deadlock: Option<DeadlockReport>,
+    /// Why `record` took it (`lock-wait 3s >= 2s`, `cleared`); absent for `snapshot`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
 }

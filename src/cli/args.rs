@@ -187,6 +187,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Assertions for CI: PASS/FAIL each, exit 1 when any fails.
     Check(CheckArgs),
+    /// Run for long: a cheap probe every --interval, a snapshot when a trigger fires, every new deadlock kept.
+    Record(RecordArgs),
     /// Find duplicate keys (e.g. payments.payment_key) without locking the table.
     Dupes(DupesArgs),
     /// Print a shell completion script: `lockdiag completions bash > /etc/bash_completion.d/lockdiag`.
@@ -234,6 +236,89 @@ pub struct CheckArgs {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct RecordArgs {
+    /// The directory for snapshots and deadlocks.jsonl (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How often to probe.
+    #[arg(long, value_parser = positive_duration, default_value = "1s")]
+    pub interval: Duration,
+    /// Snapshot when a session has waited this long for a row lock [default when no trigger is given: 5s].
+    #[arg(long, value_parser = positive_duration)]
+    pub on_lock_wait: Option<Duration>,
+    /// Snapshot when at least N sessions wait for locks.
+    #[arg(long, value_parser = positive_count)]
+    pub on_blocked: Option<u64>,
+    /// Snapshot when a transaction has been open this long.
+    #[arg(long, value_parser = positive_duration)]
+    pub on_trx_age: Option<Duration>,
+    /// Snapshot when a session has waited this long for a metadata lock.
+    #[arg(long, value_parser = positive_duration)]
+    pub on_mdl_wait: Option<Duration>,
+    /// Keep every new deadlock in DIR/deadlocks.jsonl (the default).
+    #[arg(long, conflicts_with = "no_deadlocks")]
+    pub on_deadlock: bool,
+    /// Do not record deadlocks.
+    #[arg(long)]
+    pub no_deadlocks: bool,
+    /// While a condition lasts, at most one snapshot per this long (plus one when it clears).
+    #[arg(long, value_parser = positive_duration, default_value = "10s")]
+    pub cooldown: Duration,
+    /// Remove snapshots older than this (at least 1m; the newest is always kept).
+    #[arg(long, value_parser = retention)]
+    pub keep: Option<Duration>,
+    /// Remove the oldest snapshots beyond this total size (e.g. 1GB, 500MiB).
+    #[arg(long, value_parser = byte_size, value_name = "SIZE")]
+    pub max_size: Option<u64>,
+    /// Also follow this error log (innodb_print_all_deadlocks=ON) for deadlocks between probes.
+    #[arg(long)]
+    pub error_log: Option<PathBuf>,
+    /// Stop after this long (for scripts and tests); else run until SIGTERM or Ctrl-C.
+    #[arg(long = "for", value_parser = positive_duration, value_name = "DURATION")]
+    pub run_for: Option<Duration>,
+    /// Event lines on stderr: text or json (for log shippers).
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// Lock groups kept per snapshot at most.
+    #[arg(long, default_value_t = 1000, value_parser = positive_count)]
+    pub limit: u64,
+    /// Leave the raw SHOW ENGINE INNODB STATUS text out of the snapshots.
+    #[arg(long)]
+    pub no_raw: bool,
+}
+
+/// `1GB`, `500MiB`, `2048` (bytes): decimal (kB, MB, GB, TB) and binary (KiB, MiB, GiB, TiB) units.
+pub fn byte_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: a size such as 1GB, 500MiB or 2048"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (kB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    match n.checked_mul(factor) {
+        Some(0) => Err("must be greater than zero".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("{text:?} is too large")),
+    }
 }
 
 #[derive(Debug, Args, Default)]
@@ -409,6 +494,9 @@ mod tests {
         assert_eq!(utc_offset("+08:00"), Ok(8 * 3600));
         assert_eq!(utc_offset("-0530"), Ok(-(5 * 3600 + 30 * 60)));
         assert_eq!(utc_offset("UTC"), Ok(0));
+        assert_eq!(byte_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(byte_size("500MiB"), Ok(500 << 20));
+        assert!(byte_size("0").is_err() && byte_size("1 parsec").is_err());
         assert!(utc_offset("Europe/Paris").is_err());
         assert!(Cli::try_parse_from([
             "lockdiag",

@@ -12,6 +12,7 @@ mod dupes;
 mod kill;
 mod live;
 mod output;
+mod record;
 mod reference;
 pub mod resolve;
 mod snapshot;
@@ -94,7 +95,7 @@ fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> 
         return None;
     };
     let open_ended = match job {
-        Job::Kill(_) | Job::Dupes(_) => true,
+        Job::Kill(_) | Job::Dupes(_) | Job::Record(_) => true,
         Job::Check(check) => check
             .assertions
             .iter()
@@ -134,5 +135,6 @@ async fn run_job(settings: Settings) -> anyhow::Result<i32> {
         Job::Snapshot(job) => snapshot::run(&job, source.server()?, &output).await,
         Job::Check(job) => check::run(&job, source.server()?, &output).await,
         Job::Dupes(request) => dupes::run(&request, source.server()?, &output).await,
+        Job::Record(job) => record::run(&job, source.server()?).await,
     }
 }

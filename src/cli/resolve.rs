@@ -16,7 +16,9 @@ use crate::render::{TableStyle, ViewKind};
 use crate::source::connect::ConnectionConfig;
 use crate::source::dupes::DupesRequest;
 
-use super::args::{CheckArgs, Cli, Command, DeadlockArgs, DupesArgs, KillArgs, StatusArgs};
+use super::args::{
+    CheckArgs, Cli, Command, DeadlockArgs, DupesArgs, KillArgs, RecordArgs, StatusArgs,
+};
 use super::config::resolve_connection;
 use super::Output;
 
@@ -107,6 +109,53 @@ pub enum Job {
     Snapshot(SnapshotJob),
     Check(CheckJob),
     Dupes(DupesRequest),
+    Record(RecordJob),
+}
+
+/// `record`.
+#[derive(Debug, Clone)]
+pub struct RecordJob {
+    pub out: PathBuf,
+    pub interval: Duration,
+    pub triggers: crate::analyze::record::Triggers,
+    pub deadlocks: bool,
+    pub cooldown: Duration,
+    pub keep: Option<Duration>,
+    pub max_size: Option<u64>,
+    pub error_log: Option<PathBuf>,
+    pub run_for: Option<Duration>,
+    pub json_log: bool,
+    pub lock_groups: u64,
+    pub no_raw: bool,
+}
+
+/// The trigger when none is given: a row-lock wait this long.
+const DEFAULT_LOCK_WAIT_TRIGGER: Duration = Duration::from_secs(5);
+
+fn record_job(args: RecordArgs) -> RecordJob {
+    let mut triggers = crate::analyze::record::Triggers {
+        lock_wait: args.on_lock_wait,
+        blocked: args.on_blocked,
+        trx_age: args.on_trx_age,
+        mdl_wait: args.on_mdl_wait,
+    };
+    if triggers.is_empty() {
+        triggers.lock_wait = Some(DEFAULT_LOCK_WAIT_TRIGGER);
+    }
+    RecordJob {
+        out: args.out,
+        interval: args.interval,
+        triggers,
+        deadlocks: !args.no_deadlocks,
+        cooldown: args.cooldown,
+        keep: args.keep,
+        max_size: args.max_size,
+        error_log: args.error_log,
+        run_for: args.run_for,
+        json_log: args.log_format == "json",
+        lock_groups: args.limit,
+        no_raw: args.no_raw,
+    }
 }
 
 /// Everything a handler needs.
@@ -139,6 +188,7 @@ fn view_of(command: &Command) -> Option<ViewKind> {
         Command::Kill(_) => ViewKind::Kill,
         Command::Snapshot(_) => ViewKind::Snapshot,
         Command::Check(_) => ViewKind::Check,
+        Command::Record(_) => ViewKind::Snapshot,
         Command::Dupes(_) => ViewKind::Dupes,
         Command::Completions(_) | Command::Man(_) => return None,
     })
@@ -220,6 +270,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
             lock_groups: args.limit,
         }),
         Command::Check(args) => Job::Check(check_job(args, source.server()?)?),
+        Command::Record(args) => Job::Record(record_job(args)),
         Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),
         Command::Completions(_) | Command::Man(_) => bail!(NOTHING_TO_RESOLVE),
     };

@@ -12,6 +12,43 @@ use crate::source::snapshot_file::{output_path, prune, write_atomically};
 use super::resolve::SnapshotJob;
 use super::{output, Output};
 
+/// One full collection as a snapshot document's body (shared with `record`).
+pub async fn take(
+    pool: &mysql_async::Pool,
+    caps: &crate::source::detect::Capabilities,
+    config: &ConnectionConfig,
+    lock_groups: u64,
+    no_raw: bool,
+    started: chrono::DateTime<chrono::Utc>,
+    trigger: Option<String>,
+) -> SnapshotView {
+    let mut state = collect_live(
+        pool,
+        caps,
+        CollectOptions {
+            locks_limit: Some(lock_groups),
+            innodb_status: true,
+            timeout: config.query_timeout,
+        },
+    )
+    .await;
+    let ended = chrono::Utc::now();
+    let analysis = crate::analyze::views::lock_waits_read(&state).then(|| analyze_waits(&state));
+    let latest_deadlock = DeadlockReport::latest_in(state.innodb_status.as_deref());
+    if no_raw {
+        state.innodb_status = None;
+    }
+    SnapshotView {
+        collected_at_start: rfc3339(started),
+        collected_at_end: rfc3339(ended),
+        target: config.address(),
+        state,
+        analysis,
+        latest_deadlock,
+        trigger,
+    }
+}
+
 /// With `--format prometheus --out FILE`: a failed collection replaces the
 /// last file with `lockdiag_up 0` (and when), so stale gauges stop being exported.
 fn replace_stale_metrics(
@@ -45,34 +82,21 @@ pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> 
             return Err(e);
         }
     };
-    let mut state = collect_live(
+    let view = take(
         &pool,
         &caps,
-        CollectOptions {
-            locks_limit: Some(job.lock_groups),
-            innodb_status: true,
-            timeout: config.query_timeout,
-        },
+        config,
+        job.lock_groups,
+        job.no_raw,
+        started,
+        None,
     )
     .await;
     crate::source::connect::close(pool.clone()).await;
-    let ended = chrono::Utc::now();
-
-    let analysis = crate::analyze::views::lock_waits_read(&state).then(|| analyze_waits(&state));
     // Written all the same (for the post-mortem), but the run fails when the waits are unknown.
-    let code = super::live::exit_for_lock_waits(&state);
-    let latest_deadlock = DeadlockReport::latest_in(state.innodb_status.as_deref());
-    if job.no_raw {
-        state.innodb_status = None;
-    }
-    let view = View::Snapshot(Box::new(SnapshotView {
-        collected_at_start: rfc3339(started),
-        collected_at_end: rfc3339(ended),
-        target: config.address(),
-        state,
-        analysis,
-        latest_deadlock,
-    }));
+    let code = super::live::exit_for_lock_waits(&view.state);
+    let ended = chrono::Utc::now();
+    let view = View::Snapshot(Box::new(view));
     let content = render(&view, out.format, &out.style)?;
     let Some(out_path) = &job.out else {
         output::write_stdout(content.as_bytes())?;

@@ -21,4 +21,7 @@ pub struct Snapshot {
     /// The latest deadlock of the InnoDB status as parsed at collection time
     /// (its analysis fields are ignored on reading).
     pub latest_deadlock: Option<Deadlock>,
+    /// Why `record` took it; absent for `snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
 }

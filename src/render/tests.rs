@@ -195,6 +195,7 @@ fn every_view_in_every_format_it_supports() {
             analysis: Some(analyze_waits(&state)),
             state: state.clone(),
             latest_deadlock: None,
+            trigger: None,
         })),
     ];
     for (i, view) in views.iter().enumerate() {
@@ -273,6 +274,7 @@ fn junit_and_prometheus_escape_what_they_must() {
         analysis: Some(analyze_waits(&state)),
         state,
         latest_deadlock: None,
+        trigger: None,
     }));
     let prom = plain(&snapshot, Format::Prometheus);
     assert!(prom.contains(r#"server="db\"1\n""#));

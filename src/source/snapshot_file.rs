@@ -102,6 +102,48 @@ pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>, newest: &Path) -> R
     Ok(removed)
 }
 
+/// Appends one line (a newline is added) and syncs it to disk.
+pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    file.write_all(format!("{line}\n").as_bytes())
+        .and_then(|()| file.sync_data())
+        .with_context(|| format!("cannot append to {}", path.display()))
+}
+
+/// Removes lockdiag's timestamped files in `dir`, oldest first, until they
+/// take at most `max_bytes` together; never `newest`. Returns how many went.
+pub fn enforce_max_size(dir: &Path, max_bytes: u64, newest: &Path) -> Result<usize> {
+    let mut files: Vec<(DateTime<Utc>, PathBuf, u64)> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let time = name_time(&path)?;
+            Some((time, path, e.metadata().ok()?.len()))
+        })
+        .collect();
+    files.sort();
+    let mut total: u64 = files.iter().map(|f| f.2).sum();
+    let mut removed = 0;
+    for (_, path, size) in files {
+        if total <= max_bytes {
+            break;
+        }
+        if path.file_name() == newest.file_name() {
+            continue;
+        }
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        total -= size;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// Reads a snapshot document. A document of another kind or a newer version is
 /// named as such (from its `kind`/`schema_version` header) instead of failing
 /// on a missing field of the body.

@@ -27,7 +27,7 @@ fn capture(ctx: &Ctx, name: &str) {
 
 /// Waits until InnoDB picked a victim among the background statements
 /// (others may stay blocked behind survivors); returns how many failed with a deadlock.
-fn deadlock_victims(_ctx: &Ctx, mut pending: Vec<Pending>) -> usize {
+pub fn deadlock_victims(_ctx: &Ctx, mut pending: Vec<Pending>) -> usize {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut victims = 0;
     while victims == 0 && std::time::Instant::now() < deadline {

@@ -8,6 +8,7 @@ mod ctx;
 mod deadlocks;
 mod dupes;
 mod kill;
+mod record;
 mod server;
 mod waits;
 
@@ -105,6 +106,10 @@ const TESTS: &[Test] = &[
     (
         "snapshot_writer_edges",
         cron::snapshot_writer_refuses_guesses_and_marks_failures,
+    ),
+    (
+        "record_timeout_and_deadlock",
+        record::record_catches_a_timeout_and_a_deadlock,
     ),
     (
         "dupes_groups_and_unique_key",

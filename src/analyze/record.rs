@@ -1,0 +1,227 @@
+//! The recorder's decisions, apart from any I/O: which trigger a probe
+//! fires, when a snapshot is due (at most one per cooldown while a condition
+//! lasts, one more when it clears), and when two deadlock prints are the same
+//! deadlock (so none is written twice, across sources and restarts).
+
+use std::time::{Duration, Instant};
+
+use super::history::timestamp_epoch;
+use super::DeadlockReport;
+
+/// One probe's figures (`queries/probe.sql`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probe {
+    /// Sessions in an InnoDB lock wait, and the longest wait.
+    pub row_waiting: u64,
+    pub longest_row_wait_secs: u64,
+    pub oldest_trx_secs: u64,
+    /// Sessions waiting for a metadata lock, and the longest wait.
+    pub mdl_waiting: u64,
+    pub longest_mdl_wait_secs: u64,
+    /// InnoDB's deadlock counter (`INNODB_METRICS.lock_deadlocks`), when readable.
+    pub deadlocks: Option<u64>,
+}
+
+/// When to take a snapshot (any of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Triggers {
+    /// A session has waited this long for a row lock.
+    pub lock_wait: Option<Duration>,
+    /// At least this many sessions wait (row and metadata locks).
+    pub blocked: Option<u64>,
+    /// A transaction has been open this long.
+    pub trx_age: Option<Duration>,
+    /// A session has waited this long for a metadata lock.
+    pub mdl_wait: Option<Duration>,
+}
+
+impl Triggers {
+    pub fn is_empty(&self) -> bool {
+        *self == Triggers::default()
+    }
+
+    /// The triggers `probe` fires, each saying its figure: `lock-wait 3s ≥ 2s`.
+    pub fn fired(&self, probe: &Probe) -> Vec<String> {
+        let mut fired = Vec::new();
+        if let Some(limit) = self.lock_wait {
+            if probe.row_waiting > 0 && probe.longest_row_wait_secs >= limit.as_secs() {
+                fired.push(format!(
+                    "lock-wait {}s >= {}",
+                    probe.longest_row_wait_secs,
+                    humantime::format_duration(limit)
+                ));
+            }
+        }
+        if let Some(limit) = self.blocked {
+            let waiting = probe.row_waiting + probe.mdl_waiting;
+            if waiting >= limit {
+                fired.push(format!("blocked {waiting} >= {limit}"));
+            }
+        }
+        if let Some(limit) = self.trx_age {
+            if probe.oldest_trx_secs >= limit.as_secs() {
+                fired.push(format!(
+                    "trx-age {}s >= {}",
+                    probe.oldest_trx_secs,
+                    humantime::format_duration(limit)
+                ));
+            }
+        }
+        if let Some(limit) = self.mdl_wait {
+            if probe.mdl_waiting > 0 && probe.longest_mdl_wait_secs >= limit.as_secs() {
+                fired.push(format!(
+                    "mdl-wait {}s >= {}",
+                    probe.longest_mdl_wait_secs,
+                    humantime::format_duration(limit)
+                ));
+            }
+        }
+        fired
+    }
+}
+
+/// Whether to write a snapshot now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotDue {
+    /// A condition holds and the cooldown has passed: the triggers that fired.
+    Fired(String),
+    /// The condition just cleared: one snapshot of the calm after.
+    Cleared,
+    No,
+}
+
+/// Paces snapshots: a long pile-up is a short series, not thousands of files.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    cooldown: Duration,
+    last_written: Option<Instant>,
+    active: bool,
+}
+
+impl Pacer {
+    pub fn new(cooldown: Duration) -> Self {
+        Pacer {
+            cooldown,
+            last_written: None,
+            active: false,
+        }
+    }
+
+    /// Decides for one probe at `now`; `fired` is what [`Triggers::fired`] said.
+    pub fn decide(&mut self, fired: &[String], now: Instant) -> SnapshotDue {
+        if fired.is_empty() {
+            if std::mem::replace(&mut self.active, false) {
+                self.last_written = Some(now);
+                return SnapshotDue::Cleared;
+            }
+            return SnapshotDue::No;
+        }
+        self.active = true;
+        let due = self
+            .last_written
+            .is_none_or(|t| now.duration_since(t) >= self.cooldown);
+        if due {
+            self.last_written = Some(now);
+            SnapshotDue::Fired(fired.join(", "))
+        } else {
+            SnapshotDue::No
+        }
+    }
+
+    /// A write failed: try again on the next probe.
+    pub fn retry(&mut self) {
+        self.last_written = None;
+        self.active = true;
+    }
+}
+
+/// What makes two prints the same deadlock, whichever source printed it (the
+/// status text or the error log) and however it spelled the time: the time
+/// (Unix seconds when it can be read), the fingerprint, the threads.
+pub fn deadlock_key(report: &DeadlockReport, server_utc_offset: Option<i64>) -> String {
+    let time = report
+        .deadlock
+        .timestamp
+        .as_deref()
+        .map(|ts| {
+            timestamp_epoch(ts, server_utc_offset)
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| ts.to_string())
+        })
+        .unwrap_or_default();
+    let mut threads: Vec<u64> = report
+        .deadlock
+        .transactions
+        .iter()
+        .filter_map(|t| t.thread_id)
+        .collect();
+    threads.sort_unstable();
+    format!("{time}|{}|{threads:?}", report.analysis.fingerprint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_fire_with_their_figures() {
+        let triggers = Triggers {
+            lock_wait: Some(Duration::from_secs(2)),
+            blocked: Some(5),
+            trx_age: Some(Duration::from_secs(60)),
+            mdl_wait: Some(Duration::from_secs(1)),
+        };
+        let quiet = Probe::default();
+        assert!(triggers.fired(&quiet).is_empty());
+        let busy = Probe {
+            row_waiting: 4,
+            longest_row_wait_secs: 3,
+            oldest_trx_secs: 61,
+            mdl_waiting: 1,
+            longest_mdl_wait_secs: 0,
+            deadlocks: Some(0),
+        };
+        assert_eq!(
+            triggers.fired(&busy),
+            vec!["lock-wait 3s >= 2s", "blocked 5 >= 5", "trx-age 61s >= 1m"]
+        );
+    }
+
+    #[test]
+    fn a_long_condition_is_a_short_series() {
+        let mut pacer = Pacer::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let fired = vec!["lock-wait 3s >= 2s".to_string()];
+        let mut written = 0;
+        // 5 minutes of a pile-up, probed every second: one snapshot per 10 s.
+        for s in 0..300 {
+            if pacer.decide(&fired, t0 + Duration::from_secs(s)) != SnapshotDue::No {
+                written += 1;
+            }
+        }
+        assert_eq!(written, 30);
+        assert_eq!(
+            pacer.decide(&[], t0 + Duration::from_secs(300)),
+            SnapshotDue::Cleared
+        );
+        assert_eq!(
+            pacer.decide(&[], t0 + Duration::from_secs(301)),
+            SnapshotDue::No
+        );
+        // A condition flapping back within the cooldown waits for it.
+        assert_eq!(
+            pacer.decide(&fired, t0 + Duration::from_secs(302)),
+            SnapshotDue::No
+        );
+        assert!(matches!(
+            pacer.decide(&fired, t0 + Duration::from_secs(311)),
+            SnapshotDue::Fired(_)
+        ));
+        // A failed write is retried on the next probe, cooldown or not.
+        pacer.retry();
+        assert!(matches!(
+            pacer.decide(&fired, t0 + Duration::from_secs(312)),
+            SnapshotDue::Fired(_)
+        ));
+    }
+}

@@ -1,0 +1,327 @@
+//! `lockdiag record`: a long-running recorder. Every --interval one cheap
+//! probe; a full snapshot (as `snapshot --out DIR` writes it) when a trigger
+//! fires, paced by --cooldown; every new deadlock appended once to
+//! DIR/deadlocks.jsonl. It survives the server going away (reconnects with
+//! backoff) and a full disk (reports, retries); SIGTERM/SIGINT finish the
+//! current write and exit 0.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use mysql_async::Pool;
+
+use crate::analyze::record::{deadlock_key, Pacer, SnapshotDue};
+use crate::analyze::DeadlockReport;
+use crate::render::json;
+use crate::render::View;
+use crate::source::connect::ConnectionConfig;
+use crate::source::detect::Capabilities;
+use crate::source::log_follow::LogFollower;
+use crate::source::probe::probe;
+use crate::source::snapshot_file::{
+    append_line, enforce_max_size, output_path, prune, write_atomically,
+};
+
+use super::resolve::RecordJob;
+use super::EXIT_OK;
+
+/// Longest pause between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Without a deadlock counter, the status text is read every this many probes.
+const STATUS_EVERY: u32 = 10;
+
+/// One event line on stderr: `lockdiag record: TIME EVENT key=value …` or a JSON object.
+struct EventLog {
+    json: bool,
+}
+
+impl EventLog {
+    fn event(&self, event: &str, fields: &[(&str, String)]) {
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let line = if self.json {
+            let mut object = serde_json::Map::new();
+            object.insert("time".into(), time.into());
+            object.insert("event".into(), event.into());
+            for (k, v) in fields {
+                object.insert((*k).into(), v.clone().into());
+            }
+            serde_json::Value::Object(object).to_string()
+        } else {
+            let rest: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            format!("record: {time} {event} {}", rest.join(" "))
+        };
+        super::output::note(line.trim_end());
+    }
+}
+
+/// The deadlocks already in `deadlocks.jsonl` (so none is written twice across restarts).
+fn known_deadlocks(path: &Path, offset: Option<i64>) -> HashSet<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return HashSet::new();
+    };
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<DeadlockReport>(line).ok())
+        .map(|report| deadlock_key(&report, offset))
+        .collect()
+}
+
+/// Where the recorder stands between probes.
+struct Recorder<'a> {
+    job: &'a RecordJob,
+    config: &'a ConnectionConfig,
+    log: EventLog,
+    pacer: Pacer,
+    deadlog: PathBuf,
+    known: Option<HashSet<String>>,
+    follower: Option<LogFollower>,
+    deadlock_count: Option<u64>,
+    probes_since_status: u32,
+}
+
+impl Recorder<'_> {
+    /// Appends the deadlocks not kept yet.
+    fn keep_deadlocks(&mut self, reports: Vec<DeadlockReport>, offset: Option<i64>, from: &str) {
+        let known = self
+            .known
+            .get_or_insert_with(|| known_deadlocks(&self.deadlog, offset));
+        for report in reports {
+            let key = deadlock_key(&report, offset);
+            if known.contains(&key) {
+                // Read again (from the other source, or the status text unchanged): kept once.
+                if from == "error_log" {
+                    self.log.event(
+                        "deadlock-already-kept",
+                        &[
+                            ("from", from.to_string()),
+                            ("fingerprint", report.analysis.fingerprint.clone()),
+                        ],
+                    );
+                }
+                continue;
+            }
+            let line = serde_json::to_string(&report).unwrap_or_default();
+            match append_line(&self.deadlog, &line) {
+                Ok(()) => {
+                    known.insert(key);
+                    self.log.event(
+                        "deadlock",
+                        &[
+                            ("from", from.to_string()),
+                            (
+                                "timestamp",
+                                report.deadlock.timestamp.clone().unwrap_or_default(),
+                            ),
+                            ("fingerprint", report.analysis.fingerprint.clone()),
+                            ("summary", report.analysis.summary.clone()),
+                        ],
+                    );
+                }
+                // Not marked known: the next probe tries again.
+                Err(e) => self
+                    .log
+                    .event("write-failed", &[("error", format!("{e:#}"))]),
+            }
+        }
+    }
+
+    /// Writes a snapshot into the directory and applies the retention.
+    async fn snapshot(&mut self, pool: &Pool, caps: &Capabilities, trigger: String) -> Result<()> {
+        let started = chrono::Utc::now();
+        let view = super::snapshot::take(
+            pool,
+            caps,
+            self.config,
+            self.job.lock_groups,
+            self.job.no_raw,
+            started,
+            Some(trigger.clone()),
+        )
+        .await;
+        let latest = view.latest_deadlock.clone();
+        let text = json::render(&View::Snapshot(Box::new(view)));
+        let dir = self.job.out.join("");
+        let path = output_path(&dir, started, "json")?;
+        write_atomically(&path, text.as_bytes())?;
+        self.log.event(
+            "snapshot",
+            &[("trigger", trigger), ("path", path.display().to_string())],
+        );
+        if let Some(keep) = self.job.keep {
+            prune(&self.job.out, keep, chrono::Utc::now(), &path)?;
+        }
+        if let Some(max) = self.job.max_size {
+            enforce_max_size(&self.job.out, max, &path)?;
+        }
+        if self.job.deadlocks {
+            let offset = caps.server.utc_offset_secs;
+            self.keep_deadlocks(latest.into_iter().collect(), offset, "status");
+        }
+        Ok(())
+    }
+
+    /// One probe, and what it calls for. `Err`: the connection is gone.
+    async fn tick(&mut self, pool: &Pool, caps: &Capabilities) -> Result<()> {
+        let t = self.config.query_timeout;
+        let figures = probe(pool, caps.server.flavour, t).await?;
+        let fired = self.job.triggers.fired(&figures);
+        let due = self.pacer.decide(&fired, Instant::now());
+        let trigger = match due {
+            SnapshotDue::Fired(why) => Some(why),
+            SnapshotDue::Cleared => Some("cleared".to_string()),
+            SnapshotDue::No => None,
+        };
+        let mut status_read = false;
+        if let Some(trigger) = trigger {
+            if let Err(e) = self.snapshot(pool, caps, trigger).await {
+                // A full disk or an unwritable directory: said, and tried again next probe.
+                self.log
+                    .event("write-failed", &[("error", format!("{e:#}"))]);
+                self.pacer.retry();
+            } else {
+                status_read = true;
+            }
+        }
+        if self.job.deadlocks && !status_read {
+            self.probes_since_status += 1;
+            let counted = figures.deadlocks.is_some() && figures.deadlocks != self.deadlock_count;
+            let overdue = figures.deadlocks.is_none() && self.probes_since_status >= STATUS_EVERY;
+            if counted || overdue || self.known.is_none() {
+                self.probes_since_status = 0;
+                let status = crate::source::query::fetch(
+                    pool,
+                    include_str!("../../queries/innodb_status.sql"),
+                    mysql_async::Params::Empty,
+                    Some(caps.server.flavour),
+                    t,
+                )
+                .await?;
+                let text = status.0.first().and_then(|r| r.text("status"));
+                let latest = DeadlockReport::latest_in(text.as_deref());
+                self.keep_deadlocks(
+                    latest.into_iter().collect(),
+                    caps.server.utc_offset_secs,
+                    "status",
+                );
+            }
+        }
+        self.deadlock_count = figures.deadlocks;
+        if let Some(follower) = &mut self.follower {
+            match follower.poll() {
+                Ok(found) => {
+                    let reports = found.into_iter().map(DeadlockReport::new).collect();
+                    self.keep_deadlocks(reports, caps.server.utc_offset_secs, "error_log");
+                }
+                Err(e) => self
+                    .log
+                    .event("error-log-unreadable", &[("error", format!("{e:#}"))]),
+            }
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
+    std::fs::create_dir_all(&job.out)
+        .with_context(|| format!("cannot create --out {}", job.out.display()))?;
+    let mut recorder = Recorder {
+        job,
+        config,
+        log: EventLog { json: job.json_log },
+        pacer: Pacer::new(job.cooldown),
+        deadlog: job.out.join("deadlocks.jsonl"),
+        known: None,
+        follower: job
+            .error_log
+            .as_deref()
+            .filter(|_| job.deadlocks)
+            .map(LogFollower::from_end),
+        deadlock_count: None,
+        probes_since_status: 0,
+    };
+    let stop_at = job.run_for.map(|d| tokio::time::Instant::now() + d);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    recorder.log.event(
+        "start",
+        &[
+            ("out", job.out.display().to_string()),
+            (
+                "interval",
+                humantime::format_duration(job.interval).to_string(),
+            ),
+            ("target", config.address()),
+        ],
+    );
+    let mut connection: Option<(Pool, Capabilities)> = None;
+    let mut backoff = job.interval;
+    let mut next = tokio::time::Instant::now();
+    let reason = loop {
+        let stop = async {
+            match stop_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = stop => break "--for elapsed",
+            _ = tokio::signal::ctrl_c() => break "interrupted",
+            _ = terminate.recv() => break "terminated",
+        }
+        next += job.interval;
+        if next < tokio::time::Instant::now() {
+            next = tokio::time::Instant::now() + job.interval;
+        }
+        if connection.is_none() {
+            match super::live::open(config).await {
+                Ok(opened) => {
+                    recorder.log.event(
+                        "connected",
+                        &[
+                            (
+                                "server",
+                                opened.1.server.hostname.clone().unwrap_or_default(),
+                            ),
+                            ("version", opened.1.server.version.clone()),
+                        ],
+                    );
+                    backoff = job.interval;
+                    connection = Some(opened);
+                }
+                Err(e) => {
+                    recorder.log.event(
+                        "connect-failed",
+                        &[
+                            ("error", super::output::error_chain(&e)),
+                            ("retry_in", humantime::format_duration(backoff).to_string()),
+                        ],
+                    );
+                    next = tokio::time::Instant::now() + backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            }
+        }
+        let Some((pool, caps)) = &connection else {
+            continue;
+        };
+        if let Err(e) = recorder.tick(pool, caps).await {
+            // The server went away (restart, failover) or stalled: never fatal.
+            recorder
+                .log
+                .event("probe-failed", &[("error", format!("{e:#}"))]);
+            if let Some((pool, _)) = connection.take() {
+                crate::source::connect::close(pool).await;
+            }
+        }
+    };
+    if let Some((pool, _)) = connection.take() {
+        crate::source::connect::close(pool).await;
+    }
+    recorder
+        .log
+        .event("stop", &[("reason", reason.to_string())]);
+    Ok(EXIT_OK)
+}

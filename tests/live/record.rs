@@ -1,0 +1,147 @@
+//! `lockdiag record` against the throwaway server: what happens between two
+//! cron runs is caught — a lock wait that times out, a deadlock — and replays.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::ctx::Ctx;
+
+pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
+    let dir = ctx.server.dir.join("record");
+    let socket = ctx.server.socket();
+    let recorder = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .args([
+            "--no-defaults",
+            "-S",
+            socket.to_str().unwrap(),
+            "-u",
+            "root",
+            "record",
+        ])
+        .args([
+            "--out",
+            dir.to_str().unwrap(),
+            "--interval",
+            "1s",
+            "--on-lock-wait",
+            "2s",
+        ])
+        .args(["--on-deadlock", "--for", "16s", "--log-format", "json"])
+        .arg("--error-log")
+        .arg(ctx.server.error_log())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the recorder");
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // (a) The incident of the runbook: an idle transaction holds a paid_events key; an INSERT
+    // of the same key waits, then fails with 1205 long before a once-a-minute cron would look.
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(
+        &mut holder,
+        "INSERT INTO paid_events (order_id, payment_key) VALUES (4242, 'pk_recorded')",
+    );
+    let mut insert = ctx.spawn(
+        ctx.conn(),
+        &[
+            "SET SESSION innodb_lock_wait_timeout = 4",
+            "INSERT INTO paid_events (order_id, payment_key) VALUES (4242, 'pk_recorded')",
+        ],
+    );
+    let insert_id = insert.thread_id;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let failure = loop {
+        if let Ok(result) = insert.done.try_recv() {
+            break result.expect_err("the INSERT must time out");
+        }
+        assert!(Instant::now() < deadline, "the INSERT never timed out");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        failure.contains("1205") || failure.contains("Lock wait timeout"),
+        "{failure}"
+    );
+    ctx.exec(&mut holder, "ROLLBACK");
+
+    // (b) A deadlock between two sessions, between two probes.
+    let (mut x, mut y) = (ctx.conn(), ctx.conn());
+    let (x_id, y_id) = (x.id(), y.id());
+    ctx.exec(&mut x, "BEGIN");
+    ctx.exec(&mut x, "UPDATE pair SET v = v + 1 WHERE id = 1");
+    ctx.exec(&mut y, "BEGIN");
+    ctx.exec(&mut y, "UPDATE pair SET v = v + 1 WHERE id = 2");
+    let px = ctx.spawn(x, &["UPDATE pair SET v = v + 1 WHERE id = 2"]);
+    ctx.wait_for_waiters(1);
+    let py = ctx.spawn(y, &["UPDATE pair SET v = v + 1 WHERE id = 1"]);
+    assert_eq!(crate::deadlocks::deadlock_victims(ctx, vec![px, py]), 1);
+
+    let out = recorder.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("\"event\":\"stop\""), "{log}");
+
+    // The snapshot names the idle holder as the root blocker of the INSERT, and says why it was taken.
+    let snapshots: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    let caught = snapshots
+        .iter()
+        .find(|p| {
+            let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            doc["trigger"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("lock-wait"))
+                && doc["analysis"]["root_blockers"][0]["thread_id"] == holder.id()
+                && doc["analysis"]["waits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|w| w["waiting_thread_id"] == insert_id)
+        })
+        .unwrap_or_else(|| panic!("no snapshot caught the holder: {snapshots:?}\n{log}"));
+    assert!(
+        snapshots.len() <= 6,
+        "a short series, not a file per probe: {snapshots:?}"
+    );
+    // It replays with --from.
+    let replay = ctx.lockdiag_raw(&[
+        "--from",
+        caught.to_str().unwrap(),
+        "waits",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(doc["root_blockers"][0]["thread_id"], holder.id(), "{doc:#}");
+
+    // The deadlock is in deadlocks.jsonl once, with both transactions (status text and error log agree).
+    let lines = std::fs::read_to_string(dir.join("deadlocks.jsonl")).unwrap();
+    let ours: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|d| {
+            let threads: Vec<u64> = d["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["thread_id"].as_u64())
+                .collect();
+            threads.contains(&u64::from(x_id)) && threads.contains(&u64::from(y_id))
+        })
+        .collect();
+    assert_eq!(ours.len(), 1, "{lines}\n{log}");
+    assert_eq!(ours[0]["transactions"].as_array().unwrap().len(), 2);
+    assert!(ours[0]["fingerprint"].is_string());
+    // The error log saw it too, and it was not written twice.
+    assert!(
+        log.contains("\"event\":\"deadlock-already-kept\"")
+            || log.contains("\"from\":\"error_log\""),
+        "the error log was not followed: {log}"
+    );
+}
