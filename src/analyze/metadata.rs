@@ -131,21 +131,34 @@ pub fn metadata_waits(locks: &[MetadataLock], sessions: &[Session]) -> Vec<LockW
             .or_default()
             .push(lock);
     }
-    let wait_secs = |thread: u64| {
-        sessions
-            .iter()
-            .find(|s| s.thread_id == thread)
-            .map_or(0, |s| s.time_secs)
-    };
+    let time_of: std::collections::HashMap<u64, u64> = sessions
+        .iter()
+        .map(|s| (s.thread_id, s.time_secs))
+        .collect();
+    let wait_secs = |thread: u64| time_of.get(&thread).copied().unwrap_or(0);
     let mut waits = Vec::new();
     for ((_, schema, name), object_locks) in by_object {
+        // Whether one lock blocks another depends only on their types and statuses: compare a
+        // request with each kind of lock once, not with every lock (20,000 queued SELECTs).
+        let mut kinds: BTreeMap<(&str, bool), Vec<&MetadataLock>> = BTreeMap::new();
+        for lock in &object_locks {
+            kinds
+                .entry((
+                    lock.lock_type.as_str(),
+                    lock.lock_status == MdlStatus::Granted,
+                ))
+                .or_default()
+                .push(lock);
+        }
         for request in object_locks
             .iter()
             .filter(|l| l.lock_status == MdlStatus::Pending)
         {
-            let mut blockers: Vec<&MetadataLock> = object_locks
-                .iter()
-                .filter(|o| o.thread_id != request.thread_id && blocks(request, o))
+            let mut blockers: Vec<&MetadataLock> = kinds
+                .values()
+                .filter(|group| blocks(request, group[0]))
+                .flatten()
+                .filter(|o| o.thread_id != request.thread_id)
                 .copied()
                 .collect();
             blockers.sort_by_key(|o| o.thread_id);

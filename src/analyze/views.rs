@@ -166,12 +166,16 @@ pub struct WaitsView {
     /// Absent when the lock waits could not be read: unknown, not "none".
     #[serde(flatten)]
     pub analysis: Option<WaitAnalysis>,
+    /// `--all`: the table lists every waiter and root (JSON always has them all).
+    #[serde(skip)]
+    pub all: bool,
 }
 
 pub fn waits_view(state: &LiveState, analysis: WaitAnalysis) -> WaitsView {
     WaitsView {
         header: LiveHeader::of(state),
         analysis: lock_waits_read(state).then_some(analysis),
+        all: false,
     }
 }
 
@@ -209,6 +213,9 @@ pub struct StatusView {
     pub long_transactions: Vec<Transaction>,
     pub long_trx_threshold_secs: u64,
     pub latest_deadlock: Option<LatestDeadlock>,
+    /// `--all`: the table lists every waiter and root (JSON always has them all).
+    #[serde(skip)]
+    pub all: bool,
 }
 
 /// Whether the row-lock waits were read: without them, "nobody waits" cannot be said.
@@ -263,6 +270,7 @@ pub fn status_view(
         long_transactions,
         long_trx_threshold_secs: threshold,
         latest_deadlock,
+        all: false,
     }
 }
 

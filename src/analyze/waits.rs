@@ -62,6 +62,11 @@ pub struct BlockerNode {
     /// How this session waits for its parent in the tree (absent for roots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<LockWait>,
+    /// This session also waits for another blocker, under which it is described
+    /// in full (with its own waiters): here it is a reference, without waiters.
+    /// Each session is expanded once, so a pile-up stays linear in size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expanded_elsewhere: bool,
     pub waiters: Vec<BlockerNode>,
 }
 
@@ -179,10 +184,14 @@ struct Graph<'a> {
     longest_wait: HashMap<u64, u64>,
     /// blocker → edges of the sessions waiting for it
     waiters_of: BTreeMap<u64, Vec<&'a LockWait>>,
+    /// thread → (sessions held up through it, their longest wait), computed once each.
+    held_up: std::cell::RefCell<HashMap<u64, (u64, u64)>>,
+    /// Sessions in a wait cycle (where counts cannot be added up).
+    in_cycle: BTreeSet<u64>,
 }
 
 impl<'a> Graph<'a> {
-    fn new(state: &'a LiveState, waits: &'a [LockWait]) -> Self {
+    fn new(state: &'a LiveState, waits: &'a [LockWait], cycles: &[Vec<u64>]) -> Self {
         let mut waiters_of: BTreeMap<u64, Vec<&LockWait>> = BTreeMap::new();
         let mut longest_wait: HashMap<u64, u64> = HashMap::new();
         for w in waits {
@@ -197,15 +206,57 @@ impl<'a> Graph<'a> {
                 .iter()
                 .map(|t| (t.thread_id, t))
                 .collect(),
+            // One pass (a check per lock against every lock was quadratic at 40,000 rows).
             mdl_in_trx: state
                 .metadata_locks
                 .iter()
+                .filter(|m| {
+                    m.lock_status == MdlStatus::Granted
+                        && m.duration == Some(MdlDuration::Transaction)
+                })
                 .map(|m| m.thread_id)
-                .filter(|&t| holds_transaction_mdl(state, t))
                 .collect(),
             longest_wait,
             waiters_of,
+            held_up: Default::default(),
+            in_cycle: cycles.iter().flatten().copied().collect(),
         }
+    }
+
+    /// Sessions waiting for `thread_id` directly or through others, and the longest wait among them.
+    fn held_up_by(&self, thread_id: u64) -> (u64, u64) {
+        if let Some(known) = self.held_up.borrow().get(&thread_id) {
+            return *known;
+        }
+        // One waiter and no cycle (200 readers in front of one ALTER): its figures plus itself,
+        // without walking the same queue again for every reader.
+        let direct: BTreeSet<u64> = self
+            .waiters_of
+            .get(&thread_id)
+            .into_iter()
+            .flatten()
+            .map(|w| w.waiting_thread_id)
+            .collect();
+        if direct.len() == 1 && !self.in_cycle.contains(&thread_id) {
+            let only = *direct.iter().next().unwrap_or(&thread_id);
+            if only != thread_id && !self.in_cycle.contains(&only) {
+                let (count, longest) = self.held_up_by(only);
+                let own = self.longest_wait.get(&only).copied().unwrap_or(0);
+                let figures = (count + 1, longest.max(own));
+                self.held_up.borrow_mut().insert(thread_id, figures);
+                return figures;
+            }
+        }
+        let below = self.transitive_waiters(thread_id);
+        let longest = below
+            .iter()
+            .filter_map(|t| self.longest_wait.get(t))
+            .max()
+            .copied()
+            .unwrap_or(0);
+        let figures = (below.len() as u64, longest);
+        self.held_up.borrow_mut().insert(thread_id, figures);
+        figures
     }
 
     fn node(
@@ -213,7 +264,10 @@ impl<'a> Graph<'a> {
         thread_id: u64,
         wait: Option<&LockWait>,
         ancestors: &mut Vec<u64>,
+        expanded: &mut BTreeSet<u64>,
     ) -> BlockerNode {
+        // Met again (it waits for several blockers): a reference, not a second copy.
+        let first_time = expanded.insert(thread_id);
         let session = self.sessions.get(&thread_id).copied();
         let trx = self.transactions.get(&thread_id).copied();
         let is_waiting = self.longest_wait.contains_key(&thread_id);
@@ -222,20 +276,22 @@ impl<'a> Graph<'a> {
             trx.is_some() || self.mdl_in_trx.contains(&thread_id),
             is_waiting,
         );
-        ancestors.push(thread_id);
         let mut waiters: Vec<BlockerNode> = Vec::new();
-        for edge in self.waiters_of.get(&thread_id).into_iter().flatten() {
-            if !ancestors.contains(&edge.waiting_thread_id) {
-                waiters.push(self.node(edge.waiting_thread_id, Some(edge), ancestors));
+        if first_time {
+            ancestors.push(thread_id);
+            for edge in self.waiters_of.get(&thread_id).into_iter().flatten() {
+                if !ancestors.contains(&edge.waiting_thread_id) {
+                    waiters.push(self.node(
+                        edge.waiting_thread_id,
+                        Some(edge),
+                        ancestors,
+                        expanded,
+                    ));
+                }
             }
+            ancestors.pop();
         }
-        ancestors.pop();
-        let below = self.transitive_waiters(thread_id);
-        let longest = below
-            .iter()
-            .filter_map(|t| self.longest_wait.get(t))
-            .max()
-            .copied();
+        let (held_up, longest) = self.held_up_by(thread_id);
         let blocked_directly = self.waiters_of.get(&thread_id).map_or(0, |e| {
             e.iter()
                 .map(|w| w.waiting_thread_id)
@@ -259,9 +315,10 @@ impl<'a> Graph<'a> {
                 .and_then(|s| s.info.clone())
                 .or_else(|| trx.and_then(|t| t.query.clone())),
             blocked_directly: blocked_directly as u64,
-            blocked_sessions: below.len() as u64,
-            longest_wait_secs: longest.unwrap_or(0),
+            blocked_sessions: held_up,
+            longest_wait_secs: longest,
             wait: wait.cloned(),
+            expanded_elsewhere: !first_time,
             waiters,
         }
     }
@@ -281,58 +338,95 @@ impl<'a> Graph<'a> {
     }
 }
 
-/// Strongly connected components of size > 1 (Tarjan, iterative-free: graphs here are small).
+/// Sessions waiting in a circle: the strongly connected components of more
+/// than one session (Tarjan's algorithm, iterative, linear in sessions + edges).
 fn find_cycles(waits: &[LockWait]) -> Vec<Vec<u64>> {
-    let nodes: BTreeSet<u64> = waits
-        .iter()
-        .flat_map(|w| [w.waiting_thread_id, w.blocking_thread_id])
-        .collect();
-    let reach = |from: u64| -> BTreeSet<u64> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![from];
-        while let Some(n) = stack.pop() {
-            for w in waits.iter().filter(|w| w.waiting_thread_id == n) {
-                if seen.insert(w.blocking_thread_id) {
-                    stack.push(w.blocking_thread_id);
+    let mut next: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for w in waits {
+        next.entry(w.waiting_thread_id)
+            .or_default()
+            .push(w.blocking_thread_id);
+        next.entry(w.blocking_thread_id).or_default();
+    }
+    let mut index: HashMap<u64, usize> = HashMap::new();
+    let mut low: HashMap<u64, usize> = HashMap::new();
+    let mut on_stack: BTreeSet<u64> = BTreeSet::new();
+    let mut stack: Vec<u64> = Vec::new();
+    let mut cycles: Vec<Vec<u64>> = Vec::new();
+    let mut counter = 0;
+    for &start in next.keys() {
+        if index.contains_key(&start) {
+            continue;
+        }
+        // (node, position in its successor list)
+        let mut work: Vec<(u64, usize)> = vec![(start, 0)];
+        index.insert(start, counter);
+        low.insert(start, counter);
+        counter += 1;
+        stack.push(start);
+        on_stack.insert(start);
+        while let Some(&mut (node, ref mut position)) = work.last_mut() {
+            if let Some(&succ) = next[&node].get(*position) {
+                *position += 1;
+                if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(succ) {
+                    slot.insert(counter);
+                    low.insert(succ, counter);
+                    counter += 1;
+                    stack.push(succ);
+                    on_stack.insert(succ);
+                    work.push((succ, 0));
+                } else if on_stack.contains(&succ) {
+                    let l = low[&node].min(index[&succ]);
+                    low.insert(node, l);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                let l = low[&parent].min(low[&node]);
+                low.insert(parent, l);
+            }
+            if low[&node] == index[&node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack.remove(&member);
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                if component.len() > 1 {
+                    component.sort_unstable();
+                    cycles.push(component);
                 }
             }
         }
-        seen
-    };
-    let reachable: BTreeMap<u64, BTreeSet<u64>> = nodes.iter().map(|&n| (n, reach(n))).collect();
-    let mut cycles: Vec<Vec<u64>> = Vec::new();
-    let mut placed = BTreeSet::new();
-    for &n in &nodes {
-        if placed.contains(&n) || !reachable[&n].contains(&n) {
-            continue;
-        }
-        let component: Vec<u64> = nodes
-            .iter()
-            .copied()
-            .filter(|m| reachable[&n].contains(m) && reachable[m].contains(&n))
-            .collect();
-        placed.extend(component.iter().copied());
-        cycles.push(component);
     }
+    cycles.sort();
     cycles
 }
 
 /// Root blockers with their trees, the flat edge list and any cycles.
 pub fn analyze_waits(state: &LiveState) -> WaitAnalysis {
     let waits = all_waits(state);
-    let graph = Graph::new(state, &waits);
-    let mut root_blockers: Vec<BlockerNode> = graph
+    let cycles = find_cycles(&waits);
+    let graph = Graph::new(state, &waits, &cycles);
+    // The most harmful roots first, so that shared waiters are described under them.
+    let mut roots: Vec<(u64, u64, u64)> = graph
         .waiters_of
         .keys()
         .filter(|b| !graph.longest_wait.contains_key(b))
-        .map(|&b| graph.node(b, None, &mut Vec::new()))
+        .map(|&b| {
+            let (held_up, longest) = graph.held_up_by(b);
+            (b, held_up, longest)
+        })
         .collect();
-    root_blockers.sort_by(|a, b| {
-        b.blocked_sessions
-            .cmp(&a.blocked_sessions)
-            .then(b.longest_wait_secs.cmp(&a.longest_wait_secs))
-    });
-    let cycles = find_cycles(&waits);
+    roots.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    let mut expanded = BTreeSet::new();
+    let root_blockers: Vec<BlockerNode> = roots
+        .iter()
+        .map(|&(b, _, _)| graph.node(b, None, &mut Vec::new(), &mut expanded))
+        .collect();
     let waiting_sessions = graph.longest_wait.len() as u64;
     WaitAnalysis {
         root_blockers,

@@ -361,6 +361,9 @@ pub struct StatusArgs {
     /// Report transactions open longer than this [default: 60s].
     #[arg(long, value_parser = positive_duration)]
     pub long_trx: Option<Duration>,
+    /// List every waiter and every root blocker (the table shows 20 per session otherwise).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -396,7 +399,11 @@ pub struct LocksArgs {
 }
 
 #[derive(Debug, Args, Default)]
-pub struct WaitsArgs {}
+pub struct WaitsArgs {
+    /// List every waiter and every root blocker (the table shows 20 per session otherwise).
+    #[arg(long)]
+    pub all: bool,
+}
 
 #[derive(Debug, Args, Default)]
 pub struct DeadlockArgs {

@@ -92,10 +92,12 @@ async fn unknown_table(wanted: &TableRef, config: &ConnectionConfig) -> Option<V
     )
 }
 
-pub async fn waits(source: &Source, out: &Output) -> Result<i32> {
+pub async fn waits(all: bool, source: &Source, out: &Output) -> Result<i32> {
     let (state, _) = load(source, None, false).await?;
     let analysis = analyze_waits(&state);
-    out.emit(&View::Waits(waits_view(&state, analysis)))?;
+    let mut view = waits_view(&state, analysis);
+    view.all = all;
+    out.emit(&View::Waits(view))?;
     Ok(exit_for_lock_waits(&state))
 }
 
@@ -112,15 +114,12 @@ pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
     super::EXIT_ERROR
 }
 
-pub async fn status(long_trx: Duration, source: &Source, out: &Output) -> Result<i32> {
+pub async fn status(long_trx: Duration, all: bool, source: &Source, out: &Output) -> Result<i32> {
     let (state, latest) = load(source, None, true).await?;
     let analysis = analyze_waits(&state);
-    out.emit(&View::Status(status_view(
-        &state,
-        analysis,
-        latest.as_ref(),
-        long_trx,
-    )))?;
+    let mut view = status_view(&state, analysis, latest.as_ref(), long_trx);
+    view.all = all;
+    out.emit(&View::Status(view))?;
     Ok(exit_for_lock_waits(&state))
 }
 

@@ -126,10 +126,10 @@ async fn run_job(settings: Settings) -> anyhow::Result<i32> {
         job,
     } = settings;
     match job {
-        Job::Status { long_trx } => live::status(long_trx, &source, &output).await,
+        Job::Status { long_trx, all } => live::status(long_trx, all, &source, &output).await,
         Job::Ps(filter) => live::ps(&filter, &source, &output).await,
         Job::Locks { table, limit } => live::locks(table.as_ref(), limit, &source, &output).await,
-        Job::Waits => live::waits(&source, &output).await,
+        Job::Waits { all } => live::waits(all, &source, &output).await,
         Job::Deadlock(job) => deadlock::run(&job, &source, &output).await,
         Job::Kill(job) => kill::run(&job, source.server()?, &output).await,
         Job::Snapshot(job) => snapshot::run(&job, source.server()?, &output).await,

@@ -100,10 +100,10 @@ pub struct CheckJob {
 /// What to run, resolved.
 #[derive(Debug)]
 pub enum Job {
-    Status { long_trx: Duration },
+    Status { long_trx: Duration, all: bool },
     Ps(PsFilter),
     Locks { table: Option<TableRef>, limit: u64 },
-    Waits,
+    Waits { all: bool },
     Deadlock(DeadlockJob),
     Kill(KillJob),
     Snapshot(SnapshotJob),
@@ -242,6 +242,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
     let job = match command {
         Command::Status(args) => Job::Status {
             long_trx: args.long_trx.unwrap_or(DEFAULT_LONG_TRX),
+            all: args.all,
         },
         Command::Ps(args) => Job::Ps(PsFilter {
             min_time: args.min_time,
@@ -260,7 +261,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
                 .map_err(|e| anyhow::anyhow!("--table {e}"))?,
             limit: args.limit,
         },
-        Command::Waits(_) => Job::Waits,
+        Command::Waits(args) => Job::Waits { all: args.all },
         Command::Deadlock(args) => Job::Deadlock(deadlock_job(args)),
         Command::Kill(args) => Job::Kill(kill_job(args)?),
         Command::Snapshot(args) => Job::Snapshot(SnapshotJob {

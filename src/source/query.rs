@@ -110,7 +110,7 @@ async fn fetch_rows(
     timeout: Duration,
 ) -> Result<(Vec<Row>, u32), QueryError> {
     let work = async {
-        let mut conn = pool.get_conn().await.map_err(classify)?;
+        let mut conn = checkout(pool).await?;
         let id = conn.id();
         let rows = run(&mut conn, sql, params, prepared, flavour, timeout).await?;
         Ok((rows, id))
@@ -119,6 +119,25 @@ async fn fetch_rows(
     tokio::time::timeout(timeout + Duration::from_millis(500), work)
         .await
         .unwrap_or(Err(QueryError::Timeout(timeout)))
+}
+
+/// Attempts at a pooled connection when the server has no slot for a new one.
+const SLOT_ATTEMPTS: u32 = 8;
+
+/// A pooled connection. Near max_connections the pool may try to open a new
+/// one while lockdiag's own is still being returned to it: wait briefly for
+/// that one rather than fail (the caller's deadline bounds the wait).
+async fn checkout(pool: &Pool) -> Result<Conn, QueryError> {
+    let mut attempt = 0;
+    loop {
+        match pool.get_conn().await.map_err(classify) {
+            Err(QueryError::NoConnectionSlot(_)) if attempt + 1 < SLOT_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn run(

@@ -106,11 +106,16 @@ pub fn unknown_waits_line(sources: &[SourceStatus]) -> String {
     )
 }
 
+/// Waiters listed per session (and root blockers per group) unless `--all`.
+const SHOWN: usize = 20;
+
 pub fn waits_tree(
     analysis: Option<&crate::analyze::WaitAnalysis>,
     sources: &[SourceStatus],
     style: &TableStyle,
+    all: bool,
 ) -> String {
+    let shown = if all { usize::MAX } else { SHOWN };
     let mut out = String::new();
     let Some(analysis) = analysis.filter(|_| unread_reasons(sources).is_empty()) else {
         let _ = writeln!(out, "Lock waits: unknown (not read).");
@@ -121,7 +126,18 @@ pub fn waits_tree(
         return out;
     }
     let width = sql_width(style, 45);
-    for root in &analysis.root_blockers {
+    // Roots that hold up only sessions already described under a bigger root (200 readers in
+    // front of one ALTER) are one line together, not 200 copies of the same queue.
+    let (repeats, roots): (Vec<&BlockerNode>, Vec<&BlockerNode>) = analysis
+        .root_blockers
+        .iter()
+        .partition(|r| !r.waiters.is_empty() && r.waiters.iter().all(|w| w.expanded_elsewhere));
+    let (repeats, roots) = if repeats.len() < 2 {
+        (Vec::new(), analysis.root_blockers.iter().collect())
+    } else {
+        (repeats, roots)
+    };
+    for root in roots {
         let trx = root
             .trx_id
             .as_ref()
@@ -149,9 +165,39 @@ pub fn waits_tree(
         } else if root.state == SessionState::IdleInTrx {
             let _ = writeln!(out, "  (no statement running: the locks belong to its open transaction; COMMIT/ROLLBACK or KILL it)");
         }
-        for waiter in &root.waiters {
-            write_waiter(&mut out, waiter, 1, width);
-        }
+        write_waiters(&mut out, root, 1, width, shown);
+    }
+    if !repeats.is_empty() {
+        let oldest = repeats
+            .iter()
+            .max_by_key(|r| r.idle_secs.or(r.trx_age_secs).unwrap_or(0))
+            .copied();
+        let ids: Vec<String> = repeats
+            .iter()
+            .take(shown)
+            .map(|r| r.thread_id.to_string())
+            .collect();
+        let more = repeats.len().saturating_sub(ids.len());
+        let more = if more > 0 {
+            format!(" … and {more} more (--all lists them)")
+        } else {
+            String::new()
+        };
+        let blocked: Vec<String> = repeats[0]
+            .waiters
+            .iter()
+            .map(|w| w.thread_id.to_string())
+            .collect();
+        let line = format!(
+            "ROOT BLOCKERS ({}) holding up the same session(s) {} shown above: threads {}{more}{}",
+            repeats.len(),
+            blocked.join(", "),
+            ids.join(", "),
+            oldest
+                .map(|r| format!(" — oldest thread {} {}", r.thread_id, state_text(r)))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(out, "{}", headline(style, &line));
     }
     for cycle in &analysis.cycles {
         let ids: Vec<String> = cycle.iter().map(|i| i.to_string()).collect();
@@ -160,7 +206,23 @@ pub fn waits_tree(
     out
 }
 
-fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize) {
+/// A node's waiters, at most `shown`, then a count of the rest.
+fn write_waiters(out: &mut String, node: &BlockerNode, depth: usize, width: usize, shown: usize) {
+    for child in node.waiters.iter().take(shown) {
+        write_waiter(out, child, depth, width, shown);
+    }
+    let rest = node.waiters.len().saturating_sub(shown);
+    if rest > 0 {
+        let _ = writeln!(
+            out,
+            "{}└─ … and {rest} more waiting for thread {} (--all lists them)",
+            "  ".repeat(depth),
+            node.thread_id
+        );
+    }
+}
+
+fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize, shown: usize) {
     let indent = "  ".repeat(depth);
     let how = node
         .wait
@@ -185,7 +247,9 @@ fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize
             )
         })
         .unwrap_or_default();
-    let below = if node.blocked_sessions > 0 {
+    let below = if node.expanded_elsewhere {
+        " — also waits for another blocker, shown there".to_string()
+    } else if node.blocked_sessions > 0 {
         format!(" — holds up {}", node.blocked_sessions)
     } else {
         String::new()
@@ -203,9 +267,7 @@ fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize
             shorten_sql(q, width.saturating_sub(depth * 2))
         );
     }
-    for child in &node.waiters {
-        write_waiter(out, child, depth + 1, width);
-    }
+    write_waiters(out, node, depth + 1, width, shown);
 }
 
 /// The notes of sources that could not be fully read.
@@ -234,6 +296,7 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
         doc.analysis.as_ref(),
         &doc.header.sources,
         style,
+        doc.all,
     ));
     if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
         let ids: Vec<String> = doc

@@ -34,7 +34,7 @@ fn text_of(view: &View, style: &TableStyle) -> Option<String> {
             "{}{}{}",
             unknown_waits_line(&v.header.sources),
             source_notes(&v.header.sources),
-            waits_tree(v.analysis.as_ref(), &v.header.sources, style)
+            waits_tree(v.analysis.as_ref(), &v.header.sources, style, v.all)
         ),
         View::Deadlocks(v) => deadlock::view(v, style),
         View::KillPlan(v) => kill::plan(v),
