@@ -33,6 +33,10 @@ pub enum SessionState {
     /// Not in the visible processlist (no PROCESS privilege, or it just ended).
     #[default]
     Unknown,
+    /// A transaction with no session at all (`trx_mysql_thread_id` 0): an XA
+    /// transaction left PREPARED, or one recovered after a crash. No KILL ends
+    /// it: `XA RECOVER`, then `XA COMMIT` or `XA ROLLBACK` with its xid.
+    NoSession,
 }
 
 /// A session in the waits tree: a root blocker, or a waiter below one.
@@ -188,14 +192,39 @@ struct Graph<'a> {
     held_up: std::cell::RefCell<HashMap<u64, (u64, u64)>>,
     /// Sessions in a wait cycle (where counts cannot be added up).
     in_cycle: BTreeSet<u64>,
+    /// Blockers without a session (thread 0) stand in the graph under a key of their own
+    /// per transaction, from [`NO_SESSION_KEYS`] up: several such transactions stay apart.
+    no_session_trx: HashMap<u64, &'a str>,
+    transactions_by_id: HashMap<&'a str, &'a Transaction>,
+}
+
+/// Where the graph keys of blockers without a session start (far above any processlist id).
+const NO_SESSION_KEYS: u64 = 1 << 62;
+
+/// The graph key of an edge's blocker: its thread, or its transaction's key when it has none.
+fn blocker_key(w: &LockWait, no_session: &BTreeMap<&str, u64>) -> u64 {
+    match (&w.blocking_trx_id, w.blocking_thread_id) {
+        (Some(trx), 0) => no_session.get(trx.as_str()).copied().unwrap_or(0),
+        _ => w.blocking_thread_id,
+    }
 }
 
 impl<'a> Graph<'a> {
     fn new(state: &'a LiveState, waits: &'a [LockWait], cycles: &[Vec<u64>]) -> Self {
         let mut waiters_of: BTreeMap<u64, Vec<&LockWait>> = BTreeMap::new();
         let mut longest_wait: HashMap<u64, u64> = HashMap::new();
+        let mut no_session: BTreeMap<&str, u64> = BTreeMap::new();
         for w in waits {
-            waiters_of.entry(w.blocking_thread_id).or_default().push(w);
+            if let (Some(trx), 0) = (&w.blocking_trx_id, w.blocking_thread_id) {
+                let next = NO_SESSION_KEYS + no_session.len() as u64;
+                no_session.entry(trx.as_str()).or_insert(next);
+            }
+        }
+        for w in waits {
+            waiters_of
+                .entry(blocker_key(w, &no_session))
+                .or_default()
+                .push(w);
             let longest = longest_wait.entry(w.waiting_thread_id).or_default();
             *longest = (*longest).max(w.wait_secs);
         }
@@ -220,6 +249,12 @@ impl<'a> Graph<'a> {
             waiters_of,
             held_up: Default::default(),
             in_cycle: cycles.iter().flatten().copied().collect(),
+            no_session_trx: no_session.into_iter().map(|(t, k)| (k, t)).collect(),
+            transactions_by_id: state
+                .transactions
+                .iter()
+                .map(|t| (t.trx_id.as_str(), t))
+                .collect(),
         }
     }
 
@@ -268,14 +303,22 @@ impl<'a> Graph<'a> {
     ) -> BlockerNode {
         // Met again (it waits for several blockers): a reference, not a second copy.
         let first_time = expanded.insert(thread_id);
+        let orphan = self.no_session_trx.get(&thread_id).copied();
         let session = self.sessions.get(&thread_id).copied();
-        let trx = self.transactions.get(&thread_id).copied();
+        let trx = match orphan {
+            Some(trx_id) => self.transactions_by_id.get(trx_id).copied(),
+            None => self.transactions.get(&thread_id).copied(),
+        };
         let is_waiting = self.longest_wait.contains_key(&thread_id);
-        let state = session_state(
-            session,
-            trx.is_some() || self.mdl_in_trx.contains(&thread_id),
-            is_waiting,
-        );
+        let state = if orphan.is_some() {
+            SessionState::NoSession
+        } else {
+            session_state(
+                session,
+                trx.is_some() || self.mdl_in_trx.contains(&thread_id),
+                is_waiting,
+            )
+        };
         let mut waiters: Vec<BlockerNode> = Vec::new();
         if first_time {
             ancestors.push(thread_id);
@@ -299,8 +342,11 @@ impl<'a> Graph<'a> {
                 .len()
         });
         BlockerNode {
-            thread_id,
-            trx_id: trx.map(|t| t.trx_id.clone()),
+            // A transaction without a session has no thread: 0, as the server says.
+            thread_id: if orphan.is_some() { 0 } else { thread_id },
+            trx_id: trx
+                .map(|t| t.trx_id.clone())
+                .or_else(|| orphan.map(str::to_string)),
             user: session.map(|s| s.user.clone()),
             host: session.map(|s| s.host.clone()),
             db: session.and_then(|s| s.db.clone()),

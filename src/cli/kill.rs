@@ -84,6 +84,22 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         );
     }
     let (targets, missing) = choose(&state);
+    // Root blockers with no session: no KILL ends them; say what does.
+    let mut notes = Vec::new();
+    if by_analysis {
+        for root in analyze_waits(&state)
+            .root_blockers
+            .iter()
+            .filter(|r| r.state == crate::analyze::waits::SessionState::NoSession)
+        {
+            notes.push(format!(
+                "transaction {} holds up {} session(s) but has no session to kill (an XA transaction left PREPARED, or one recovered after a crash): run XA RECOVER, then XA COMMIT or XA ROLLBACK with its xid",
+                root.trx_id.as_deref().unwrap_or("?"),
+                root.blocked_sessions
+            ));
+        }
+    }
+    let unkillable = notes.len();
     let method = detect_method(&pool, config.query_timeout).await;
 
     let mut results: Vec<KillResult> = targets
@@ -121,7 +137,6 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         }))?;
     }
 
-    let mut notes = Vec::new();
     let proceed = if actionable == 0 || job.dry_run {
         false
     } else if job.yes {
@@ -200,8 +215,8 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
     crate::source::connect::close(pool.clone()).await;
 
     let refused_any = results.iter().any(|r| r.outcome == KillOutcome::Refused);
-    let nothing_to_do = results.is_empty() && missing.is_empty();
-    let all_done = all_killed && !refused_any && missing.is_empty();
+    let nothing_to_do = results.is_empty() && missing.is_empty() && unkillable == 0;
+    let all_done = all_killed && !refused_any && missing.is_empty() && unkillable == 0;
     let only_failures = results.iter().any(|r| r.outcome == KillOutcome::Failed)
         && results.iter().all(|r| r.outcome != KillOutcome::Killed);
     if out.format == Format::Json {

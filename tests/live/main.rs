@@ -27,6 +27,10 @@ const TESTS: &[Test] = &[
     ("waits_metadata_lock_pile_up", waits::metadata_lock_pile_up),
     ("ps_filters", waits::ps_filters),
     (
+        "waits_holder_without_session",
+        waits::holder_without_session_is_reported,
+    ),
+    (
         "connect_closed_port_fails_fast",
         connect::closed_port_fails_fast,
     ),

@@ -293,3 +293,44 @@ pub fn ps_filters(ctx: &Ctx) {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--match"));
     ctx.kill(&[idle_trx, plain_idle.id(), sleeper.thread_id]);
 }
+
+/// A waiter whose holder has no session (an XA transaction left PREPARED): reported, never
+/// dropped or shown as "thread 0", and `kill` says what ends it.
+pub fn holder_without_session_is_reported(ctx: &Ctx) {
+    let mut xa = ctx.conn();
+    ctx.exec(&mut xa, "XA START 'lockdiag-xa'");
+    ctx.exec(&mut xa, "UPDATE pair SET v = v + 1 WHERE id = 2");
+    ctx.exec(&mut xa, "XA END 'lockdiag-xa'");
+    ctx.exec(&mut xa, "XA PREPARE 'lockdiag-xa'");
+    drop(xa); // the prepared transaction outlives its connection
+    let waiter = ctx.spawn(ctx.conn(), &["UPDATE pair SET v = v + 1 WHERE id = 2"]);
+    ctx.wait_for_waiters(1);
+    std::thread::sleep(std::time::Duration::from_millis(200)); // INNODB_TRX cache
+
+    let doc = ctx.lockdiag_json(&["waits"]);
+    let root = &doc["root_blockers"][0];
+    assert_eq!(root["state"], "no_session", "{doc:#}");
+    assert_eq!(root["thread_id"], 0, "{doc:#}");
+    assert!(root["trx_id"].as_str().is_some_and(|t| t != "0"), "{doc:#}");
+    assert_eq!(root["waiters"][0]["thread_id"], waiter.thread_id, "{doc:#}");
+    let text = String::from_utf8_lossy(&ctx.lockdiag(&["waits"]).stdout).into_owned();
+    assert!(
+        text.contains("ROOT BLOCKER transaction ") && text.contains("XA RECOVER"),
+        "{text}"
+    );
+    let kill = ctx.lockdiag(&["kill", "--root-blockers", "--dry-run"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&kill.stdout),
+        String::from_utf8_lossy(&kill.stderr)
+    );
+    assert_eq!(kill.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("has no session to kill") && said.contains("XA ROLLBACK"),
+        "{said}"
+    );
+
+    let mut admin = ctx.conn();
+    ctx.exec(&mut admin, "XA ROLLBACK 'lockdiag-xa'");
+    ctx.kill(&[waiter.thread_id]);
+}

@@ -84,6 +84,7 @@ fn state_text(node: &BlockerNode) -> String {
         SessionState::Running => "running".into(),
         SessionState::Waiting => "waiting".into(),
         SessionState::Unknown => "not in processlist".into(),
+        SessionState::NoSession => "NO SESSION: an XA transaction left PREPARED, or recovered after a crash — no KILL ends it; XA RECOVER, then XA COMMIT or XA ROLLBACK its xid".into(),
     }
 }
 
@@ -150,10 +151,13 @@ pub fn waits_tree(
                 )
             })
             .unwrap_or_default();
+        let whom = if root.state == SessionState::NoSession {
+            format!("transaction {}", root.trx_id.as_deref().unwrap_or("?"))
+        } else {
+            format!("thread {} {}", root.thread_id, who(root))
+        };
         let line = format!(
-            "ROOT BLOCKER thread {} {} — {}{trx} — holds up {} session(s) ({} directly), longest wait {}s",
-            root.thread_id,
-            who(root),
+            "ROOT BLOCKER {whom} — {}{trx} — holds up {} session(s) ({} directly), longest wait {}s",
             state_text(root),
             root.blocked_sessions,
             root.blocked_directly,
