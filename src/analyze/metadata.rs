@@ -48,6 +48,10 @@ const GRANTED_OK: [[bool; 11]; 11] = {
 
 /// `PENDING_OK[request][pending]`: may `request` be granted while `pending` (another session's) waits?
 /// (MDL_object_lock's waiting matrix: pending X, SNRW, SNW, SRO have priority over weaker requests.)
+/// Both matrices are the servers' own, as their sql/mdl.cc states them: MySQL 8.0/8.4 (the
+/// default waiting matrix, below the max_write_lock_count threshold) and MariaDB 10.x/11.x
+/// agree on every type they share; SWLP exists only in MySQL (MariaDB never reports it). A
+/// pending SRO (LOCK TABLES … READ) does not hold back a SW request (INSERT) in either.
 const PENDING_OK: [[bool; 11]; 11] = {
     const T: bool = true;
     const F: bool = false;
@@ -56,7 +60,7 @@ const PENDING_OK: [[bool; 11]; 11] = {
         [T, T, T, T, T, T, T, T, T, T, F], // S
         [T, T, T, T, T, T, T, T, T, T, T], // SH
         [T, T, T, T, T, T, T, T, T, F, F], // SR
-        [T, T, T, T, T, T, T, F, F, F, F], // SW
+        [T, T, T, T, T, T, T, T, F, F, F], // SW
         [T, T, T, T, T, T, T, F, F, F, F], // SWLP
         [T, T, T, T, T, T, T, T, T, T, F], // SU
         [T, T, T, T, F, T, T, T, T, F, F], // SRO
@@ -68,6 +72,90 @@ const PENDING_OK: [[bool; 11]; 11] = {
 
 fn table_index(lock_type: &str) -> Option<usize> {
     TABLE_TYPES.iter().position(|t| *t == lock_type)
+}
+
+/// MariaDB's BACKUP namespace (BACKUP STAGE, FLUSH TABLES WITH READ LOCK, and the DML/DDL/COMMIT
+/// locks every statement takes there), in its sql/mdl.cc order.
+const BACKUP_TYPES: [&str; 14] = [
+    "BACKUP_START",
+    "BACKUP_FLUSH",
+    "BACKUP_WAIT_FLUSH",
+    "BACKUP_WAIT_DDL",
+    "BACKUP_WAIT_COMMIT",
+    "BACKUP_FTWRL1",
+    "BACKUP_FTWRL2",
+    "BACKUP_DML",
+    "BACKUP_TRANS_DML",
+    "BACKUP_SYS_DML",
+    "BACKUP_DDL",
+    "BACKUP_BLOCK_DDL",
+    "BACKUP_ALTER_COPY",
+    "BACKUP_COMMIT",
+];
+
+/// Rows: request; columns: the other lock, in `BACKUP_TYPES` order; `+` compatible.
+const BACKUP_GRANTED_OK: [&str; 14] = [
+    "-----+++++++++",
+    "-+++++++++++++",
+    "-++++++-++++++",
+    "-++++++-++-+++",
+    "-++++++-+--++-",
+    "+++++++----+-+",
+    "+++++++----+--",
+    "+------+++++++",
+    "+++++--+++++++",
+    "++++---+++++++",
+    "+++----++++-++",
+    "-+++++++++-+++",
+    "+++++--+++++++",
+    "++++-+-+++++++",
+];
+
+const BACKUP_PENDING_OK: [&str; 14] = [
+    "+----+++++++++",
+    "++++++++++++++",
+    "++++++++++++++",
+    "++++++++++++++",
+    "++++++++++++++",
+    "++++++++++++++",
+    "++++++++++++++",
+    "+------+++++++",
+    "+++++--+++++++",
+    "++++---+++++++",
+    "+++----++++-++",
+    "++++++++++++++",
+    "+++++--+++++++",
+    "++++-+-+++++++",
+];
+
+fn backup_index(lock_type: &str) -> Option<usize> {
+    let name = lock_type.strip_prefix("MDL_").unwrap_or(lock_type);
+    BACKUP_TYPES.iter().position(|t| *t == name)
+}
+
+fn backup_ok(matrix: &[&str; 14], request: usize, other: usize) -> bool {
+    matrix[request].as_bytes()[other] == b'+'
+}
+
+/// How the server decides for a namespace: scoped locks (GLOBAL, SCHEMA, COMMIT, TABLESPACE,
+/// MySQL's BACKUP LOCK) have only IX, S and X; MariaDB's BACKUP namespace its own matrix; every
+/// other namespace (TABLE, routines, triggers, events, MySQL's COLUMN STATISTICS, SRID, …) is
+/// an object lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Strategy {
+    Object,
+    Scoped,
+    Backup,
+}
+
+fn strategy(object_type: &str, lock_type: &str) -> Strategy {
+    if backup_index(lock_type).is_some() {
+        return Strategy::Backup;
+    }
+    match object_type.to_ascii_uppercase().replace('_', " ").as_str() {
+        "GLOBAL" | "SCHEMA" | "COMMIT" | "TABLESPACE" | "BACKUP LOCK" => Strategy::Scoped,
+        _ => Strategy::Object,
+    }
 }
 
 /// Scoped locks (GLOBAL, SCHEMA, COMMIT, …) have only IX, S and X.
@@ -88,24 +176,36 @@ fn scoped_pending_ok(request: &str, pending: &str) -> bool {
 
 fn blocks(request: &MetadataLock, other: &MetadataLock) -> bool {
     let other_granted = other.lock_status == MdlStatus::Granted;
-    let is_table = matches!(
-        request.object_type.as_str(),
-        "TABLE" | "FUNCTION" | "PROCEDURE" | "TRIGGER" | "EVENT"
-    );
-    match (
-        is_table,
-        table_index(&request.lock_type),
-        table_index(&other.lock_type),
-    ) {
-        (true, Some(r), Some(o)) => {
-            !(if other_granted {
-                GRANTED_OK[r][o]
-            } else {
-                PENDING_OK[r][o]
-            })
-        }
-        (true, _, _) => other_granted, // an unknown type: assume a granted lock is in the way
-        (false, _, _) => {
+    match strategy(&request.object_type, &request.lock_type) {
+        Strategy::Object => match (
+            table_index(&request.lock_type),
+            table_index(&other.lock_type),
+        ) {
+            (Some(r), Some(o)) => {
+                !(if other_granted {
+                    GRANTED_OK[r][o]
+                } else {
+                    PENDING_OK[r][o]
+                })
+            }
+            // An unknown type: a granted lock is assumed in the way, a queued one is not.
+            _ => other_granted,
+        },
+        Strategy::Backup => match (
+            backup_index(&request.lock_type),
+            backup_index(&other.lock_type),
+        ) {
+            (Some(r), Some(o)) => {
+                let matrix = if other_granted {
+                    &BACKUP_GRANTED_OK
+                } else {
+                    &BACKUP_PENDING_OK
+                };
+                !backup_ok(matrix, r, o)
+            }
+            _ => other_granted,
+        },
+        Strategy::Scoped => {
             if other_granted {
                 !scoped_granted_ok(&request.lock_type, &other.lock_type)
             } else {
@@ -193,6 +293,167 @@ pub fn metadata_waits(locks: &[MetadataLock], sessions: &[Session]) -> Vec<LockW
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lock(object_type: &str, lock_type: &str, status: &str) -> MetadataLock {
+        MetadataLock {
+            thread_id: 1,
+            object_type: object_type.into(),
+            schema: None,
+            name: None,
+            lock_type: lock_type.into(),
+            lock_status: status.into(),
+            duration: None,
+        }
+    }
+
+    /// Checks every cell of a server's matrix (rows: request; columns: the other lock,
+    /// granted or pending; `+` compatible) against what `blocks` says.
+    fn check_matrix(object_type: &str, types: &[&str], rows: &[&str], status: &str, server: &str) {
+        for (r, row) in rows.iter().enumerate() {
+            let cells: Vec<char> = row.chars().filter(|c| *c == '+' || *c == '-').collect();
+            assert_eq!(cells.len(), types.len(), "{server} row {}", types[r]);
+            for (o, cell) in cells.iter().enumerate() {
+                let request = lock(object_type, types[r], "PENDING");
+                let other = lock(object_type, types[o], status);
+                assert_eq!(
+                    !blocks(&request, &other),
+                    *cell == '+',
+                    "{server}: {} request vs {status} {}",
+                    types[r],
+                    types[o]
+                );
+            }
+        }
+    }
+
+    /// The object-lock matrices as each server's sql/mdl.cc tabulates them (MySQL 8.0/8.4: the
+    /// default waiting matrix; MariaDB 10.x/11.x, which has no SWLP).
+    #[test]
+    fn object_matrices_match_each_server() {
+        let mysql = [
+            "SHARED",
+            "SHARED_HIGH_PRIO",
+            "SHARED_READ",
+            "SHARED_WRITE",
+            "SHARED_WRITE_LOW_PRIO",
+            "SHARED_UPGRADABLE",
+            "SHARED_READ_ONLY",
+            "SHARED_NO_WRITE",
+            "SHARED_NO_READ_WRITE",
+            "EXCLUSIVE",
+        ];
+        let mysql_granted = [
+            "+ + + + + + + + + -",
+            "+ + + + + + + + + -",
+            "+ + + + + + + + - -",
+            "+ + + + + + - - - -",
+            "+ + + + + + - - - -",
+            "+ + + + + - + - - -",
+            "+ + + - - + + + - -",
+            "+ + + - - - + - - -",
+            "+ + - - - - - - - -",
+            "- - - - - - - - - -",
+        ];
+        let mysql_pending = [
+            "+ + + + + + + + + -",
+            "+ + + + + + + + + +",
+            "+ + + + + + + + - -",
+            "+ + + + + + + - - -",
+            "+ + + + + + - - - -",
+            "+ + + + + + + + + -",
+            "+ + + - + + + + - -",
+            "+ + + + + + + + + -",
+            "+ + + + + + + + + -",
+            "+ + + + + + + + + +",
+        ];
+        check_matrix("TABLE", &mysql, &mysql_granted, "GRANTED", "MySQL 8");
+        check_matrix("TABLE", &mysql, &mysql_pending, "PENDING", "MySQL 8");
+        let mariadb = [
+            "SHARED",
+            "SHARED_HIGH_PRIO",
+            "SHARED_READ",
+            "SHARED_WRITE",
+            "SHARED_UPGRADABLE",
+            "SHARED_READ_ONLY",
+            "SHARED_NO_WRITE",
+            "SHARED_NO_READ_WRITE",
+            "EXCLUSIVE",
+        ];
+        let mariadb_granted = [
+            "+ + + + + + + + -",
+            "+ + + + + + + + -",
+            "+ + + + + + + - -",
+            "+ + + + + - - - -",
+            "+ + + + - + - - -",
+            "+ + + - + + + - -",
+            "+ + + - - + - - -",
+            "+ + - - - - - - -",
+            "- - - - - - - - -",
+        ];
+        let mariadb_pending = [
+            "+ + + + + + + + -",
+            "+ + + + + + + + +",
+            "+ + + + + + + - -",
+            "+ + + + + + - - -",
+            "+ + + + + + + + -",
+            "+ + + - + + + - -",
+            "+ + + + + + + + -",
+            "+ + + + + + + + -",
+            "+ + + + + + + + +",
+        ];
+        check_matrix("TABLE", &mariadb, &mariadb_granted, "GRANTED", "MariaDB");
+        check_matrix("TABLE", &mariadb, &mariadb_pending, "PENDING", "MariaDB");
+        // MySQL 8's other object namespaces use the same matrices.
+        check_matrix(
+            "COLUMN STATISTICS",
+            &mysql,
+            &mysql_pending,
+            "PENDING",
+            "MySQL 8",
+        );
+    }
+
+    #[test]
+    fn scoped_and_backup_namespaces() {
+        let scoped = ["INTENTION_EXCLUSIVE", "SHARED", "EXCLUSIVE"];
+        for namespace in ["GLOBAL", "SCHEMA", "COMMIT", "BACKUP LOCK"] {
+            check_matrix(
+                namespace,
+                &scoped,
+                &["+ - -", "- + -", "- - -"],
+                "GRANTED",
+                namespace,
+            );
+            check_matrix(
+                namespace,
+                &scoped,
+                &["+ - -", "+ + -", "+ + +"],
+                "PENDING",
+                namespace,
+            );
+        }
+        // MariaDB: DML does not wait for DML; FLUSH TABLES WITH READ LOCK waits for DML.
+        let dml = lock("BACKUP", "BACKUP_DML", "PENDING");
+        assert!(!blocks(&dml, &lock("BACKUP", "BACKUP_DML", "GRANTED")));
+        assert!(blocks(
+            &lock("BACKUP", "MDL_BACKUP_FTWRL1", "PENDING"),
+            &lock("BACKUP", "MDL_BACKUP_DML", "GRANTED")
+        ));
+        assert!(blocks(&dml, &lock("BACKUP", "BACKUP_FTWRL1", "GRANTED")));
+    }
+
+    /// The false cycle of issue 8: an INSERT (pending SW) and a LOCK TABLES … READ (pending SRO)
+    /// queued on one table do not wait for each other's requests in either direction but one.
+    #[test]
+    fn no_false_cycle_between_insert_and_lock_tables_read() {
+        let insert = lock("TABLE", "SHARED_WRITE", "PENDING");
+        let read_only = lock("TABLE", "SHARED_READ_ONLY", "PENDING");
+        assert!(
+            !blocks(&insert, &read_only),
+            "pending SRO does not hold back SW"
+        );
+        assert!(blocks(&read_only, &insert), "pending SW does hold back SRO");
+    }
 
     fn mdl(thread: u64, lock_type: &str, status: &str) -> MetadataLock {
         MetadataLock {
