@@ -449,14 +449,19 @@ async fn collect_all(
     // MySQL 8: joined on the server (performance_schema is indexed). 5.7/MariaDB: raw rows.
     let row_waits = async {
         if data_locks {
+            // Without PROCESS, INNODB_TRX is denied: performance_schema alone still gives the waits.
             let sql = (
-                include_str!("../../queries/lock_waits_mysql8.sql"),
+                if caps.has_process_privilege {
+                    include_str!("../../queries/lock_waits_mysql8.sql")
+                } else {
+                    include_str!("../../queries/lock_waits_mysql8_no_process.sql")
+                },
                 "performance_schema.data_lock_waits",
             );
             collect(
                 pool,
                 caps,
-                statement("lock_waits", sql, Params::Empty, NEEDS_PROCESS),
+                statement("lock_waits", sql, Params::Empty, NEEDS_PS_SELECT),
                 t,
                 map_row_wait,
             )
@@ -672,6 +677,26 @@ mod tests {
 
     fn record(pairs: &[(&str, Option<&str>)]) -> Record {
         Record::from_pairs(pairs)
+    }
+
+    /// Both MySQL 8 lock-wait statements (with and without PROCESS) return the same columns.
+    #[test]
+    fn mysql8_lock_wait_statements_agree_on_columns() {
+        let aliases = |sql: &str| -> Vec<String> {
+            sql.split(" AS ")
+                .skip(1)
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect()
+                })
+                .collect()
+        };
+        let with = aliases(include_str!("../../queries/lock_waits_mysql8.sql"));
+        let without = aliases(include_str!("../../queries/lock_waits_mysql8_no_process.sql"));
+        assert_eq!(with, without);
+        assert!(with.contains(&"wait_secs".to_string()) && with.len() >= 13, "{with:?}");
+        assert!(!include_str!("../../queries/lock_waits_mysql8_no_process.sql").contains("INNODB_TRX trx"));
     }
 
     /// A row shaped as `lock_waits_mysql8.sql` returns it (column aliases as in the file).
