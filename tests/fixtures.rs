@@ -344,3 +344,41 @@ fn completions_and_man_pages_are_valid() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_corrupt_snapshot_in_a_directory_is_skipped_not_fatal() {
+    let dir = std::env::temp_dir().join(format!("lockdiag-corrupt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/snapshot/chain.json");
+    std::fs::copy(&sample, dir.join("lockdiag-20261129T070000.000Z.json")).unwrap();
+    // Cut short, as a full disk leaves it.
+    let text = std::fs::read_to_string(&sample).unwrap();
+    std::fs::write(
+        dir.join("lockdiag-20261129T070100.000Z.json"),
+        &text[..text.len() / 2],
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .arg("--from")
+        .arg(&dir)
+        .args(["deadlock", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("skipped") && stderr.contains("070100"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["kind"], "deadlock");
+    // One file alone that is corrupt is an error.
+    let single = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .arg("--from")
+        .arg(dir.join("lockdiag-20261129T070100.000Z.json"))
+        .arg("deadlock")
+        .output()
+        .unwrap();
+    assert_eq!(single.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::analyze::history::DeadlockHistory;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
@@ -96,7 +96,19 @@ fn from_snapshots(
     let mut history = DeadlockHistory::new(not_before, job.last, job.server_utc_offset);
     let mut seen = BTreeSet::new();
     for file in &files {
-        let snapshot = read_snapshot(file).with_context(|| file.display().to_string())?;
+        let snapshot = match read_snapshot(file) {
+            Ok(snapshot) => snapshot,
+            // In a directory one bad file (cut by a full disk, edited by hand) is said and skipped.
+            Err(e) if from.is_dir() => {
+                super::output::note(&format!(
+                    "skipped {}: {}",
+                    file.display(),
+                    super::output::error_chain(&e)
+                ));
+                continue;
+            }
+            Err(e) => return Err(e.context(file.display().to_string())),
+        };
         // A snapshot knows its server's zone (written since 0.2); --server-tz stands in for older ones.
         history.set_server_utc_offset(
             snapshot

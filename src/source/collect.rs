@@ -693,10 +693,18 @@ mod tests {
                 .collect()
         };
         let with = aliases(include_str!("../../queries/lock_waits_mysql8.sql"));
-        let without = aliases(include_str!("../../queries/lock_waits_mysql8_no_process.sql"));
+        let without = aliases(include_str!(
+            "../../queries/lock_waits_mysql8_no_process.sql"
+        ));
         assert_eq!(with, without);
-        assert!(with.contains(&"wait_secs".to_string()) && with.len() >= 13, "{with:?}");
-        assert!(!include_str!("../../queries/lock_waits_mysql8_no_process.sql").contains("INNODB_TRX trx"));
+        assert!(
+            with.contains(&"wait_secs".to_string()) && with.len() >= 13,
+            "{with:?}"
+        );
+        assert!(
+            !include_str!("../../queries/lock_waits_mysql8_no_process.sql")
+                .contains("INNODB_TRX trx")
+        );
     }
 
     /// A row shaped as `lock_waits_mysql8.sql` returns it (column aliases as in the file).
