@@ -206,6 +206,16 @@ impl Recorder<'_> {
                 );
             }
         }
+        // InnoDB's counters start again at a restart: the pool reconnects on its own, so this is
+        // where a restart (or failover to another server) shows.
+        if let (Some(before), Some(now)) = (self.deadlock_count, figures.deadlocks) {
+            if now < before {
+                self.log.event(
+                    "server-restarted",
+                    &[("deadlock_counter", format!("{before} -> {now}"))],
+                );
+            }
+        }
         self.deadlock_count = figures.deadlocks;
         if let Some(follower) = &mut self.follower {
             match follower.poll() {

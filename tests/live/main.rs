@@ -131,6 +131,8 @@ const TESTS: &[Test] = &[
         "dupes_scan_does_not_block_writers",
         cron::dupes_scan_does_not_block_writers,
     ),
+    // Last: the restart ends every other session.
+    ("record_restart", record::record_survives_a_restart),
 ];
 
 fn setup(ctx: &Ctx) {

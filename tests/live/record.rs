@@ -78,6 +78,8 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
     ctx.wait_for_waiters(1);
     let py = ctx.spawn(y, &["UPDATE pair SET v = v + 1 WHERE id = 1"]);
     assert_eq!(crate::deadlocks::deadlock_victims(ctx, vec![px, py]), 1);
+    // The survivor keeps its transaction (and both rows) open: end it.
+    ctx.kill(&[x_id, y_id]);
 
     let out = recorder.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
@@ -144,4 +146,91 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
             || log.contains("\"from\":\"error_log\""),
         "the error log was not followed: {log}"
     );
+}
+
+/// Two sessions in a deadlock on `pair`; returns their thread ids.
+fn make_deadlock(ctx: &Ctx) -> (u32, u32) {
+    let (mut x, mut y) = (ctx.conn(), ctx.conn());
+    let ids = (x.id(), y.id());
+    ctx.exec(&mut x, "BEGIN");
+    ctx.exec(&mut x, "UPDATE pair SET v = v + 1 WHERE id = 1");
+    ctx.exec(&mut y, "BEGIN");
+    ctx.exec(&mut y, "UPDATE pair SET v = v + 1 WHERE id = 2");
+    let px = ctx.spawn(x, &["UPDATE pair SET v = v + 1 WHERE id = 2"]);
+    ctx.wait_for_waiters(1);
+    let py = ctx.spawn(y, &["UPDATE pair SET v = v + 1 WHERE id = 1"]);
+    assert_eq!(crate::deadlocks::deadlock_victims(ctx, vec![px, py]), 1);
+    // The survivor keeps its transaction (and both rows) open: end it.
+    ctx.kill(&[ids.0, ids.1]);
+    ids
+}
+
+/// The server restarts under a running recorder: it says so, reconnects, and records the
+/// next deadlock. Runs last: the restart ends every other session.
+pub fn record_survives_a_restart(ctx: &Ctx) {
+    let dir = ctx.server.dir.join("record-restart");
+    let socket = ctx.server.socket();
+    let recorder = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        .args([
+            "--no-defaults",
+            "-S",
+            socket.to_str().unwrap(),
+            "-u",
+            "root",
+            "record",
+        ])
+        .args([
+            "--out",
+            dir.to_str().unwrap(),
+            "--interval",
+            "1s",
+            "--for",
+            "20s",
+        ])
+        .args([
+            "--log-format",
+            "json",
+            "--connect-timeout",
+            "1s",
+            "--query-timeout",
+            "2s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the recorder");
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = make_deadlock(ctx);
+    std::thread::sleep(Duration::from_millis(2500));
+    ctx.server.restart();
+    std::thread::sleep(Duration::from_secs(4));
+    let after = make_deadlock(ctx);
+    let out = recorder.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    // The restart is said: a failed probe, or (the pool reconnects by itself) InnoDB's
+    // deadlock counter starting again.
+    assert!(
+        log.contains("\"event\":\"server-restarted\"")
+            || log.contains("\"event\":\"probe-failed\""),
+        "{log}"
+    );
+    let lines = std::fs::read_to_string(dir.join("deadlocks.jsonl")).unwrap();
+    let has = |(a, b): (u32, u32)| {
+        lines.lines().any(|l| {
+            let d: Value = serde_json::from_str(l).unwrap();
+            let threads: Vec<u64> = d["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["thread_id"].as_u64())
+                .collect();
+            threads.contains(&u64::from(a)) && threads.contains(&u64::from(b))
+        })
+    };
+    assert!(
+        has(before),
+        "the deadlock before the restart: {lines}\n{log}"
+    );
+    assert!(has(after), "the deadlock after the restart: {lines}\n{log}");
 }

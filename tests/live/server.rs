@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 pub struct Server {
     pub dir: PathBuf,
     pub port: u16,
-    child: Child,
+    /// Behind a lock so that a test holding `&Ctx` can restart the server.
+    child: std::sync::Mutex<Child>,
+    mariadbd: String,
+    user: String,
 }
 
 /// A port nothing listens on (bound, then released).
@@ -64,32 +67,23 @@ impl Server {
             ));
         }
         let port = free_port().map_err(|e| e.to_string())?;
-        let child = Command::new(&mariadbd)
-            .args([
-                "--no-defaults".to_string(),
-                format!("--datadir={}", dir.join("data").display()),
-                format!("--socket={}", dir.join("sock").display()),
-                format!("--port={port}"),
-                "--bind-address=127.0.0.1".into(),
-                format!("--user={user}"),
-                format!("--log-error={}", dir.join("err.log").display()),
-                "--innodb-print-all-deadlocks=ON".into(),
-                "--performance-schema=ON".into(),
-                "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON".into(),
-                "--innodb-buffer-pool-size=64M".into(),
-                "--innodb-lock-wait-timeout=120".into(),
-                "--max-connections=1000".into(),
-                "--skip-name-resolve".into(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("{mariadbd}: {e}"))?;
-        let mut server = Server { dir, port, child };
+        let child = spawn_mariadbd(&mariadbd, &dir, port, &user)?;
+        let server = Server {
+            dir,
+            port,
+            child: std::sync::Mutex::new(child),
+            mariadbd,
+            user,
+        };
+        server.wait_for_socket()?;
+        Ok(server)
+    }
+
+    fn wait_for_socket(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !server.socket().exists() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                let log = std::fs::read_to_string(server.dir.join("err.log")).unwrap_or_default();
+        while !self.socket().exists() {
+            if let Ok(Some(status)) = self.child.lock().unwrap().try_wait() {
+                let log = std::fs::read_to_string(self.dir.join("err.log")).unwrap_or_default();
                 return Err(format!("mariadbd exited with {status}:\n{log}"));
             }
             if Instant::now() > deadline {
@@ -97,17 +91,31 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(server)
+        Ok(())
     }
 
     /// Stops (`STOP`) or resumes (`CONT`) the server process, as a stall would.
     pub fn signal(&self, signal: &str) {
+        let id = self.child.lock().unwrap().id();
         let status = std::process::Command::new("kill")
             .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
+            .arg(id.to_string())
             .status()
             .expect("run kill");
         assert!(status.success(), "kill -{signal} the server");
+    }
+
+    /// Shuts the server down cleanly and starts it again on the same data, port and socket
+    /// (a restart under a running client, as after a crash-free failover back).
+    pub fn restart(&self) {
+        self.signal("TERM");
+        let mut child = self.child.lock().unwrap();
+        let _ = child.wait();
+        let _ = std::fs::remove_file(self.socket());
+        *child = spawn_mariadbd(&self.mariadbd, &self.dir, self.port, &self.user)
+            .expect("start mariadbd again");
+        drop(child);
+        self.wait_for_socket().expect("mariadbd back");
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -121,8 +129,39 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(mut child) = self.child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+fn spawn_mariadbd(
+    mariadbd: &str,
+    dir: &std::path::Path,
+    port: u16,
+    user: &str,
+) -> Result<std::process::Child, String> {
+    Command::new(mariadbd)
+        .args([
+            "--no-defaults".to_string(),
+            format!("--datadir={}", dir.join("data").display()),
+            format!("--socket={}", dir.join("sock").display()),
+            format!("--port={port}"),
+            "--bind-address=127.0.0.1".into(),
+            format!("--user={user}"),
+            format!("--log-error={}", dir.join("err.log").display()),
+            "--innodb-print-all-deadlocks=ON".into(),
+            "--performance-schema=ON".into(),
+            "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON".into(),
+            "--innodb-buffer-pool-size=64M".into(),
+            "--innodb-lock-wait-timeout=120".into(),
+            "--max-connections=1000".into(),
+            "--skip-name-resolve".into(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{mariadbd}: {e}"))
 }
