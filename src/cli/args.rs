@@ -187,6 +187,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Assertions for CI: PASS/FAIL each, exit 1 when any fails.
     Check(CheckArgs),
+    /// Full screen on a terminal: the status refreshed every --interval; k kills a chosen root blocker (as `kill` does).
+    Watch(WatchArgs),
     /// Run for long: a cheap probe every --interval, a snapshot when a trigger fires, every new deadlock kept.
     Record(RecordArgs),
     /// Find duplicate keys (e.g. payments.payment_key) without locking the table.
@@ -236,6 +238,16 @@ pub struct CheckArgs {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct WatchArgs {
+    /// How often to refresh.
+    #[arg(long, value_parser = positive_duration, default_value = "2s")]
+    pub interval: Duration,
+    /// Report transactions open longer than this [default: 60s].
+    #[arg(long, value_parser = positive_duration)]
+    pub long_trx: Option<Duration>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -16,6 +16,7 @@ mod record;
 mod reference;
 pub mod resolve;
 mod snapshot;
+mod watch;
 
 use clap::{CommandFactory, FromArgMatches};
 
@@ -95,7 +96,7 @@ fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> 
         return None;
     };
     let open_ended = match job {
-        Job::Kill(_) | Job::Dupes(_) | Job::Record(_) => true,
+        Job::Kill(_) | Job::Dupes(_) | Job::Record(_) | Job::Watch(_) => true,
         Job::Check(check) => check
             .assertions
             .iter()
@@ -136,5 +137,6 @@ async fn run_job(settings: Settings) -> anyhow::Result<i32> {
         Job::Check(job) => check::run(&job, source.server()?, &output).await,
         Job::Dupes(request) => dupes::run(&request, source.server()?, &output).await,
         Job::Record(job) => record::run(&job, source.server()?).await,
+        Job::Watch(job) => watch::run(&job, source.server()?).await,
     }
 }

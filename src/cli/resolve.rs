@@ -110,6 +110,14 @@ pub enum Job {
     Check(CheckJob),
     Dupes(DupesRequest),
     Record(RecordJob),
+    Watch(WatchJob),
+}
+
+/// `watch`.
+#[derive(Debug, Clone)]
+pub struct WatchJob {
+    pub interval: Duration,
+    pub long_trx: Duration,
 }
 
 /// `record`.
@@ -189,6 +197,7 @@ fn view_of(command: &Command) -> Option<ViewKind> {
         Command::Snapshot(_) => ViewKind::Snapshot,
         Command::Check(_) => ViewKind::Check,
         Command::Record(_) => ViewKind::Snapshot,
+        Command::Watch(_) => ViewKind::Status,
         Command::Dupes(_) => ViewKind::Dupes,
         Command::Completions(_) | Command::Man(_) => return None,
     })
@@ -272,6 +281,10 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         }),
         Command::Check(args) => Job::Check(check_job(args, source.server()?)?),
         Command::Record(args) => Job::Record(record_job(args)),
+        Command::Watch(args) => Job::Watch(WatchJob {
+            interval: args.interval,
+            long_trx: args.long_trx.unwrap_or(DEFAULT_LONG_TRX),
+        }),
         Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),
         Command::Completions(_) | Command::Man(_) => bail!(NOTHING_TO_RESOLVE),
     };

@@ -492,3 +492,46 @@ pub fn expect_server_refuses_another_server(ctx: &Ctx) {
     );
     ctx.kill(&[blocker.id(), pending[0].thread_id]);
 }
+
+/// `watch` in a pseudo-terminal: the screen shows the root blocker; `k`, then `y`, kills it
+/// through the path of `kill` (re-check, audit record).
+pub fn watch_screen_kills_the_chosen_root_blocker(ctx: &Ctx) {
+    let (blocker, mut pending) = blocker_with_waiters(ctx, 1, 1);
+    let id = blocker.id();
+    let state_home = ctx.server.dir.join("watch-state");
+    let socket = ctx.server.socket();
+    // A pseudo-terminal starts with no size: give it one, as a terminal window has.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "stty cols 160 rows 50 && exec '{}' --no-defaults -S '{}' -u root watch --interval 1s",
+            env!("CARGO_BIN_EXE_lockdiag"),
+            socket.display()
+        ))
+        .env("XDG_STATE_HOME", &state_home)
+        .env("NO_COLOR", "1");
+    let mut session =
+        rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn watch in a pty");
+    session
+        .exp_string(&format!("ROOT BLOCKER thread {id}"))
+        .unwrap();
+    session.send("k").unwrap();
+    session.flush().unwrap();
+    session.exp_string("Kill 1 session? [y/N]").unwrap();
+    session.send_line("y").unwrap();
+    session.exp_string(&format!("thread {id}: killed")).unwrap();
+    session.exp_string("Press Enter").unwrap();
+    session.send_line("").unwrap();
+    session.exp_string("lockdiag watch").unwrap();
+    session.send("q").unwrap();
+    session.flush().unwrap();
+    session.exp_eof().unwrap();
+    assert!(finished(&mut pending, Duration::from_secs(10)));
+    assert!(!alive(ctx, id));
+    let audit = std::fs::read_to_string(state_home.join("lockdiag/audit.log")).unwrap();
+    assert!(
+        audit.contains("\"outcome\":\"killed\"") && audit.contains(&format!("\"thread_id\":{id}")),
+        "{audit}"
+    );
+    ctx.kill(&[pending[0].thread_id]);
+}

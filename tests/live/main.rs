@@ -91,6 +91,10 @@ const TESTS: &[Test] = &[
         kill::second_target_is_reread_fresh,
     ),
     (
+        "kill_from_watch_screen",
+        kill::watch_screen_kills_the_chosen_root_blocker,
+    ),
+    (
         "kill_expect_server",
         kill::expect_server_refuses_another_server,
     ),
