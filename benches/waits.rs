@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use lockdiag::analyze::analyze_waits;
 use lockdiag::analyze::views::waits_view;
-use lockdiag::model::{LiveState, MdlDuration, MdlStatus, MetadataLock, Session, SessionCommand};
+use lockdiag::model::{
+    LiveState, LockWait, MdlDuration, MdlStatus, MetadataLock, Session, SessionCommand, WaitKind,
+};
 use lockdiag::render::{json, View};
 
 fn pile_up(readers: u64, queued: u64) -> LiveState {
@@ -65,6 +67,47 @@ fn pile_up(readers: u64, queued: u64) -> LiveState {
     state
 }
 
+/// A row-lock DAG: session k waits for sessions k-1 and k-2 (each row held by one, wanted by
+/// two). Expanded as a tree, its size grows like Fibonacci numbers; as a DAG, linearly.
+fn row_dag(sessions: u64) -> LiveState {
+    let mut state = LiveState::default();
+    for id in 1..=sessions {
+        state.sessions.push(Session {
+            thread_id: id,
+            user: "app".into(),
+            host: "10.0.0.5".into(),
+            command: SessionCommand::Query,
+            time_secs: 30,
+            info: Some(format!(
+                "UPDATE t SET v = v + 1 WHERE id IN ({}, {})",
+                id,
+                id + 1
+            )),
+            ..Session::default()
+        });
+        for back in [1, 2] {
+            if id > back {
+                state.row_waits.push(LockWait {
+                    waiting_thread_id: id,
+                    blocking_thread_id: id - back,
+                    kind: WaitKind::Row,
+                    waiting_trx_id: Some(format!("{}", 1000 + id)),
+                    blocking_trx_id: Some(format!("{}", 1000 + id - back)),
+                    schema: Some("shop".into()),
+                    table: Some("t".into()),
+                    index: Some("PRIMARY".into()),
+                    lock_mode: "X,REC_NOT_GAP".into(),
+                    blocking_lock_mode: Some("X,REC_NOT_GAP".into()),
+                    blocking_lock_status: Some(lockdiag::model::LockStatus::Granted),
+                    lock_data: Some(format!("{}", id - back)),
+                    wait_secs: 10,
+                });
+            }
+        }
+    }
+    state
+}
+
 fn main() {
     // `cargo bench` passes --bench; any other argument is a filter we ignore.
     println!("readers  queued  sessions  analysis ms  analysis+json ms  json bytes  root blockers");
@@ -84,4 +127,12 @@ fn main() {
             text.len()
         );
     }
+    let state = row_dag(41);
+    let started = Instant::now();
+    let text = json::render(&View::Waits(waits_view(&state, analyze_waits(&state))));
+    println!(
+        "row-lock DAG, 41 sessions each waiting for the two before it: {:.1} ms, json {} bytes",
+        started.elapsed().as_secs_f64() * 1000.0,
+        text.len()
+    );
 }

@@ -181,6 +181,26 @@ pub fn select_targets(
             chosen.push((root.thread_id, false));
         }
     }
+    // Sessions waiting in a circle have no root (deadlock detection off, or caught mid-check):
+    // one member per cycle is the candidate, the one whose rollback costs least (fewest rows
+    // modified, then the youngest transaction), as InnoDB itself would choose its victim.
+    if criteria.root_blockers {
+        for cycle in &analysis.cycles {
+            let cost = |thread: &u64| {
+                let trx = state.transactions.iter().find(|t| t.thread_id == *thread);
+                (
+                    trx.map_or(0, |t| t.rows_modified),
+                    trx.map_or(0, |t| t.age_secs),
+                )
+            };
+            if let Some(member) = cycle
+                .iter()
+                .min_by_key(|t| (cost(t).0, std::cmp::Reverse(cost(t).1)))
+            {
+                chosen.push((*member, false));
+            }
+        }
+    }
     if let Some(limit) = criteria.idle_in_trx_longer_than {
         for s in &state.sessions {
             let open_trx = super::waits::has_open_transaction(state, s.thread_id);
@@ -451,6 +471,55 @@ mod tests {
             lockdiag_thread_ids: vec![30],
             ..LiveState::default()
         }
+    }
+
+    /// Three sessions waiting in a circle (detection off): no root, and the member whose
+    /// rollback costs least is the candidate.
+    #[test]
+    fn a_cycle_offers_its_cheapest_member() {
+        let wait = |waiting: u64, blocking: u64| crate::model::LockWait {
+            waiting_thread_id: waiting,
+            blocking_thread_id: blocking,
+            kind: crate::model::WaitKind::Row,
+            waiting_trx_id: None,
+            blocking_trx_id: None,
+            schema: None,
+            table: None,
+            index: None,
+            lock_mode: "X".into(),
+            blocking_lock_mode: None,
+            blocking_lock_status: Some(LockStatus::Granted),
+            lock_data: None,
+            wait_secs: 5,
+        };
+        let trx = |thread: u64, modified: u64| Transaction {
+            trx_id: format!("{thread}00"),
+            thread_id: thread,
+            rows_modified: modified,
+            ..Transaction::default()
+        };
+        let s = LiveState {
+            sessions: vec![
+                session(1, "a", "Query"),
+                session(2, "b", "Query"),
+                session(3, "c", "Query"),
+            ],
+            transactions: vec![trx(1, 5), trx(2, 1), trx(3, 3)],
+            row_waits: vec![wait(1, 2), wait(2, 3), wait(3, 1)],
+            ..LiveState::default()
+        };
+        let analysis = crate::analyze::analyze_waits(&s);
+        assert!(analysis.root_blockers.is_empty());
+        assert_eq!(analysis.cycles, vec![vec![1, 2, 3]]);
+        let criteria = KillCriteria {
+            root_blockers: true,
+            ..KillCriteria::default()
+        };
+        let (targets, _) = select_targets(&s, &analysis, &criteria);
+        assert_eq!(
+            targets.iter().map(|t| t.thread_id).collect::<Vec<_>>(),
+            vec![2]
+        );
     }
 
     #[test]

@@ -60,6 +60,17 @@ async fn load(
     match source {
         Source::Snapshot(path) => {
             let snapshot = read_snapshot(path)?;
+            // Said first: this is a picture of the past, not the server now.
+            let why = snapshot
+                .trigger
+                .as_deref()
+                .map(|t| format!(" by record ({t})"))
+                .unwrap_or_default();
+            super::output::note(&format!(
+                "showing the snapshot {} taken {}{why}, not the server now",
+                path.display(),
+                snapshot.collected_at_start
+            ));
             let latest = DeadlockReport::latest_of_snapshot(&snapshot);
             Ok((snapshot.state, latest))
         }
