@@ -78,6 +78,9 @@ struct Recorder<'a> {
     follower: Option<LogFollower>,
     deadlock_count: Option<u64>,
     probes_since_status: u32,
+    /// The last `performance_schema.error_log` entry read (MySQL 8.0.22+), and whether reading failed.
+    pfs_logged: Option<String>,
+    pfs_failed: bool,
 }
 
 impl Recorder<'_> {
@@ -217,6 +220,34 @@ impl Recorder<'_> {
             }
         }
         self.deadlock_count = figures.deadlocks;
+        // MySQL 8.0.22+ keeps its error log in performance_schema too: deadlocks between probes
+        // are there even where the log file is out of reach (RDS and other managed servers).
+        if self.job.deadlocks && self.follower.is_none() && caps.error_log_table && !self.pfs_failed
+        {
+            match crate::source::pfs_error_log::deadlocks_after(
+                pool,
+                caps.server.flavour,
+                self.pfs_logged.as_deref(),
+                t,
+            )
+            .await
+            {
+                Ok((found, last)) => {
+                    self.pfs_logged = last;
+                    let reports = found.into_iter().map(DeadlockReport::new).collect();
+                    self.keep_deadlocks(
+                        reports,
+                        caps.server.utc_offset_secs,
+                        "performance_schema.error_log",
+                    );
+                }
+                Err(e) => {
+                    self.pfs_failed = true;
+                    self.log
+                        .event("error-log-unreadable", &[("error", e.to_string())]);
+                }
+            }
+        }
         if let Some(follower) = &mut self.follower {
             match follower.poll() {
                 Ok(found) => {
@@ -249,6 +280,8 @@ pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
             .map(LogFollower::from_end),
         deadlock_count: None,
         probes_since_status: 0,
+        pfs_logged: None,
+        pfs_failed: false,
     };
     let stop_at = job.run_for.map(|d| tokio::time::Instant::now() + d);
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -278,6 +278,32 @@ impl<R: Read> Iterator for ErrorLogDeadlocks<R> {
 }
 
 /// Whether `text` looks like an error log (as opposed to a status text).
+/// One row of MySQL's `performance_schema.error_log`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorLogRow {
+    /// `LOGGED`, server time: `YYYY-MM-DD HH:MM:SS.ffffff`.
+    pub logged: String,
+    pub thread_id: u64,
+    pub prio: String,
+    pub error_code: String,
+    pub subsystem: String,
+    pub data: String,
+}
+
+/// The rows as the server writes them to its error log file
+/// (`TIME THREAD [Prio] [CODE] [Subsystem] DATA`, DATA's own lines after it),
+/// so that the one error-log parser reads both.
+pub fn error_log_text(rows: &[ErrorLogRow]) -> String {
+    let mut text = String::new();
+    for row in rows {
+        text.push_str(&format!(
+            "{} {} [{}] [{}] [{}] {}\n",
+            row.logged, row.thread_id, row.prio, row.error_code, row.subsystem, row.data
+        ));
+    }
+    text
+}
+
 pub fn looks_like_error_log(text: &str) -> bool {
     text.lines().take(100_000).any(|l| {
         let line = split_prefix(l);
@@ -350,6 +376,64 @@ Record lock, heap no 2 PHYSICAL RECORD: n_fields 4; compact format; info bits 0
 2024-05-02T10:20:07.000080Z 21 [Note] [MY-012469] [InnoDB] *** WE ROLL BACK TRANSACTION (2)
 2024-05-02T10:21:00.000000Z 30 [Warning] [MY-010055] [Server] IP address '10.1.2.9' could not be resolved
 ";
+
+    #[test]
+    fn performance_schema_error_log_rows_read_as_the_file() {
+        // The file's entries as performance_schema.error_log holds them: one row per entry,
+        // LOGGED in server time with a space, DATA the message with its own lines.
+        let mut rows: Vec<ErrorLogRow> = Vec::new();
+        for line in MYSQL8_LOG.lines() {
+            match line.split_once(" [InnoDB] ") {
+                Some((head, data)) if head.contains("[MY-01246") => {
+                    let mut fields = head.split_whitespace();
+                    let logged = fields
+                        .next()
+                        .unwrap()
+                        .trim_end_matches('Z')
+                        .replace('T', " ");
+                    let thread_id = fields.next().unwrap().parse().unwrap();
+                    let code = head
+                        .split('[')
+                        .nth(2)
+                        .unwrap()
+                        .trim_end_matches("] ")
+                        .trim_end_matches(']');
+                    rows.push(ErrorLogRow {
+                        logged,
+                        thread_id,
+                        prio: "Note".into(),
+                        error_code: code.into(),
+                        subsystem: "InnoDB".into(),
+                        data: data.to_string(),
+                    });
+                }
+                _ if line.starts_with("2024-") => {}
+                _ => {
+                    if let Some(row) = rows.last_mut() {
+                        row.data.push('\n');
+                        row.data.push_str(line);
+                    }
+                }
+            }
+        }
+        assert!(rows.len() >= 6, "{rows:?}");
+        let text = error_log_text(&rows);
+        let all: Vec<Deadlock> = ErrorLogDeadlocks::new(text.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(all.len(), 1, "{text}");
+        let d = &all[0];
+        assert_eq!(d.timestamp.as_deref(), Some("2024-05-02 10:20:07"));
+        assert_eq!(
+            (d.victim, d.truncated, d.transactions.len()),
+            (Some(2), false, 2)
+        );
+        assert_eq!(d.transactions[0].thread_id, Some(19));
+        assert!(d
+            .transactions
+            .iter()
+            .all(|t| t.holds_printed && t.waits_for.is_some()));
+    }
 
     #[test]
     fn mysql8_log_with_holds_for_both_and_partitions() {

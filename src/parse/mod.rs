@@ -10,5 +10,5 @@ pub mod status;
 pub mod where_filter;
 
 pub use deadlock::{parse_deadlock_lines, DeadlockBuilder};
-pub use error_log::{looks_like_error_log, ErrorLogDeadlocks};
+pub use error_log::{error_log_text, looks_like_error_log, ErrorLogDeadlocks, ErrorLogRow};
 pub use status::parse_innodb_status;

@@ -39,6 +39,8 @@ pub struct Capabilities {
     pub innodb_trx: bool,
     /// `Err(reason, with the fix)` when metadata locks cannot be seen.
     pub metadata_locks: Result<(), String>,
+    /// `performance_schema.error_log` (MySQL 8.0.22+): the error log over SQL.
+    pub error_log_table: bool,
 }
 
 /// The statement that turns metadata-lock instrumentation on at run time.
@@ -116,6 +118,7 @@ pub fn choose_sources(
     Capabilities {
         row_locks,
         innodb_trx: has("information_schema.INNODB_TRX"),
+        error_log_table: has("performance_schema.error_log"),
         processlist,
         metadata_locks,
         has_process_privilege: has_process,

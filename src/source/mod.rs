@@ -7,6 +7,7 @@ pub mod detect;
 pub mod dupes;
 pub mod log_follow;
 pub mod option_files;
+pub mod pfs_error_log;
 pub mod probe;
 pub mod query;
 pub mod rows;
