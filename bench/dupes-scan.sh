@@ -9,17 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-10000000}
 updates=${UPDATES:-20000}
-cargo build --release --quiet
-bin=target/release/lockdiag
-dir=$(mktemp -d /tmp/lockdiag-dupes.XXXX)
-user=$(id -un)
-cleanup() { pkill -f -- "--datadir=$dir/data" 2>/dev/null || true; sleep 1; rm -rf "$dir"; }
-trap cleanup EXIT
-mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal --skip-test-db --user="$user" >/dev/null 2>&1
-mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port=0 --skip-networking --user="$user" \
-  --log-error="$dir/err.log" --innodb-buffer-pool-size=2G >/dev/null 2>&1 &
-for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
-client() { mariadb --no-defaults -S "$dir/sock" -uroot "$@"; }
+# shellcheck source=bench/server.sh
+. bench/server.sh
+start_server dupes --innodb-buffer-pool-size=2G
 client -e "CREATE DATABASE shop; USE shop; CREATE TABLE shop.payments (id INT PRIMARY KEY, payment_key VARCHAR(32) NOT NULL, v INT NOT NULL DEFAULT 0) ENGINE=InnoDB;
   INSERT INTO shop.payments (id, payment_key) SELECT seq, CONCAT('pk_', seq MOD ($rows - 100)) FROM seq_1_to_$rows;"
 ms() { date +%s%N | cut -c1-13; }

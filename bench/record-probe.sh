@@ -8,18 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 probes=${1:-1000}
 waiters=${2:-200}
-cargo build --release --quiet
-bin=target/release/lockdiag
-dir=$(mktemp -d /tmp/lockdiag-probe.XXXX)
-user=$(id -un)
-cleanup() { pkill -f -- "--datadir=$dir/data" 2>/dev/null || true; sleep 1; rm -rf "$dir"; }
-trap cleanup EXIT
-mariadb-install-db --no-defaults --datadir="$dir/data" --auth-root-authentication-method=normal --skip-test-db --user="$user" >/dev/null 2>&1
-mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" --port=0 --skip-networking --user="$user" \
-  --log-error="$dir/err.log" --max-connections=$((waiters + 50)) >/dev/null 2>&1 &
-for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
+# shellcheck source=bench/server.sh
+. bench/server.sh
+start_server probe --max-connections=$((waiters + 50))
 pid=$(pgrep -f -- "--datadir=$dir/data" | head -1)
-client() { mariadb --no-defaults -S "$dir/sock" -uroot "$@"; }
 client -e "CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB; INSERT INTO shop.t VALUES (1, 0);"
 probe_sql=$(grep -v '^--' queries/probe.sql)
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }

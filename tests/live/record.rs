@@ -68,18 +68,7 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
     ctx.exec(&mut holder, "ROLLBACK");
 
     // (b) A deadlock between two sessions, between two probes.
-    let (mut x, mut y) = (ctx.conn(), ctx.conn());
-    let (x_id, y_id) = (x.id(), y.id());
-    ctx.exec(&mut x, "BEGIN");
-    ctx.exec(&mut x, "UPDATE pair SET v = v + 1 WHERE id = 1");
-    ctx.exec(&mut y, "BEGIN");
-    ctx.exec(&mut y, "UPDATE pair SET v = v + 1 WHERE id = 2");
-    let px = ctx.spawn(x, &["UPDATE pair SET v = v + 1 WHERE id = 2"]);
-    ctx.wait_for_waiters(1);
-    let py = ctx.spawn(y, &["UPDATE pair SET v = v + 1 WHERE id = 1"]);
-    assert_eq!(crate::deadlocks::deadlock_victims(ctx, vec![px, py]), 1);
-    // The survivor keeps its transaction (and both rows) open: end it.
-    ctx.kill(&[x_id, y_id]);
+    let (x_id, y_id) = make_deadlock(ctx);
 
     let out = recorder.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
