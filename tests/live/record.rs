@@ -8,10 +8,11 @@ use serde_json::Value;
 
 use crate::ctx::Ctx;
 
-pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
-    let dir = ctx.server.dir.join("record");
+/// `lockdiag record --out DIR --interval 1s --log-format json ARGS…` against the test server,
+/// its events on a pipe.
+fn spawn_recorder(ctx: &Ctx, dir: &std::path::Path, args: &[&str]) -> std::process::Child {
     let socket = ctx.server.socket();
-    let recorder = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+    Command::new(env!("CARGO_BIN_EXE_lockdiag"))
         .args([
             "--no-defaults",
             "-S",
@@ -25,16 +26,32 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
             dir.to_str().unwrap(),
             "--interval",
             "1s",
-            "--on-lock-wait",
-            "2s",
+            "--log-format",
+            "json",
         ])
-        .args(["--on-deadlock", "--for", "16s", "--log-format", "json"])
-        .arg("--error-log")
-        .arg(ctx.server.error_log())
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start the recorder");
+        .expect("start the recorder")
+}
+
+pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
+    let dir = ctx.server.dir.join("record");
+    let error_log = ctx.server.error_log();
+    let recorder = spawn_recorder(
+        ctx,
+        &dir,
+        &[
+            "--on-lock-wait",
+            "2s",
+            "--on-deadlock",
+            "--for",
+            "16s",
+            "--error-log",
+            error_log.to_str().unwrap(),
+        ],
+    );
     std::thread::sleep(Duration::from_millis(1500));
 
     // (a) The incident of the runbook: an idle transaction holds a paid_events key; an INSERT
@@ -158,36 +175,18 @@ fn make_deadlock(ctx: &Ctx) -> (u32, u32) {
 /// next deadlock. Runs last: the restart ends every other session.
 pub fn record_survives_a_restart(ctx: &Ctx) {
     let dir = ctx.server.dir.join("record-restart");
-    let socket = ctx.server.socket();
-    let recorder = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
-        .args([
-            "--no-defaults",
-            "-S",
-            socket.to_str().unwrap(),
-            "-u",
-            "root",
-            "record",
-        ])
-        .args([
-            "--out",
-            dir.to_str().unwrap(),
-            "--interval",
-            "1s",
+    let recorder = spawn_recorder(
+        ctx,
+        &dir,
+        &[
             "--for",
             "20s",
-        ])
-        .args([
-            "--log-format",
-            "json",
             "--connect-timeout",
             "1s",
             "--query-timeout",
             "2s",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the recorder");
+        ],
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let before = make_deadlock(ctx);
     std::thread::sleep(Duration::from_millis(2500));
