@@ -256,6 +256,15 @@ pub fn replication_threads_seen(state: &LiveState) -> bool {
     })
 }
 
+/// `trx 274`, or for MariaDB's id 0 what it means: a transaction that has only read.
+pub fn transaction_label(trx_id: &str) -> String {
+    if trx_id == "0" {
+        "a read-only trx (no id yet)".to_string()
+    } else {
+        format!("trx {trx_id}")
+    }
+}
+
 /// `thread 18 app@10.0.0.5 idle in transaction for 42s, trx 274, 3 row locks on shop.payments,
 /// 1 row modified — killing it unblocks 4 sessions (longest wait 40s); its transaction rolls back`.
 pub fn describe_target(t: &KillTarget, kill_query: bool) -> String {
@@ -270,7 +279,7 @@ pub fn describe_target(t: &KillTarget, kill_query: bool) -> String {
         t.thread_id, t.user, t.host
     )];
     if let Some(trx) = &t.trx_id {
-        parts.push(format!("trx {trx}"));
+        parts.push(transaction_label(trx));
     }
     if let Some(rows) = t.rows_locked {
         let on = if t.locked_tables.is_empty() {

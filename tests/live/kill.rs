@@ -340,7 +340,7 @@ pub fn read_only_transaction_replaced_before_confirmation_is_skipped(ctx: &Ctx) 
     let id = reader.id().to_string();
     let audit = audit_path(ctx, "readonly");
     let mut session = pty_kill(ctx, &[&id, "--audit-log", &audit]);
-    session.exp_string("trx 0").unwrap();
+    session.exp_string("a read-only trx (no id yet)").unwrap();
     session.exp_string("Kill 1 session? [y/N]").unwrap();
     // Before the answer: that transaction ends and another begins, within the same second.
     ctx.exec(&mut reader, "COMMIT");

@@ -144,7 +144,8 @@ pub fn waits_tree(
             .as_ref()
             .map(|t| {
                 format!(
-                    ", trx {t} age {}s, {} rows locked, {} modified",
+                    ", {} age {}s, {} rows locked, {} modified",
+                    crate::analyze::kill::transaction_label(t),
                     root.trx_age_secs.unwrap_or(0),
                     root.rows_locked.unwrap_or(0),
                     root.rows_modified.unwrap_or(0)
