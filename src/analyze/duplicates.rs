@@ -171,34 +171,47 @@ impl ScannedRow {
     /// (a UNIQUE index allows any number of those).
     pub fn collation_key(&self) -> Option<Vec<u8>> {
         let mut out = Vec::new();
+        self.collation_key_into(&mut out).then_some(out)
+    }
+
+    /// [`collation_key`](Self::collation_key) written into `out` (cleared first), so that
+    /// a scan of millions of rows reuses one buffer; `false` for a NULL in the key.
+    pub fn collation_key_into(&self, out: &mut Vec<u8>) -> bool {
+        out.clear();
         for (value, weight) in self.key.iter().zip(&self.weights) {
             if *value == Value::NULL {
-                return None;
+                return false;
             }
-            let part = canonical_bytes(weight.as_ref().unwrap_or(value));
-            out.extend_from_slice(&(part.len() as u64).to_le_bytes());
-            out.extend_from_slice(&part);
+            // Each part is its length, then its bytes: ("ab","c") and ("a","bc") differ.
+            let at = out.len();
+            out.extend_from_slice(&[0; 8]);
+            append_canonical(weight.as_ref().unwrap_or(value), out);
+            let len = (out.len() - at - 8) as u64;
+            out[at..at + 8].copy_from_slice(&len.to_le_bytes());
         }
-        Some(out)
+        true
     }
 }
 
-/// Equal values give equal bytes (0.0 and -0.0 are one key, as in an index).
-fn canonical_bytes(value: &Value) -> Vec<u8> {
+/// Appends `value` so that equal values give equal bytes (0.0 and -0.0 are
+/// one key, as in an index).
+fn append_canonical(value: &Value, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let float = |f: f64| (if f == 0.0 { 0.0 } else { f }).to_bits().to_le_bytes();
     match value {
-        Value::NULL => vec![0],
-        Value::Bytes(b) => b.clone(),
-        Value::Int(n) => n.to_string().into_bytes(),
-        Value::UInt(n) => n.to_string().into_bytes(),
-        Value::Float(f) => (if *f == 0.0 { 0.0 } else { *f })
-            .to_bits()
-            .to_le_bytes()
-            .to_vec(),
-        Value::Double(f) => (if *f == 0.0 { 0.0 } else { *f })
-            .to_bits()
-            .to_le_bytes()
-            .to_vec(),
-        Value::Date(..) | Value::Time(..) => display_value(value, false).into_bytes(),
+        Value::NULL => out.push(0),
+        Value::Bytes(b) => out.extend_from_slice(b),
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::UInt(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Float(f) => out.extend_from_slice(&float(f64::from(*f))),
+        Value::Double(f) => out.extend_from_slice(&float(*f)),
+        Value::Date(..) | Value::Time(..) => {
+            out.extend_from_slice(display_value(value, false).as_bytes())
+        }
     }
 }
 
@@ -213,6 +226,8 @@ fn digest(key: &[u8]) -> u64 {
 #[derive(Debug, Default)]
 pub struct DigestCounter {
     counts: HashMap<u64, u32>,
+    /// The current row's collation key (one buffer for the whole scan).
+    scratch: Vec<u8>,
     pub rows_scanned: u64,
     /// Rows with a NULL in the key.
     pub null_keys: u64,
@@ -221,12 +236,11 @@ pub struct DigestCounter {
 impl DigestCounter {
     pub fn add(&mut self, row: &ScannedRow) {
         self.rows_scanned += 1;
-        match row.collation_key() {
-            Some(key) => {
-                let count = self.counts.entry(digest(&key)).or_insert(0);
-                *count = count.saturating_add(1);
-            }
-            None => self.null_keys += 1,
+        if row.collation_key_into(&mut self.scratch) {
+            let count = self.counts.entry(digest(&self.scratch)).or_insert(0);
+            *count = count.saturating_add(1);
+        } else {
+            self.null_keys += 1;
         }
     }
 
@@ -403,6 +417,8 @@ pub struct GroupCollector {
     candidates: Candidates,
     groups: HashMap<u64, Vec<Accumulated>>,
     memory: u64,
+    /// The current row's collation key: copied only when it starts a group.
+    scratch: Vec<u8>,
 }
 
 impl GroupCollector {
@@ -414,18 +430,18 @@ impl GroupCollector {
     }
 
     pub fn add(&mut self, row: ScannedRow) {
-        let Some(key) = row.collation_key() else {
+        if !row.collation_key_into(&mut self.scratch) {
             return;
-        };
-        let d = digest(&key);
+        }
+        let d = digest(&self.scratch);
         if !self.candidates.digests.contains(&d) {
             return;
         }
         let bucket = self.groups.entry(d).or_default();
-        let index = match bucket.iter().position(|g| g.collation_key == key) {
+        let index = match bucket.iter().position(|g| g.collation_key == self.scratch) {
             Some(i) => i,
             None => {
-                let group = Accumulated::new(key);
+                let group = Accumulated::new(self.scratch.clone());
                 self.memory += group.memory;
                 bucket.push(group);
                 bucket.len() - 1
@@ -464,6 +480,8 @@ impl GroupCollector {
 #[derive(Debug)]
 pub struct OrderedGrouper {
     current: Option<Accumulated>,
+    /// The current row's collation key: copied only when it starts a group.
+    scratch: Vec<u8>,
     tally: Tally,
     pub rows_scanned: u64,
     pub null_keys: u64,
@@ -474,6 +492,7 @@ impl OrderedGrouper {
     pub fn new(limit: usize) -> Self {
         OrderedGrouper {
             current: None,
+            scratch: Vec::new(),
             tally: Tally::new(limit),
             rows_scanned: 0,
             null_keys: 0,
@@ -483,15 +502,19 @@ impl OrderedGrouper {
 
     pub fn add(&mut self, row: ScannedRow) {
         self.rows_scanned += 1;
-        let Some(key) = row.collation_key() else {
+        if !row.collation_key_into(&mut self.scratch) {
             self.null_keys += 1;
             return;
-        };
-        if self.current.as_ref().is_none_or(|g| g.collation_key != key) {
+        }
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|g| g.collation_key != self.scratch)
+        {
             if let Some(done) = self.current.take() {
                 self.tally.close(done);
             }
-            self.current = Some(Accumulated::new(key));
+            self.current = Some(Accumulated::new(self.scratch.clone()));
         }
         if let Some(group) = &mut self.current {
             group.add(row);

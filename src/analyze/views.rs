@@ -220,7 +220,7 @@ pub struct StatusView {
 
 /// Whether the row-lock waits were read: without them, "nobody waits" cannot be said.
 pub fn lock_waits_read(state: &LiveState) -> bool {
-    state.was_read("lock_waits") && state.was_read("processlist")
+    crate::model::WAIT_SOURCES.iter().all(|s| state.was_read(s))
 }
 
 pub fn status_view(

@@ -75,7 +75,7 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         }
     }
     let by_analysis = job.criteria.root_blockers || job.criteria.blocking_longer_than.is_some();
-    let unread = state.unread(&["lock_waits", "processlist"]);
+    let unread = state.unread(&crate::model::WAIT_SOURCES);
     if by_analysis && !unread.is_empty() {
         crate::source::connect::close(pool.clone()).await;
         anyhow::bail!(
@@ -83,11 +83,13 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
             unread.join("; ")
         );
     }
-    let (targets, missing) = choose(&state);
+    // One analysis of the listing: the targets, and the roots no KILL can end.
+    let analysis = analyze_waits(&state);
+    let (targets, missing) = select_targets(&state, &analysis, &job.criteria);
     // Root blockers with no session: no KILL ends them; say what does.
     let mut notes = Vec::new();
     if by_analysis {
-        for root in analyze_waits(&state)
+        for root in analysis
             .root_blockers
             .iter()
             .filter(|r| r.state == crate::analyze::waits::SessionState::NoSession)

@@ -114,7 +114,7 @@ pub async fn waits(all: bool, source: &Source, out: &Output) -> Result<i32> {
 
 /// 2 when the lock waits could not be read (the answer is unknown, not "none"), said on stderr.
 pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
-    let unread = state.unread(&["lock_waits", "processlist"]);
+    let unread = state.unread(&crate::model::WAIT_SOURCES);
     if unread.is_empty() {
         return EXIT_OK;
     }

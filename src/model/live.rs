@@ -347,23 +347,33 @@ pub struct LiveState {
 impl LiveState {
     /// `source: reason` for each of `sources` that could not be read; empty when all were.
     pub fn unread(&self, sources: &[&str]) -> Vec<String> {
-        self.sources
-            .iter()
-            .filter(|s| {
-                sources.contains(&s.source.as_str()) && s.status == SourceState::Unavailable
-            })
-            .map(|s| {
-                format!(
-                    "{}: {}",
-                    s.source,
-                    s.reason.as_deref().unwrap_or("unavailable")
-                )
-            })
-            .collect()
+        unread_sources(&self.sources, sources)
     }
 
     /// Whether `source` was read (fully or in part).
     pub fn was_read(&self, source: &str) -> bool {
-        self.unread(&[source]).is_empty()
+        !self
+            .sources
+            .iter()
+            .any(|s| s.source == source && s.status == SourceState::Unavailable)
     }
+}
+
+/// The sources without which "who waits for whom" cannot be said: with either
+/// unread, the wait picture is unknown, never empty.
+pub const WAIT_SOURCES: [&str; 2] = ["lock_waits", "processlist"];
+
+/// `source: reason` for each of `names` among `sources` that could not be read.
+pub fn unread_sources(sources: &[SourceStatus], names: &[&str]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|s| names.contains(&s.source.as_str()) && s.status == SourceState::Unavailable)
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.source,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
+        .collect()
 }

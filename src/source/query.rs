@@ -115,7 +115,16 @@ async fn fetch_rows(
         let rows = run(&mut conn, sql, params, prepared, flavour, timeout).await?;
         Ok((rows, id))
     };
-    // The client-side deadline covers the connection checkout too, and servers that ignore the hint.
+    // The client-side deadline covers the connection checkout too.
+    bounded(timeout, work).await
+}
+
+/// `work` within the statement limit plus a margin: the client's own deadline,
+/// for servers that ignore the server-side hint (or stall).
+async fn bounded<T>(
+    timeout: Duration,
+    work: impl std::future::Future<Output = Result<T, QueryError>>,
+) -> Result<T, QueryError> {
     tokio::time::timeout(timeout + Duration::from_millis(500), work)
         .await
         .unwrap_or(Err(QueryError::Timeout(timeout)))
@@ -166,11 +175,8 @@ pub async fn fetch_on(
     timeout: Duration,
 ) -> Result<Vec<Record>, QueryError> {
     let prepared = !matches!(params, Params::Empty);
-    let work = run(conn, sql, params, prepared, flavour, timeout);
-    match tokio::time::timeout(timeout + Duration::from_millis(500), work).await {
-        Ok(rows) => Ok(to_records(rows?)),
-        Err(_) => Err(QueryError::Timeout(timeout)),
-    }
+    let rows = bounded(timeout, run(conn, sql, params, prepared, flavour, timeout)).await?;
+    Ok(to_records(rows))
 }
 
 #[cfg(test)]

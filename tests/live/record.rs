@@ -130,19 +130,7 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
 
     // The deadlock is in deadlocks.jsonl once, with both transactions (status text and error log agree).
     let lines = std::fs::read_to_string(dir.join("deadlocks.jsonl")).unwrap();
-    let ours: Vec<Value> = lines
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|d| {
-            let threads: Vec<u64> = d["transactions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|t| t["thread_id"].as_u64())
-                .collect();
-            threads.contains(&u64::from(x_id)) && threads.contains(&u64::from(y_id))
-        })
-        .collect();
+    let ours = deadlocks_between(&lines, (x_id, y_id));
     assert_eq!(ours.len(), 1, "{lines}\n{log}");
     assert_eq!(ours[0]["transactions"].as_array().unwrap().len(), 2);
     assert!(ours[0]["fingerprint"].is_string());
@@ -152,6 +140,23 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
             || log.contains("\"from\":\"error_log\""),
         "the error log was not followed: {log}"
     );
+}
+
+/// The lines of deadlocks.jsonl whose transactions include both threads.
+fn deadlocks_between(lines: &str, (a, b): (u32, u32)) -> Vec<Value> {
+    lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|d| {
+            let threads: Vec<u64> = d["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["thread_id"].as_u64())
+                .collect();
+            threads.contains(&u64::from(a)) && threads.contains(&u64::from(b))
+        })
+        .collect()
 }
 
 /// Two sessions in a deadlock on `pair`; returns their thread ids.
@@ -204,18 +209,7 @@ pub fn record_survives_a_restart(ctx: &Ctx) {
         "{log}"
     );
     let lines = std::fs::read_to_string(dir.join("deadlocks.jsonl")).unwrap();
-    let has = |(a, b): (u32, u32)| {
-        lines.lines().any(|l| {
-            let d: Value = serde_json::from_str(l).unwrap();
-            let threads: Vec<u64> = d["transactions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|t| t["thread_id"].as_u64())
-                .collect();
-            threads.contains(&u64::from(a)) && threads.contains(&u64::from(b))
-        })
-    };
+    let has = |pair: (u32, u32)| !deadlocks_between(&lines, pair).is_empty();
     assert!(
         has(before),
         "the deadlock before the restart: {lines}\n{log}"

@@ -36,26 +36,12 @@ pub fn server_line(s: &ServerInfo) -> String {
     )
 }
 
-/// One line per source that is not fully readable.
-/// `source: reason; …` of the lock-wait and processlist sources that were not read.
+/// `source: reason; …` of the sources the wait picture needs that were not read.
 pub fn unread_reasons(sources: &[SourceStatus]) -> String {
-    sources
-        .iter()
-        .filter(|s| {
-            s.status == SourceState::Unavailable
-                && matches!(s.source.as_str(), "lock_waits" | "processlist")
-        })
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.source,
-                s.reason.as_deref().unwrap_or("unavailable")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    crate::model::unread_sources(sources, &crate::model::WAIT_SOURCES).join("; ")
 }
 
+/// One line per source that is not fully readable.
 pub fn source_notes(sources: &[SourceStatus]) -> String {
     let mut out = String::new();
     for s in sources.iter().filter(|s| s.status != SourceState::Ok) {
