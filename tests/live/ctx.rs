@@ -35,6 +35,11 @@ impl Ctx {
             .prefer_socket(false)
     }
 
+    /// A pool of root connections to database `shop`, as lockdiag's own statements use.
+    pub fn pool(&self) -> mysql_async::Pool {
+        mysql_async::Pool::new(self.opts("root", None))
+    }
+
     /// A new root connection to database `shop`.
     pub fn conn(&self) -> Conn {
         self.rt

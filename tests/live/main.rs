@@ -8,6 +8,7 @@ mod ctx;
 mod deadlocks;
 mod dupes;
 mod kill;
+mod mysql8_rows;
 mod record;
 mod server;
 mod waits;
@@ -101,6 +102,10 @@ const TESTS: &[Test] = &[
     (
         "kill_query_on_idle_blocker",
         kill::kill_query_on_idle_blocker_warns_and_releases_nothing,
+    ),
+    (
+        "mysql8_statements_on_published_rows",
+        mysql8_rows::statements_on_published_mysql8_rows,
     ),
     // After the deadlock tests: the server has a latest deadlock for snapshots to carry.
     (
