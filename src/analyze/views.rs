@@ -281,6 +281,8 @@ pub enum DeadlockOrigin {
     Status,
     /// An error log written with innodb_print_all_deadlocks.
     ErrorLog,
+    /// MySQL's in-memory error log, `performance_schema.error_log` (`deadlock --history`).
+    ErrorLogTable,
     /// One saved snapshot.
     Snapshot,
     /// A directory of snapshots.
@@ -290,7 +292,7 @@ pub enum DeadlockOrigin {
 /// `lockdiag deadlock`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadlocksView {
-    /// `server`, `file:PATH`, `error_log:PATH`, `snapshot:PATH`, `snapshots:DIR`.
+    /// `server`, `file:PATH`, `error_log:PATH`, `performance_schema.error_log`, `snapshot:PATH`, `snapshots:DIR`.
     pub source: String,
     /// Deadlocks found in the input (all of it, or the ones `--since`/`--last` kept).
     pub deadlocks_total: u64,

@@ -425,6 +425,11 @@ pub struct DeadlockArgs {
     /// An error log written with innodb_print_all_deadlocks=ON: every deadlock in it, streamed.
     #[arg(long)]
     pub error_log: Option<PathBuf>,
+    /// Live, MySQL 8.0.22+: every deadlock still in the server's in-memory error log
+    /// (performance_schema.error_log; needs innodb_print_all_deadlocks=ON), grouped like a log file.
+    /// The way to a managed server's (RDS, Cloud SQL) log.
+    #[arg(long, conflicts_with_all = ["file", "error_log"])]
+    pub history: bool,
     /// Only deadlocks at most this old (zone-less timestamps need --server-tz offline).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub since: Option<Duration>,

@@ -4,14 +4,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 
 use crate::analyze::history::DeadlockHistory;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
 use crate::analyze::DeadlockReport;
-use crate::model::InnodbStatus;
+use crate::model::{Flavour, InnodbStatus, ServerInfo};
 use crate::parse::{looks_like_error_log, parse_innodb_status, ErrorLogDeadlocks};
 use crate::render::View;
+use crate::source::pfs_error_log;
+use crate::source::query::QueryError;
 use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
 
@@ -24,6 +26,9 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
         .map(|d| chrono::Utc::now().timestamp() - d.as_secs() as i64);
     let view = match source {
         Source::Snapshot(from) => from_snapshots(from, not_before, job)?,
+        Source::Server(config) if job.history => {
+            from_error_log_table(config, not_before, job).await?
+        }
         Source::Server(config) => {
             let state = live::collect(config, None, true).await?;
             let Some(text) = &state.innodb_status else {
@@ -79,6 +84,87 @@ fn unread_note(count: u64, at: Option<&str>, line: &str) -> String {
         "{count} deadlock(s) only partly read (the first at {}): {what}; the analysis covers what was read",
         at.unwrap_or("an unknown time")
     )
+}
+
+/// Every deadlock MySQL 8.0.22+ still holds in `performance_schema.error_log`, grouped.
+async fn from_error_log_table(
+    config: &crate::source::connect::ConnectionConfig,
+    not_before: Option<i64>,
+    job: &DeadlockJob,
+) -> Result<DeadlocksView> {
+    let (pool, caps) = live::open(config).await?;
+    let server = &caps.server;
+    let result = if !caps.error_log_table {
+        Err(no_error_log_table(server))
+    } else {
+        pfs_error_log::deadlocks_after(&pool, server.flavour, None, config.query_timeout)
+            .await
+            .map_err(|e| match e {
+                QueryError::Denied(msg) => anyhow!(
+                    "cannot read performance_schema.error_log: {msg} (GRANT SELECT ON performance_schema.error_log TO the account)"
+                ),
+                other => anyhow!("cannot read performance_schema.error_log: {other}"),
+            })
+    };
+    let print_all = if result.is_ok() {
+        print_all_deadlocks(&pool, server.flavour, config.query_timeout).await
+    } else {
+        None
+    };
+    crate::source::connect::close(pool).await;
+    let (deadlocks, _) = result?;
+    if deadlocks.is_empty() && print_all == Some(false) {
+        super::output::note("innodb_print_all_deadlocks is OFF: deadlocks reach the error log only when it is ON (SET GLOBAL innodb_print_all_deadlocks = ON); the latest one is in `lockdiag deadlock`");
+    }
+    let mut history = DeadlockHistory::new(
+        not_before,
+        job.last,
+        server.utc_offset_secs.or(job.server_utc_offset),
+    );
+    for deadlock in deadlocks {
+        history.add(DeadlockReport::new(deadlock));
+    }
+    Ok(history_view(
+        history,
+        DeadlockOrigin::ErrorLogTable,
+        "performance_schema.error_log".into(),
+    ))
+}
+
+/// Why a server has no `performance_schema.error_log`, and where its deadlocks are instead.
+fn no_error_log_table(server: &ServerInfo) -> anyhow::Error {
+    let (major, minor, patch) = server.version_number;
+    let why = if server.flavour == Flavour::Mariadb {
+        format!("MariaDB ({}) keeps no error log in performance_schema (performance_schema.error_log is MySQL 8.0.22+)", server.version)
+    } else if (major, minor, patch) < (8, 0, 22) {
+        format!(
+            "performance_schema.error_log is MySQL 8.0.22+; this server is {}",
+            server.version
+        )
+    } else if !server.performance_schema {
+        "performance_schema is OFF, so performance_schema.error_log is empty (set performance_schema=ON and restart)".to_string()
+    } else {
+        "this server has no performance_schema.error_log table".to_string()
+    };
+    anyhow!("{why}: read the error log file instead with `lockdiag deadlock --error-log PATH` (the path is SELECT @@log_error), or the latest deadlock with `lockdiag deadlock`")
+}
+
+/// `@@innodb_print_all_deadlocks`, when it can be read.
+async fn print_all_deadlocks(
+    pool: &mysql_async::Pool,
+    flavour: Flavour,
+    timeout: std::time::Duration,
+) -> Option<bool> {
+    let (rows, _) = crate::source::query::fetch(
+        pool,
+        include_str!("../../queries/print_all_deadlocks.sql"),
+        mysql_async::Params::Empty,
+        Some(flavour),
+        timeout,
+    )
+    .await
+    .ok()?;
+    rows.first()?.num("print_all_deadlocks").map(|v| v != 0)
 }
 
 /// The latest deadlock of one snapshot, or those seen across a directory of

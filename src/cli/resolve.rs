@@ -54,6 +54,8 @@ pub struct DeadlockJob {
     pub last: usize,
     /// `--server-tz`, seconds east of UTC.
     pub server_utc_offset: Option<i64>,
+    /// `--history`: the server's performance_schema.error_log instead of its InnoDB status.
+    pub history: bool,
 }
 
 /// `kill`: whom, how, and where the audit goes.
@@ -229,6 +231,9 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         (Some(_), true) => {
             bail!("--from reads a saved snapshot: it does not combine with --file or --error-log")
         }
+        (Some(_), false) if matches!(&command, Command::Deadlock(d) if d.history) => {
+            bail!("--history reads the server's performance_schema.error_log: it does not combine with --from")
+        }
         (Some(path), false) => {
             if !matches!(
                 view,
@@ -302,6 +307,7 @@ fn deadlock_job(args: DeadlockArgs) -> DeadlockJob {
         since: args.since,
         last: args.last.unwrap_or(DEFAULT_LAST),
         server_utc_offset: args.server_tz,
+        history: args.history,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::model::{Deadlock, Flavour};
 use crate::parse::{error_log_text, ErrorLogDeadlocks, ErrorLogRow};
 
 use super::query::{fetch, QueryError};
+use super::rows::Record;
 
 /// The deadlocks logged after `after` (a `LOGGED` value; `None`: everything
 /// the table still holds), and the last `LOGGED` read.
@@ -22,6 +23,12 @@ pub async fn deadlocks_after(
     let since = after.unwrap_or("1970-01-01 00:00:00");
     let params = Params::Positional(vec![since.into()]);
     let (records, _) = fetch(pool, sql, params, Some(flavour), timeout).await?;
+    let (deadlocks, last) = deadlocks_in_rows(&records);
+    Ok((deadlocks, last.or(after.map(str::to_string))))
+}
+
+/// The deadlocks in rows of `queries/error_log_deadlocks.sql`, and the last `LOGGED` among them.
+pub fn deadlocks_in_rows(records: &[Record]) -> (Vec<Deadlock>, Option<String>) {
     let rows: Vec<ErrorLogRow> = records
         .iter()
         .filter_map(|r| {
@@ -35,13 +42,10 @@ pub async fn deadlocks_after(
             })
         })
         .collect();
-    let last = rows
-        .last()
-        .map(|r| r.logged.clone())
-        .or(after.map(str::to_string));
+    let last = rows.last().map(|r| r.logged.clone());
     let text = error_log_text(&rows);
     let deadlocks = ErrorLogDeadlocks::new(text.as_bytes())
         .filter_map(Result::ok)
         .collect();
-    Ok((deadlocks, last))
+    (deadlocks, last)
 }

@@ -107,6 +107,10 @@ const TESTS: &[Test] = &[
         "mysql8_statements_on_published_rows",
         mysql8_rows::statements_on_published_mysql8_rows,
     ),
+    (
+        "deadlock_history_error_log_table",
+        mysql8_rows::error_log_table_history,
+    ),
     // After the deadlock tests: the server has a latest deadlock for snapshots to carry.
     (
         "snapshot_chain_offline_and_check",

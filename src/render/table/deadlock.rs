@@ -19,6 +19,7 @@ pub fn view(view: &DeadlocksView, style: &TableStyle) -> String {
         return match view.origin {
             DeadlockOrigin::Status => "No deadlock recorded: the InnoDB status has no LATEST DETECTED DEADLOCK section (none since the server started).\n".into(),
             DeadlockOrigin::ErrorLog => "No deadlocks in the log (is innodb_print_all_deadlocks ON? it prints every deadlock to the error log).\n".into(),
+            DeadlockOrigin::ErrorLogTable => "No deadlocks in performance_schema.error_log (it keeps the newest entries only, and deadlocks are logged only with innodb_print_all_deadlocks=ON).\n".into(),
             DeadlockOrigin::Snapshot => "No deadlock recorded in the snapshot.\n".into(),
             DeadlockOrigin::Snapshots => "No deadlock recorded in these snapshots.\n".into(),
         };
