@@ -307,3 +307,82 @@ fn a_deadlock_with_unreadable_lines_exits_1_and_says_which() {
     );
     std::fs::remove_file(path).ok();
 }
+
+/// The captured log as MySQL's JSON sink would carry it: one object per prefixed
+/// record, its message only (the sink never receives the unprefixed body lines).
+fn as_json_sink(log: &str) -> String {
+    let mut out = String::new();
+    for line in log.lines() {
+        let Some((head, message)) = line.split_once(" [Note] InnoDB: ") else {
+            continue;
+        };
+        let mut fields = head.split_whitespace();
+        let (date, time, thread) = (
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+            fields.next().unwrap(),
+        );
+        let code = if message.contains("deadlock detected") {
+            12468
+        } else {
+            12469
+        };
+        let event = serde_json::json!({
+            "prio": 3, "err_code": code, "subsystem": "InnoDB", "msg": message,
+            "time": format!("{date}T{time}.000000Z"), "thread": thread.parse::<u64>().unwrap(),
+            "err_symbol": "ER_IB_MSG_643", "SQL_state": "HY000", "label": "Note",
+        });
+        // Pretty-printed over several lines, as the sink may write them.
+        out.push_str(&serde_json::to_string_pretty(&event).unwrap());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn json_sink_log_gives_times_and_counts_and_says_why_no_transactions() {
+    let log = fixture("error.log");
+    let times: Vec<String> = ErrorLogDeadlocks::new(log.as_bytes())
+        .map(|d| d.unwrap().timestamp.unwrap())
+        .collect();
+    assert_eq!(times.len(), 3);
+    let json = as_json_sink(&log);
+    let path = temp("json-sink.00.json", json.as_bytes());
+    let file = path.to_str().unwrap();
+    for flag in ["--error-log", "--file"] {
+        let out = lockdiag(&["deadlock", flag, file, "--format", "json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {stderr}");
+        assert!(
+            stderr.contains("log_sink_json") && stderr.contains("@@log_error"),
+            "{stderr}"
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["deadlocks_total"], 3, "{doc:#}");
+        let got: Vec<String> = doc["deadlocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["timestamp"].as_str().unwrap().to_string())
+            .collect();
+        // The same moments as the file's prints (the JSON sink writes them in UTC, `Z`).
+        let expected: Vec<String> = times
+            .iter()
+            .map(|t| format!("{}Z", t.replace(' ', "T")))
+            .collect();
+        assert_eq!(got, expected);
+    }
+    // Text that is no JSON event after the first events: what was read is listed, exit 1.
+    let cut = format!(
+        "{}\n-- garbage --\n",
+        &json[..json.len() / 2].rsplit_once("\n}").unwrap().0
+    );
+    let path = temp(
+        "json-sink-cut.00.json",
+        format!("{cut}\n}}\nnot json").as_bytes(),
+    );
+    let out = lockdiag(&["deadlock", "--error-log", path.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a JSON log event"), "{stderr}");
+}

@@ -2,6 +2,7 @@
 //! every deadlock of an error log, or those kept in snapshots.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
@@ -10,7 +11,9 @@ use crate::analyze::history::DeadlockHistory;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
 use crate::analyze::DeadlockReport;
 use crate::model::{Flavour, InnodbStatus, ServerInfo};
-use crate::parse::{looks_like_error_log, parse_innodb_status, ErrorLogDeadlocks};
+use crate::parse::{
+    is_json_sink, looks_like_error_log, parse_innodb_status, ErrorLogDeadlocks, JsonSinkText,
+};
 use crate::render::View;
 use crate::source::pfs_error_log;
 use crate::source::query::QueryError;
@@ -44,17 +47,21 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
         }
         Source::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
-                let history = scan_log(open_stream(path)?, not_before, job)?;
-                history_view(
-                    history,
-                    DeadlockOrigin::ErrorLog,
-                    format!("error_log:{}", path.display()),
-                )
+                let source = format!("error_log:{}", path.display());
+                let mut reader = BufReader::with_capacity(64 * 1024, open_stream(path)?);
+                if is_json_sink(reader.fill_buf()?) {
+                    json_log_view(reader, not_before, job, source)?
+                } else {
+                    let history = scan_log(reader, not_before, job)?;
+                    history_view(history, DeadlockOrigin::ErrorLog, source)
+                }
             }
             (None, Some(path)) => {
                 let text = read_text(path)?;
                 let source = format!("file:{}", path.display());
-                if looks_like_error_log(&text) {
+                if is_json_sink(text.as_bytes()) {
+                    json_log_view(text.as_bytes(), not_before, job, source)?
+                } else if looks_like_error_log(&text) {
                     let history = scan_log(text.as_bytes(), not_before, job)?;
                     history_view(history, DeadlockOrigin::ErrorLog, source)
                 } else {
@@ -241,7 +248,47 @@ fn scan_log(
     Ok(history)
 }
 
+/// The deadlocks of MySQL's JSON error log (`log_sink_json`): their times and count only,
+/// said plainly, since that sink never receives the transactions.
+fn json_log_view(
+    reader: impl std::io::Read,
+    not_before: Option<i64>,
+    job: &DeadlockJob,
+    source: String,
+) -> Result<DeadlocksView> {
+    let mut text = JsonSinkText::new(reader);
+    let history = scan_log(&mut text, not_before, job)?;
+    let found = history.total;
+    let mut view = history_view_quiet(history, DeadlockOrigin::ErrorLog, source);
+    super::output::note(&format!(
+        "this is MySQL's JSON error log (log_sink_json): {found} deadlock(s), with their times and counts only. That sink receives just the header line of each deadlock print; InnoDB writes the transactions and locks to the traditional error log file (SELECT @@log_error), which `--error-log` reads whole"
+    ));
+    // Header-only prints are this format, not a misreading; text that is no JSON event is.
+    view.unread = text.stopped().map(|why| {
+        format!(
+            "stopped reading after {} log event(s): {why}; the deadlocks before it are listed",
+            text.events_read()
+        )
+    });
+    Ok(view)
+}
+
 fn history_view(history: DeadlockHistory, origin: DeadlockOrigin, source: String) -> DeadlocksView {
+    let unread = history
+        .first_unread
+        .as_ref()
+        .map(|(at, line)| unread_note(history.unread, at.as_deref(), line));
+    let mut view = history_view_quiet(history, origin, source);
+    view.unread = unread;
+    view
+}
+
+/// The grouped view of a history, without the partly-read note.
+fn history_view_quiet(
+    history: DeadlockHistory,
+    origin: DeadlockOrigin,
+    source: String,
+) -> DeadlocksView {
     let groups = history.groups();
     let total = history.total;
     if history.undated > 0 {
@@ -250,19 +297,13 @@ fn history_view(history: DeadlockHistory, origin: DeadlockOrigin, source: String
             history.undated
         ));
     }
-    let unread = history
-        .first_unread
-        .as_ref()
-        .map(|(at, line)| unread_note(history.unread, at.as_deref(), line));
-    let mut view = DeadlocksView::new(
+    DeadlocksView::new(
         origin,
         source,
         history.newest.into_iter().collect(),
         total,
         Some(groups),
-    );
-    view.unread = unread;
-    view
+    )
 }
 
 /// The LATEST DETECTED DEADLOCK of a status text; an error when the text is no status at all.

@@ -4,6 +4,7 @@
 pub mod deadlock;
 pub mod encoding;
 pub mod error_log;
+pub mod json_log;
 pub mod lines;
 pub mod option_file;
 pub mod status;
@@ -11,4 +12,5 @@ pub mod where_filter;
 
 pub use deadlock::{parse_deadlock_lines, DeadlockBuilder};
 pub use error_log::{error_log_text, looks_like_error_log, ErrorLogDeadlocks, ErrorLogRow};
+pub use json_log::{is_json_sink, JsonSinkText};
 pub use status::parse_innodb_status;
