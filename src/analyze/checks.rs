@@ -133,8 +133,19 @@ pub fn no_deadlock_since(
     }
     match latest {
         None => result(name, true, "no deadlock since the server started".into()),
-        Some((epoch, text, analysis)) => {
-            let recent = epoch.is_none_or(|t| t >= now_epoch - since_secs as i64);
+        // No timestamp, or server time with the server's zone unknown (an old snapshot):
+        // whether it is recent cannot be told, and guessing either way would mislead.
+        Some((None, text, analysis)) => CheckResult {
+            name,
+            status: CheckStatus::Error,
+            figure: format!(
+                "latest deadlock at {text} ({}, fingerprint {}): its time cannot be placed (no zone known for it), so whether it is within the window is unknown",
+                analysis.diagnosis.kind.as_str(),
+                analysis.fingerprint
+            ),
+        },
+        Some((Some(at), text, analysis)) => {
+            let recent = at >= now_epoch - since_secs as i64;
             result(
                 name,
                 !recent,
@@ -282,6 +293,30 @@ mod tests {
             )
             .status,
             CheckStatus::Fail
+        );
+    }
+
+    /// A deadlock whose time cannot be placed is neither recent nor old: `error`.
+    #[test]
+    fn undatable_latest_deadlock_is_an_error_not_a_guess() {
+        let state = LiveState::default();
+        let analysis = crate::analyze::analyze_deadlock(&crate::model::Deadlock::default());
+        let now = 1_800_000_000;
+        let check = |epoch| {
+            no_deadlock_since(
+                &state,
+                Some((epoch, "2026-11-23 12:43:22".to_string(), &analysis)),
+                3600,
+                now,
+            )
+            .status
+        };
+        assert_eq!(check(None), CheckStatus::Error);
+        assert_eq!(check(Some(now - 60)), CheckStatus::Fail);
+        assert_eq!(check(Some(now - 7200)), CheckStatus::Pass);
+        assert_eq!(
+            no_deadlock_since(&state, None, 3600, now).status,
+            CheckStatus::Pass
         );
     }
 }

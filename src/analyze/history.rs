@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 
 use super::report::{DeadlockGroup, DeadlockReport};
 
@@ -20,6 +20,20 @@ pub fn timestamp_epoch(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<
         .or_else(|_| NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S"))
         .ok()?;
     Some(naive.and_utc().timestamp() - server_utc_offset_secs?)
+}
+
+/// A deadlock timestamp as RFC 3339 with its offset: the zone it was printed with,
+/// or the server's for a zone-less print; `None` when that zone is unknown.
+pub fn timestamp_rfc3339(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<String> {
+    if let Ok(zoned) = DateTime::parse_from_rfc3339(ts) {
+        return Some(zoned.format("%Y-%m-%dT%H:%M:%S%:z").to_string());
+    }
+    let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S"))
+        .ok()?;
+    let zone = FixedOffset::east_opt(i32::try_from(server_utc_offset_secs?).ok()?)?;
+    let local = naive.and_local_timezone(zone).single()?;
+    Some(local.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
 }
 
 /// Accumulates deadlocks in the order they were found.
@@ -67,6 +81,7 @@ impl DeadlockHistory {
     }
 
     pub fn add(&mut self, report: DeadlockReport) {
+        let report = report.in_server_zone(self.server_utc_offset_secs);
         let epoch = report
             .deadlock
             .timestamp
@@ -124,6 +139,32 @@ impl DeadlockHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_keeps_the_printed_zone_or_takes_the_servers() {
+        assert_eq!(
+            timestamp_rfc3339("2025-11-10T08:52:25+08:00", None).as_deref(),
+            Some("2025-11-10T08:52:25+08:00")
+        );
+        assert_eq!(
+            timestamp_rfc3339("2025-11-10T00:52:25Z", Some(3600)).as_deref(),
+            Some("2025-11-10T00:52:25+00:00"),
+            "a printed zone wins over the server's"
+        );
+        assert_eq!(timestamp_rfc3339("2025-11-10 08:52:25", None), None);
+        assert_eq!(
+            timestamp_rfc3339("2025-11-10 08:52:25", Some(-5 * 3600 - 1800)).as_deref(),
+            Some("2025-11-10T08:52:25-05:30")
+        );
+        for bad in ["", "2025-13-40 99:99:99", "yesterday"] {
+            assert_eq!(timestamp_rfc3339(bad, Some(0)), None);
+        }
+        // An offset no zone has is refused, not wrapped.
+        assert_eq!(
+            timestamp_rfc3339("2025-11-10 08:52:25", Some(i64::MAX)),
+            None
+        );
+    }
 
     #[test]
     fn zones_are_honoured_and_server_time_needs_the_offset() {

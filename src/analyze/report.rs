@@ -6,12 +6,17 @@ use serde::{Deserialize, Serialize};
 use crate::model::Deadlock;
 
 use super::deadlock::{analyze_deadlock, DeadlockAnalysis, DiagnosisKind};
+use super::history::timestamp_rfc3339;
 
 /// A deadlock with its analysis (JSON: the deadlock's fields and the analysis' side by side).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadlockReport {
     #[serde(flatten)]
     pub deadlock: Deadlock,
+    /// `timestamp` as RFC 3339 with its offset: the printed zone, or the server's for a
+    /// zone-less print (read live, from a snapshot, or `--server-tz`); `None` when unknown.
+    #[serde(default)]
+    pub timestamp_rfc3339: Option<String>,
     #[serde(flatten)]
     pub analysis: DeadlockAnalysis,
 }
@@ -19,23 +24,48 @@ pub struct DeadlockReport {
 impl DeadlockReport {
     pub fn new(deadlock: Deadlock) -> Self {
         let analysis = analyze_deadlock(&deadlock);
-        DeadlockReport { deadlock, analysis }
+        let timestamp_rfc3339 = deadlock
+            .timestamp
+            .as_deref()
+            .and_then(|ts| timestamp_rfc3339(ts, None));
+        DeadlockReport {
+            deadlock,
+            timestamp_rfc3339,
+            analysis,
+        }
+    }
+
+    /// With the server's zone known: a zone-less timestamp gets its RFC 3339 form.
+    pub fn in_server_zone(mut self, server_utc_offset_secs: Option<i64>) -> Self {
+        if self.timestamp_rfc3339.is_none() {
+            self.timestamp_rfc3339 = self
+                .deadlock
+                .timestamp
+                .as_deref()
+                .and_then(|ts| timestamp_rfc3339(ts, server_utc_offset_secs));
+        }
+        self
     }
 
     /// The latest deadlock a snapshot carries: its parsed copy (kept even with
     /// `--no-raw`), else the one in its raw status text; analysed with today's rules.
     pub fn latest_of_snapshot(snapshot: &crate::model::Snapshot) -> Option<Self> {
+        let offset = snapshot.state.server.utc_offset_secs;
         match &snapshot.latest_deadlock {
-            Some(deadlock) => Some(DeadlockReport::new(deadlock.clone())),
-            None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref()),
+            Some(deadlock) => Some(DeadlockReport::new(deadlock.clone()).in_server_zone(offset)),
+            None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref(), offset),
         }
     }
 
-    /// The LATEST DETECTED DEADLOCK of a `SHOW ENGINE INNODB STATUS` text, analysed.
-    pub fn latest_in(innodb_status: Option<&str>) -> Option<Self> {
+    /// The LATEST DETECTED DEADLOCK of a `SHOW ENGINE INNODB STATUS` text, analysed;
+    /// its time read in the server's zone when that is known.
+    pub fn latest_in(
+        innodb_status: Option<&str>,
+        server_utc_offset_secs: Option<i64>,
+    ) -> Option<Self> {
         crate::parse::parse_innodb_status(innodb_status?)
             .latest_deadlock
-            .map(DeadlockReport::new)
+            .map(|d| DeadlockReport::new(d).in_server_zone(server_utc_offset_secs))
     }
 }
 

@@ -43,7 +43,12 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
                     .unwrap_or_default();
                 bail!("cannot read SHOW ENGINE INNODB STATUS: {reason}");
             };
-            latest(parse_innodb_status(text), "server".into(), None)?
+            latest(
+                parse_innodb_status(text),
+                "server".into(),
+                None,
+                state.server.utc_offset_secs,
+            )?
         }
         Source::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
@@ -65,7 +70,12 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
                     let history = scan_log(text.as_bytes(), not_before, job)?;
                     history_view(history, DeadlockOrigin::ErrorLog, source)
                 } else {
-                    latest(parse_innodb_status(&text), source, Some(path))?
+                    latest(
+                        parse_innodb_status(&text),
+                        source,
+                        Some(path),
+                        job.server_utc_offset,
+                    )?
                 }
             }
             (None, None) => bail!("give --file or --error-log"),
@@ -307,7 +317,12 @@ fn history_view_quiet(
 }
 
 /// The LATEST DETECTED DEADLOCK of a status text; an error when the text is no status at all.
-fn latest(status: InnodbStatus, source: String, file: Option<&Path>) -> Result<DeadlocksView> {
+fn latest(
+    status: InnodbStatus,
+    source: String,
+    file: Option<&Path>,
+    server_utc_offset: Option<i64>,
+) -> Result<DeadlocksView> {
     let Some(deadlock) = status.latest_deadlock else {
         if status.sections.is_empty() {
             let what = file.map_or("the server's status".to_string(), |p| {
@@ -329,7 +344,7 @@ fn latest(status: InnodbStatus, source: String, file: Option<&Path>) -> Result<D
     let mut view = DeadlocksView::new(
         DeadlockOrigin::Status,
         source,
-        vec![DeadlockReport::new(deadlock)],
+        vec![DeadlockReport::new(deadlock).in_server_zone(server_utc_offset)],
         1,
         None,
     );

@@ -90,6 +90,7 @@ impl Recorder<'_> {
             .known
             .get_or_insert_with(|| known_deadlocks(&self.deadlog, offset));
         for report in reports {
+            let report = report.in_server_zone(offset);
             let key = deadlock_key(&report, offset);
             if known.contains(&key) {
                 // Read again (from the other source, or the status text unchanged): kept once.
@@ -201,7 +202,8 @@ impl Recorder<'_> {
                 )
                 .await?;
                 let text = status.0.first().and_then(|r| r.text("status"));
-                let latest = DeadlockReport::latest_in(text.as_deref());
+                let latest =
+                    DeadlockReport::latest_in(text.as_deref(), caps.server.utc_offset_secs);
                 self.keep_deadlocks(
                     latest.into_iter().collect(),
                     caps.server.utc_offset_secs,

@@ -88,7 +88,7 @@ fn state() -> LiveState {
 fn deadlock_view() -> DeadlocksView {
     let text = include_str!("../../fixtures/live/payments-reservations.status.txt")
         .replace("`payments`", "`pay\"ments<&>`");
-    let report = DeadlockReport::latest_in(Some(&text)).expect("the fixture has a deadlock");
+    let report = DeadlockReport::latest_in(Some(&text), None).expect("the fixture has a deadlock");
     DeadlocksView::new(
         DeadlockOrigin::Status,
         "file:x".into(),

@@ -46,6 +46,17 @@ fn latest(ctx: &Ctx) -> Value {
     let doc = ctx.lockdiag_json(&["deadlock"]);
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["deadlocks"].as_array().unwrap().len(), 1, "{doc:#}");
+    // Live, the server's zone is known: the zone-less print gets its RFC 3339 form, the
+    // same wall-clock time with the server's offset.
+    let d = &doc["deadlocks"][0];
+    let printed = d["timestamp"].as_str().unwrap().replace(' ', "T");
+    let rfc = d["timestamp_rfc3339"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{d:#}"));
+    assert!(
+        rfc.starts_with(&printed) && chrono::DateTime::parse_from_rfc3339(rfc).is_ok(),
+        "{printed} vs {rfc}"
+    );
     doc["deadlocks"][0].clone()
 }
 
