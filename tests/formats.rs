@@ -386,3 +386,51 @@ fn json_sink_log_gives_times_and_counts_and_says_why_no_transactions() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("not a JSON log event"), "{stderr}");
 }
+
+#[test]
+fn mysql56_log_with_bare_hex_thread_glued_to_innodb() {
+    // MySQL 5.6 (seen in published logs): `DATE TIME 7f72c0043700InnoDB: transactions deadlock
+    // detected, …`, a blank line, then each section opened by a line of timestamp and thread alone.
+    for name in CAPTURES {
+        let found = as_error_log(
+            name,
+            "2016-06-15 20:28:25 7f72c0043700InnoDB: transactions deadlock detected, dumping detailed information.\n\n",
+            |line| format!("2016-06-15 20:28:25 7f72c0043700\n{line}"),
+        );
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(shape(&found[0]), shape(&reference(name)), "{name}");
+        assert_eq!(found[0].timestamp.as_deref(), Some("2016-06-15 20:28:25"));
+        assert_eq!(found[0].first_unread_line(), None, "{name}");
+    }
+}
+
+#[test]
+fn pasted_logs_indented_or_with_blank_lines_between_lines() {
+    // Logs pasted into blogs and issues: every line tab- or space-indented (code blocks in
+    // lists), or a blank line after each (copied from some web pages).
+    let log = fixture("error.log");
+    let shapes = |text: &str| -> Vec<(String, Option<String>)> {
+        ErrorLogDeadlocks::new(text.as_bytes())
+            .map(|d| {
+                let d = d.unwrap();
+                assert_eq!(d.first_unread_line(), None);
+                (shape(&d), d.timestamp)
+            })
+            .collect()
+    };
+    let reference = shapes(&log);
+    assert_eq!(reference.len(), 3);
+    let indent = |pad: &str| {
+        log.lines()
+            .map(|l| format!("{pad}{l}\n"))
+            .collect::<String>()
+    };
+    let doubled: String = log.lines().map(|l| format!("{l}\n\n")).collect();
+    for (what, text) in [
+        ("tab", indent("\t")),
+        ("two spaces", indent("  ")),
+        ("blank lines", doubled),
+    ] {
+        assert_eq!(shapes(&text), reference, "{what}");
+    }
+}

@@ -82,6 +82,9 @@ fn skip_level_and_subsystem(rest: &str) -> Option<&str> {
 /// `2025-11-10T08:52:25.728850+08:00 9 [Note] …` (`log_timestamps=SYSTEM`),
 /// `131030 11:00:00 InnoDB: …` and `InnoDB: …` (5.5).
 fn split_prefix(line: &str) -> LogLine<'_> {
+    let original = line;
+    // Pasted logs come indented (tabs, spaces); the prefix is still a prefix.
+    let line = line.trim_start();
     if let Some(msg) = line.strip_prefix("InnoDB:") {
         return LogLine {
             prefixed: true,
@@ -90,20 +93,28 @@ fn split_prefix(line: &str) -> LogLine<'_> {
         };
     }
     if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-        return LogLine::plain(line);
+        return LogLine::plain(original);
     }
     // `split_timestamp` takes the thread id after the timestamp with it (a number,
     // like a status text's thread handle).
     let Some((timestamp, rest)) = lines::split_timestamp(line) else {
-        return LogLine::plain(line);
+        return LogLine::plain(original);
     };
+    // MySQL 5.6 starts each deadlock section with a line of timestamp and thread only.
+    if rest.trim().is_empty() {
+        return LogLine {
+            prefixed: true,
+            timestamp: Some(timestamp),
+            message: "",
+        };
+    }
     match skip_level_and_subsystem(rest) {
         Some(message) => LogLine {
             prefixed: true,
             timestamp: Some(timestamp),
             message,
         },
-        None => LogLine::plain(line),
+        None => LogLine::plain(original),
     }
 }
 

@@ -194,6 +194,14 @@ fn zone_suffix(text: &str) -> Option<(String, usize)> {
     }
 }
 
+/// A thread handle printed as bare hex (MySQL 5.6: `7f72c0043700`): long enough, and
+/// with a digit, not to be mistaken for a word such as `added`.
+fn is_bare_hex_handle(word: &str) -> bool {
+    word.len() >= 8
+        && word.bytes().all(|c| c.is_ascii_hexdigit())
+        && word.bytes().any(|c| c.is_ascii_digit())
+}
+
 /// Splits a leading timestamp off `text`, by hand, in any of the server's shapes:
 /// `2026-11-22 15:55:23 [0x7f…|140…]` (status text, server time),
 /// `2021-03-04T13:27:02.123456Z` / `…+08:00` (error logs: UTC or `log_timestamps=SYSTEM`)
@@ -232,16 +240,21 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
             rest = &rest[*len..];
         }
         // The printing thread's handle (`0x7f…`) or id follows a status timestamp
-        // (and a log line's timestamp), after any spacing.
+        // (and a log line's timestamp), after any spacing. MySQL 5.6 logs print it
+        // as bare hex glued to the subsystem: `… 20:28:25 7f72c0043700InnoDB: …`.
         if let Some(after) = rest.strip_prefix([' ', '\t']).map(str::trim_start) {
-            let word_end = after.find(' ').unwrap_or(after.len());
+            let word_end = after.find([' ', '\t']).unwrap_or(after.len());
             let word = &after[..word_end];
             let is_handle = word
                 .strip_prefix("0x")
                 .is_some_and(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
                 || (!word.is_empty() && all_digits(word.as_bytes()));
+            let glued = word.find("InnoDB:").unwrap_or(word.len());
             if is_handle {
                 rest = &after[word_end..];
+            } else if is_bare_hex_handle(&word[..glued]) {
+                // `word[..glued]` is ASCII hex, so `glued` is a character boundary.
+                rest = &after[glued..];
             }
         }
         let stamp = match zone {
