@@ -467,14 +467,12 @@ fn error_log_rows(log: &str) -> Vec<[String; 6]> {
     rows
 }
 
-/// `deadlock --history`'s statement on MySQL-shaped error_log rows finds the deadlocks the
-/// log file holds, with the same fingerprints; on MariaDB the command says why it cannot.
-pub fn error_log_table_history(ctx: &Ctx) {
-    let log_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/live/error.log");
-    let log = std::fs::read_to_string(&log_path).unwrap();
-    let from_file: Vec<(String, usize)> = lockdiag::parse::ErrorLogDeadlocks::new(log.as_bytes())
+/// Each deadlock's fingerprint and number of transactions.
+fn fingerprints(
+    deadlocks: impl Iterator<Item = lockdiag::model::Deadlock>,
+) -> Vec<(String, usize)> {
+    deadlocks
         .map(|d| {
-            let d = d.unwrap();
             let n = d.transactions.len();
             (
                 lockdiag::analyze::DeadlockReport::new(d)
@@ -483,7 +481,16 @@ pub fn error_log_table_history(ctx: &Ctx) {
                 n,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// `deadlock --history`'s statement on MySQL-shaped error_log rows finds the deadlocks the
+/// log file holds, with the same fingerprints; on MariaDB the command says why it cannot.
+pub fn error_log_table_history(ctx: &Ctx) {
+    let log_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/live/error.log");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let from_file =
+        fingerprints(lockdiag::parse::ErrorLogDeadlocks::new(log.as_bytes()).map(Result::unwrap));
     assert_eq!(
         from_file.len(),
         3,
@@ -517,18 +524,7 @@ pub fn error_log_table_history(ctx: &Ctx) {
         Params::Positional(vec!["1970-01-01 00:00:00".into()]),
     );
     let (deadlocks, last) = lockdiag::source::pfs_error_log::deadlocks_in_rows(&records);
-    let from_table: Vec<(String, usize)> = deadlocks
-        .into_iter()
-        .map(|d| {
-            let n = d.transactions.len();
-            (
-                lockdiag::analyze::DeadlockReport::new(d)
-                    .analysis
-                    .fingerprint,
-                n,
-            )
-        })
-        .collect();
+    let from_table = fingerprints(deadlocks.into_iter());
     assert_eq!(
         from_table, from_file,
         "the same deadlocks over SQL as in the file"
