@@ -26,7 +26,8 @@ const MAX_LINE: usize = 4 << 20;
 /// A log line split into its prefix timestamp (if any) and its message.
 struct LogLine<'a> {
     prefixed: bool,
-    timestamp: Option<String>,
+    /// The prefixed line when it starts with a timestamp, read only where needed.
+    stamped: Option<&'a str>,
     message: &'a str,
 }
 
@@ -34,7 +35,7 @@ impl<'a> LogLine<'a> {
     fn plain(line: &'a str) -> Self {
         LogLine {
             prefixed: false,
-            timestamp: None,
+            stamped: None,
             message: line,
         }
     }
@@ -88,30 +89,36 @@ fn split_prefix(line: &str) -> LogLine<'_> {
     if let Some(msg) = line.strip_prefix("InnoDB:") {
         return LogLine {
             prefixed: true,
-            timestamp: None,
+            stamped: None,
             message: msg.trim_start(),
         };
     }
-    if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+    // Only a date can start a prefix (`2026-…`, 5.5's `131030 …`): record-field lines
+    // (`0: len 8; …`, indented in every print) leave here without a timestamp parse.
+    let b = line.as_bytes();
+    let dated = b.len() >= 13
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && (b[4] == b'-' || (b[4..6].iter().all(u8::is_ascii_digit) && b[6] == b' '));
+    if !dated {
         return LogLine::plain(original);
     }
     // `split_timestamp` takes the thread id after the timestamp with it (a number,
     // like a status text's thread handle).
-    let Some((timestamp, rest)) = lines::split_timestamp(line) else {
+    let Some(rest) = lines::skip_timestamp(line) else {
         return LogLine::plain(original);
     };
     // MySQL 5.6 starts each deadlock section with a line of timestamp and thread only.
     if rest.trim().is_empty() {
         return LogLine {
             prefixed: true,
-            timestamp: Some(timestamp),
+            stamped: Some(line),
             message: "",
         };
     }
     match skip_level_and_subsystem(rest) {
         Some(message) => LogLine {
             prefixed: true,
-            timestamp: Some(timestamp),
+            stamped: Some(line),
             message,
         },
         None => LogLine::plain(original),
@@ -247,9 +254,9 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             // Borrowed when the bytes are UTF-8 (they almost always are).
             let text = String::from_utf8_lossy(&self.buf[from..to]);
             let log_line = split_prefix(text.trim_end_matches('\r'));
-            if log_line.message.contains("deadlock detected") {
+            if self.finder.find(log_line.message.as_bytes()).is_some() {
                 let mut builder = DeadlockBuilder::new();
-                builder.set_timestamp_if_missing(log_line.timestamp);
+                builder.set_timestamp_if_missing(log_line.stamped.and_then(lines::parse_timestamp));
                 let previous = self.current.replace(builder);
                 // A new print began before the last one ended: that one was cut.
                 if let Some(previous) = previous.filter(DeadlockBuilder::has_transactions) {

@@ -209,6 +209,17 @@ fn is_bare_hex_handle(word: &str) -> bool {
 /// `YYYY-MM-DD HH:MM:SS` when the text names no zone, else `YYYY-MM-DDTHH:MM:SS` with
 /// `Z` or the offset, and the text after it. Never slices inside a character.
 pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
+    split_timestamp_inner(text, true).map(|(stamp, rest)| (stamp.unwrap_or_default(), rest))
+}
+
+/// The text after a leading timestamp (as [`split_timestamp`] reads it), without
+/// building the timestamp: the error-log reader needs it for every prefixed line
+/// and the timestamp itself only for the one that opens a deadlock.
+pub fn skip_timestamp(text: &str) -> Option<&str> {
+    split_timestamp_inner(text, false).map(|(_, rest)| rest)
+}
+
+fn split_timestamp_inner(text: &str, build: bool) -> Option<(Option<String>, &str)> {
     let text = text.trim_start();
     let b = text.as_bytes();
     let iso = b.len() >= 19
@@ -249,18 +260,20 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
                 .strip_prefix("0x")
                 .is_some_and(|h| !h.is_empty() && h.bytes().all(|c| c.is_ascii_hexdigit()))
                 || (!word.is_empty() && all_digits(word.as_bytes()));
-            let glued = word.find("InnoDB:").unwrap_or(word.len());
             if is_handle {
                 rest = &after[word_end..];
-            } else if is_bare_hex_handle(&word[..glued]) {
-                // `word[..glued]` is ASCII hex, so `glued` is a character boundary.
-                rest = &after[glued..];
+            } else {
+                let glued = word.find("InnoDB:").unwrap_or(word.len());
+                if is_bare_hex_handle(&word[..glued]) {
+                    // `word[..glued]` is ASCII hex, so `glued` is a character boundary.
+                    rest = &after[glued..];
+                }
             }
         }
-        let stamp = match zone {
+        let stamp = build.then(|| match zone {
             Some((zone, _)) => format!("{date}T{hour_tens}{time}{zone}"),
             None => format!("{date} {hour_tens}{time}"),
-        };
+        });
         return Some((stamp, rest));
     }
     // yymmdd, spaces, h:mm:ss or hh:mm:ss
@@ -287,12 +300,14 @@ pub fn split_timestamp(text: &str) -> Option<(String, &str)> {
     let yy: u32 = text[..2].parse().ok()?;
     let century = if yy < 70 { 2000 } else { 1900 };
     let hour: u32 = clock[..hour_len].parse().ok()?;
-    let stamp = format!(
-        "{}-{}-{} {hour:02}:{minutes}:{seconds}",
-        century + yy,
-        &text[2..4],
-        &text[4..6]
-    );
+    let stamp = build.then(|| {
+        format!(
+            "{}-{}-{} {hour:02}:{minutes}:{seconds}",
+            century + yy,
+            &text[2..4],
+            &text[4..6]
+        )
+    });
     Some((stamp, &clock[hour_len + 6..]))
 }
 
