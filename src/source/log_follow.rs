@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::model::Deadlock;
-use crate::parse::ErrorLogDeadlocks;
+use crate::parse::{is_json_sink, ErrorLogDeadlocks, JsonSinkText};
 
 #[derive(Debug)]
 pub struct LogFollower {
@@ -60,6 +60,40 @@ impl LogFollower {
         let mut text = Vec::new();
         file.take(size - self.offset).read_to_end(&mut text)?;
         self.offset = size;
+        // MySQL's JSON sink (`log_sink_json`): the deadlocks' times, not their transactions.
+        if is_json_sink(&text) {
+            let events = JsonSinkText::new(text.as_slice());
+            return Ok(ErrorLogDeadlocks::new(events).collect::<std::io::Result<_>>()?);
+        }
         Ok(ErrorLogDeadlocks::new(text.as_slice()).collect::<std::io::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_text_and_json_sink_logs() {
+        let dir = std::env::temp_dir().join(format!("lockdiag-follow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text_log = include_str!("../../fixtures/live/error.log");
+        let json_log = concat!(
+            r#"{ "prio" : 3, "err_code" : 12468, "subsystem" : "InnoDB", "msg" : "Transactions deadlock detected, dumping detailed information.", "time" : "2025-11-10T08:52:25.728850Z", "thread" : 21, "label" : "Note" }"#,
+            "\n",
+            r#"{ "prio" : 3, "err_code" : 12469, "subsystem" : "InnoDB", "msg" : "*** WE ROLL BACK TRANSACTION (2)", "time" : "2025-11-10T08:52:25.728940Z", "thread" : 21, "label" : "Note" }"#,
+            "\n"
+        );
+        for (name, body, expected) in [("error.log", text_log, 3), ("error.00.json", json_log, 1)] {
+            let path = dir.join(name);
+            std::fs::write(&path, "").unwrap();
+            let mut follower = LogFollower::from_end(&path);
+            std::fs::write(&path, body).unwrap();
+            assert!(follower.poll().unwrap().is_empty(), "still growing: wait");
+            let found = follower.poll().unwrap();
+            assert_eq!(found.len(), expected, "{name}");
+            assert!(found[0].timestamp.is_some(), "{name}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
