@@ -317,19 +317,16 @@ fn as_json_sink(log: &str) -> String {
             continue;
         };
         let mut fields = head.split_whitespace();
-        let (date, time, thread) = (
-            fields.next().unwrap(),
-            fields.next().unwrap(),
-            fields.next().unwrap(),
-        );
+        let (date, time) = (fields.next().unwrap(), fields.next().unwrap());
         let code = if message.contains("deadlock detected") {
             12468
         } else {
             12469
         };
+        // As a published MySQL 8 capture shows them: `log_type`, no `thread` on InnoDB's events.
         let event = serde_json::json!({
-            "prio": 3, "err_code": code, "subsystem": "InnoDB", "msg": message,
-            "time": format!("{date}T{time}.000000Z"), "thread": thread.parse::<u64>().unwrap(),
+            "log_type": 1, "prio": 3, "err_code": code, "subsystem": "InnoDB", "msg": message,
+            "time": format!("{date}T{time}.000000Z"), "ts": 1_795_000_000_000u64,
             "err_symbol": "ER_IB_MSG_643", "SQL_state": "HY000", "label": "Note",
         });
         // Pretty-printed over several lines, as the sink may write them.

@@ -139,16 +139,7 @@ impl Pacer {
 /// status text or the error log) and however it spelled the time: the time
 /// (Unix seconds when it can be read), the fingerprint, the threads.
 pub fn deadlock_key(report: &DeadlockReport, server_utc_offset: Option<i64>) -> String {
-    let time = report
-        .deadlock
-        .timestamp
-        .as_deref()
-        .map(|ts| {
-            timestamp_epoch(ts, server_utc_offset)
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| ts.to_string())
-        })
-        .unwrap_or_default();
+    let time = deadlock_time(report, server_utc_offset);
     let mut threads: Vec<u64> = report
         .deadlock
         .transactions
@@ -159,9 +150,68 @@ pub fn deadlock_key(report: &DeadlockReport, server_utc_offset: Option<i64>) -> 
     format!("{time}|{}|{threads:?}", report.analysis.fingerprint)
 }
 
+/// The deadlock's time (Unix seconds where it can be placed, else as printed).
+fn deadlock_time(report: &DeadlockReport, server_utc_offset: Option<i64>) -> String {
+    report
+        .deadlock
+        .timestamp
+        .as_deref()
+        .map(|ts| {
+            timestamp_epoch(ts, server_utc_offset)
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| ts.to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// A deadlock's moment: its time and the transaction rolled back. The same deadlock read
+/// from `performance_schema.error_log` (header lines only) and from the InnoDB status (in
+/// full) has different fingerprints but the same moment; the header-only copy is then not
+/// kept again.
+pub fn deadlock_moment_key(report: &DeadlockReport, server_utc_offset: Option<i64>) -> String {
+    format!(
+        "at:{}|{:?}",
+        deadlock_time(report, server_utc_offset),
+        report.deadlock.victim
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The full print and its header-only copy share a moment, not a key.
+    #[test]
+    fn header_only_copy_of_a_deadlock_has_its_moment() {
+        let full = DeadlockReport::latest_in(
+            Some(include_str!(
+                "../../fixtures/live/payments-reservations.status.txt"
+            )),
+            Some(0),
+        )
+        .unwrap();
+        let mut header = full.deadlock.clone();
+        for t in &mut header.transactions {
+            *t = crate::model::PrintedTransaction {
+                number: t.number,
+                rolled_back: t.rolled_back,
+                ..Default::default()
+            };
+        }
+        assert!(header.header_only() && !full.deadlock.header_only());
+        let header = DeadlockReport::new(header);
+        assert_ne!(deadlock_key(&full, Some(0)), deadlock_key(&header, Some(0)));
+        assert_eq!(
+            deadlock_moment_key(&full, Some(0)),
+            deadlock_moment_key(&header, Some(0))
+        );
+        let mut other_victim = header.clone();
+        other_victim.deadlock.victim = Some(9);
+        assert_ne!(
+            deadlock_moment_key(&other_victim, Some(0)),
+            deadlock_moment_key(&header, Some(0))
+        );
+    }
 
     #[test]
     fn triggers_fire_with_their_figures() {

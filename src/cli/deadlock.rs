@@ -133,6 +133,10 @@ async fn from_error_log_table(
     if deadlocks.is_empty() && print_all == Some(false) {
         super::output::note("innodb_print_all_deadlocks is OFF: deadlocks reach the error log only when it is ON (SET GLOBAL innodb_print_all_deadlocks = ON); the latest one is in `lockdiag deadlock`");
     }
+    // MySQL logs each section header of a print as an event, but writes the transactions and
+    // locks to the log file only: the table has each deadlock's time and victim, not its body.
+    let header_only = !deadlocks.is_empty() && deadlocks.iter().all(|d| d.header_only());
+    let found = deadlocks.len();
     let mut history = DeadlockHistory::new(
         not_before,
         job.last,
@@ -141,11 +145,18 @@ async fn from_error_log_table(
     for deadlock in deadlocks {
         history.add(DeadlockReport::new(deadlock));
     }
-    Ok(history_view(
-        history,
-        DeadlockOrigin::ErrorLogTable,
-        "performance_schema.error_log".into(),
-    ))
+    let source = "performance_schema.error_log".to_string();
+    if header_only {
+        super::output::note(&format!(
+            "performance_schema.error_log holds only the header lines of each deadlock print ({found} deadlock(s)): times, counts and victims, not the transactions and locks, which InnoDB writes to the error log file only (SELECT @@log_error; read it with --error-log). The latest deadlock in full: `lockdiag deadlock`"
+        ));
+        return Ok(history_view_quiet(
+            history,
+            DeadlockOrigin::ErrorLogTable,
+            source,
+        ));
+    }
+    Ok(history_view(history, DeadlockOrigin::ErrorLogTable, source))
 }
 
 /// Why a server has no `performance_schema.error_log`, and where its deadlocks are instead.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use mysql_async::Pool;
 
-use crate::analyze::record::{deadlock_key, Pacer, SnapshotDue};
+use crate::analyze::record::{deadlock_key, deadlock_moment_key, Pacer, SnapshotDue};
 use crate::analyze::DeadlockReport;
 use crate::render::json;
 use crate::render::View;
@@ -63,7 +63,12 @@ fn known_deadlocks(path: &Path, offset: Option<i64>) -> HashSet<String> {
     };
     text.lines()
         .filter_map(|line| serde_json::from_str::<DeadlockReport>(line).ok())
-        .map(|report| deadlock_key(&report, offset))
+        .flat_map(|report| {
+            [
+                deadlock_key(&report, offset),
+                deadlock_moment_key(&report, offset),
+            ]
+        })
         .collect()
 }
 
@@ -92,7 +97,9 @@ impl Recorder<'_> {
         for report in reports {
             let report = report.in_server_zone(offset);
             let key = deadlock_key(&report, offset);
-            if known.contains(&key) {
+            let moment = deadlock_moment_key(&report, offset);
+            // A header-only copy (performance_schema.error_log) of a deadlock kept already.
+            if known.contains(&key) || (report.deadlock.header_only() && known.contains(&moment)) {
                 // Read again (from the other source, or the status text unchanged): kept once.
                 if from == "error_log" {
                     self.log.event(
@@ -109,6 +116,7 @@ impl Recorder<'_> {
             match append_line(&self.deadlog, &line) {
                 Ok(()) => {
                     known.insert(key);
+                    known.insert(moment);
                     self.log.event(
                         "deadlock",
                         &[

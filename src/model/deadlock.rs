@@ -41,6 +41,18 @@ impl Deadlock {
         }
         self.transactions.is_empty().then_some("")
     }
+
+    /// Only the print's header lines were there: no transaction's id, thread or
+    /// locks. MySQL 8's JSON error log and `performance_schema.error_log` carry
+    /// deadlocks this way (InnoDB writes the transactions to the log file only).
+    pub fn header_only(&self) -> bool {
+        self.transactions.iter().all(|t| {
+            t.trx_id.is_none()
+                && t.thread_id.is_none()
+                && t.holds.is_empty()
+                && t.waits_for.is_none()
+        })
+    }
 }
 
 /// A transaction as InnoDB prints it: one `*** (N) TRANSACTION:` of a deadlock,

@@ -422,9 +422,11 @@ fn render_saved(ctx: &Ctx, case: &str, state: &LiveState) {
 const ERROR_LOG_TABLE: &str = "LOGGED TIMESTAMP(6) NOT NULL, THREAD_ID BIGINT UNSIGNED,
     PRIO VARCHAR(7) NOT NULL, ERROR_CODE VARCHAR(10), SUBSYSTEM VARCHAR(7), DATA TEXT NOT NULL";
 
-/// The captured MariaDB error log as `performance_schema.error_log` rows: one row per
-/// prefixed record (its message, then the unprefixed lines that follow it), the deadlock's
-/// first record as MY-012468, the rest of the print as MY-012469, all else with its own code.
+/// The captured MariaDB error log as MySQL 8 fills `performance_schema.error_log`: one row
+/// per log event, the deadlock's first as MY-012468 and its section headers as MY-012469
+/// with the header alone as DATA (`\n*** (1) TRANSACTION:\n`, as MySQL 8 logs them: the
+/// transactions and locks go to the log file only, never to the table), all else with its
+/// own code. MariaDB prints some headers on the line after an empty `InnoDB:` record.
 fn error_log_rows(log: &str) -> Vec<[String; 6]> {
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut in_deadlock = false;
@@ -434,9 +436,11 @@ fn error_log_rows(log: &str) -> Vec<[String; 6]> {
             && line.contains(" [Note] ")
             && line.contains("InnoDB: ");
         if !prefixed {
+            // A header printed on its own line joins its (empty) record; body lines stay out.
             if let Some(last) = rows.last_mut() {
-                last[5].push('\n');
-                last[5].push_str(line);
+                if in_deadlock && last[5].trim().is_empty() && line.starts_with("***") {
+                    last[5] = format!("\n{line}\n");
+                }
             }
             continue;
         }
@@ -467,30 +471,23 @@ fn error_log_rows(log: &str) -> Vec<[String; 6]> {
     rows
 }
 
-/// Each deadlock's fingerprint and number of transactions.
-fn fingerprints(
+/// Each deadlock's time, victim and number of transactions.
+fn moments(
     deadlocks: impl Iterator<Item = lockdiag::model::Deadlock>,
-) -> Vec<(String, usize)> {
+) -> Vec<(Option<String>, Option<u32>, usize)> {
     deadlocks
-        .map(|d| {
-            let n = d.transactions.len();
-            (
-                lockdiag::analyze::DeadlockReport::new(d)
-                    .analysis
-                    .fingerprint,
-                n,
-            )
-        })
+        .map(|d| (d.timestamp.clone(), d.victim, d.transactions.len()))
         .collect()
 }
 
-/// `deadlock --history`'s statement on MySQL-shaped error_log rows finds the deadlocks the
-/// log file holds, with the same fingerprints; on MariaDB the command says why it cannot.
+/// `deadlock --history`'s statement on MySQL-shaped error_log rows finds every deadlock the
+/// log file holds, with its time, victim and transactions (headers only, as MySQL keeps
+/// them there); on MariaDB the command says why it cannot.
 pub fn error_log_table_history(ctx: &Ctx) {
     let log_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/live/error.log");
     let log = std::fs::read_to_string(&log_path).unwrap();
     let from_file =
-        fingerprints(lockdiag::parse::ErrorLogDeadlocks::new(log.as_bytes()).map(Result::unwrap));
+        moments(lockdiag::parse::ErrorLogDeadlocks::new(log.as_bytes()).map(Result::unwrap));
     assert_eq!(
         from_file.len(),
         3,
@@ -524,7 +521,8 @@ pub fn error_log_table_history(ctx: &Ctx) {
         Params::Positional(vec!["1970-01-01 00:00:00".into()]),
     );
     let (deadlocks, last) = lockdiag::source::pfs_error_log::deadlocks_in_rows(&records);
-    let from_table = fingerprints(deadlocks.into_iter());
+    assert!(deadlocks.iter().all(|d| d.header_only()), "{deadlocks:#?}");
+    let from_table = moments(deadlocks.into_iter());
     assert_eq!(
         from_table, from_file,
         "the same deadlocks over SQL as in the file"

@@ -85,10 +85,7 @@ fn one(out: &mut String, report: &DeadlockReport, style: &TableStyle) {
         let _ = writeln!(out, "Fix: {fix}");
     }
     let _ = writeln!(out, "Fingerprint: {}", a.fingerprint);
-    let nothing_read = d.transactions.iter().all(|t| {
-        t.trx_id.is_none() && t.thread_id.is_none() && t.holds.is_empty() && t.waits_for.is_none()
-    });
-    if nothing_read {
+    if d.header_only() {
         let _ = writeln!(
             out,
             "Transactions: none in this input (only the print's header lines are there)."
