@@ -426,8 +426,9 @@ pub struct DeadlockArgs {
     #[arg(long)]
     pub error_log: Option<PathBuf>,
     /// Live, MySQL 8.0.22+: every deadlock still in the server's in-memory error log
-    /// (performance_schema.error_log; needs innodb_print_all_deadlocks=ON), grouped like a log file.
-    /// The way to a managed server's (RDS, Cloud SQL) log.
+    /// (performance_schema.error_log; needs innodb_print_all_deadlocks=ON), grouped like a log file:
+    /// times, victims and counts (MySQL keeps only the prints' headers there). The way to a managed
+    /// server's (RDS, Cloud SQL) log.
     #[arg(long, conflicts_with_all = ["file", "error_log"])]
     pub history: bool,
     /// Only deadlocks at most this old (zone-less timestamps need --server-tz offline).
