@@ -7,33 +7,39 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 
 use super::report::{DeadlockGroup, DeadlockReport};
 
-/// Seconds since the epoch of a deadlock timestamp as the parser keeps it:
-/// `…T…Z` is UTC, `…T…+08:00` carries its offset, and the plain
-/// `YYYY-MM-DD HH:MM:SS` is the *server's* local time, known only with the
-/// server's UTC offset (read live, or `--server-tz`); without it, `None`.
-pub fn timestamp_epoch(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<i64> {
+/// A deadlock timestamp as the parser keeps it, placed in time: `…T…Z` is UTC,
+/// `…T…+08:00` carries its offset, and the plain `YYYY-MM-DD HH:MM:SS` is the
+/// *server's* local time, placed only with the server's UTC offset (read live, or
+/// `--server-tz`); without it, `None`. The one parse every use of the time shares.
+pub fn deadlock_time(
+    ts: &str,
+    server_utc_offset_secs: Option<i64>,
+) -> Option<DateTime<FixedOffset>> {
     if let Ok(zoned) = DateTime::parse_from_rfc3339(ts) {
-        return Some(zoned.timestamp());
+        return Some(zoned);
     }
     // No zone (`T` or space between date and time): server time.
     let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S"))
         .ok()?;
-    Some(naive.and_utc().timestamp() - server_utc_offset_secs?)
+    let zone = FixedOffset::east_opt(i32::try_from(server_utc_offset_secs?).ok()?)?;
+    naive.and_local_timezone(zone).single()
+}
+
+/// Seconds since the epoch of a deadlock timestamp (see [`deadlock_time`]).
+pub fn timestamp_epoch(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<i64> {
+    deadlock_time(ts, server_utc_offset_secs).map(|t| t.timestamp())
+}
+
+/// A placed time as RFC 3339 with its offset, to the second.
+fn rfc3339_text(at: &DateTime<FixedOffset>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// A deadlock timestamp as RFC 3339 with its offset: the zone it was printed with,
 /// or the server's for a zone-less print; `None` when that zone is unknown.
 pub fn timestamp_rfc3339(ts: &str, server_utc_offset_secs: Option<i64>) -> Option<String> {
-    if let Ok(zoned) = DateTime::parse_from_rfc3339(ts) {
-        return Some(zoned.format("%Y-%m-%dT%H:%M:%S%:z").to_string());
-    }
-    let naive = NaiveDateTime::parse_from_str(ts, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M:%S"))
-        .ok()?;
-    let zone = FixedOffset::east_opt(i32::try_from(server_utc_offset_secs?).ok()?)?;
-    let local = naive.and_local_timezone(zone).single()?;
-    Some(local.format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+    deadlock_time(ts, server_utc_offset_secs).map(|t| rfc3339_text(&t))
 }
 
 /// Accumulates deadlocks in the order they were found.
@@ -80,13 +86,18 @@ impl DeadlockHistory {
         self.server_utc_offset_secs = offset_secs;
     }
 
-    pub fn add(&mut self, report: DeadlockReport) {
-        let report = report.in_server_zone(self.server_utc_offset_secs);
-        let epoch = report
+    pub fn add(&mut self, mut report: DeadlockReport) {
+        // One parse of the time per deadlock (logs hold tens of thousands): its RFC 3339
+        // form and the epoch second the filter needs come from it.
+        let at = report
             .deadlock
             .timestamp
             .as_deref()
-            .and_then(|ts| timestamp_epoch(ts, self.server_utc_offset_secs));
+            .and_then(|ts| deadlock_time(ts, self.server_utc_offset_secs));
+        if report.timestamp_rfc3339.is_none() {
+            report.timestamp_rfc3339 = at.as_ref().map(rfc3339_text);
+        }
+        let epoch = at.map(|t| t.timestamp());
         if let Some(limit) = self.not_before {
             match epoch {
                 Some(at) if at < limit => return,

@@ -15,6 +15,8 @@ pub struct DeadlockReport {
     pub deadlock: Deadlock,
     /// `timestamp` as RFC 3339 with its offset: the printed zone, or the server's for a
     /// zone-less print (read live, from a snapshot, or `--server-tz`); `None` when unknown.
+    /// Set where the server's zone is known: [`DeadlockReport::in_server_zone`] or
+    /// [`super::history::DeadlockHistory::add`].
     #[serde(default)]
     pub timestamp_rfc3339: Option<String>,
     #[serde(flatten)]
@@ -22,20 +24,17 @@ pub struct DeadlockReport {
 }
 
 impl DeadlockReport {
+    /// The deadlock analysed; its time is placed later, where the server's zone is known.
     pub fn new(deadlock: Deadlock) -> Self {
         let analysis = analyze_deadlock(&deadlock);
-        let timestamp_rfc3339 = deadlock
-            .timestamp
-            .as_deref()
-            .and_then(|ts| timestamp_rfc3339(ts, None));
         DeadlockReport {
             deadlock,
-            timestamp_rfc3339,
+            timestamp_rfc3339: None,
             analysis,
         }
     }
 
-    /// With the server's zone known: a zone-less timestamp gets its RFC 3339 form.
+    /// The timestamp's RFC 3339 form: its printed zone, else the server's (`None`: unknown).
     pub fn in_server_zone(mut self, server_utc_offset_secs: Option<i64>) -> Self {
         if self.timestamp_rfc3339.is_none() {
             self.timestamp_rfc3339 = self
@@ -50,11 +49,18 @@ impl DeadlockReport {
     /// The latest deadlock a snapshot carries: its parsed copy (kept even with
     /// `--no-raw`), else the one in its raw status text; analysed with today's rules.
     pub fn latest_of_snapshot(snapshot: &crate::model::Snapshot) -> Option<Self> {
-        let offset = snapshot.state.server.utc_offset_secs;
         match &snapshot.latest_deadlock {
-            Some(deadlock) => Some(DeadlockReport::new(deadlock.clone()).in_server_zone(offset)),
-            None => DeadlockReport::latest_in(snapshot.state.innodb_status.as_deref(), offset),
+            Some(deadlock) => Some(
+                DeadlockReport::new(deadlock.clone())
+                    .in_server_zone(snapshot.state.server.utc_offset_secs),
+            ),
+            None => DeadlockReport::latest_of_state(&snapshot.state),
         }
+    }
+
+    /// The latest deadlock of a collection's InnoDB status, in its server's zone.
+    pub fn latest_of_state(state: &crate::model::LiveState) -> Option<Self> {
+        DeadlockReport::latest_in(state.innodb_status.as_deref(), state.server.utc_offset_secs)
     }
 
     /// The LATEST DETECTED DEADLOCK of a `SHOW ENGINE INNODB STATUS` text, analysed;

@@ -67,8 +67,7 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
     )
     .await;
     let analysis = analyze_waits(&state);
-    let latest =
-        DeadlockReport::latest_in(state.innodb_status.as_deref(), state.server.utc_offset_secs);
+    let latest = DeadlockReport::latest_of_state(&state);
 
     let mut baselines = baselines.into_iter();
     let mut results = Vec::new();

@@ -124,7 +124,7 @@ async fn from_error_log_table(
             })
     };
     let print_all = if result.is_ok() {
-        print_all_deadlocks(&pool, server.flavour, config.query_timeout).await
+        pfs_error_log::print_all_deadlocks(&pool, server.flavour, config.query_timeout).await
     } else {
         None
     };
@@ -175,24 +175,6 @@ fn no_error_log_table(server: &ServerInfo) -> anyhow::Error {
         "this server has no performance_schema.error_log table".to_string()
     };
     anyhow!("{why}: read the error log file instead with `lockdiag deadlock --error-log PATH` (the path is SELECT @@log_error), or the latest deadlock with `lockdiag deadlock`")
-}
-
-/// `@@innodb_print_all_deadlocks`, when it can be read.
-async fn print_all_deadlocks(
-    pool: &mysql_async::Pool,
-    flavour: Flavour,
-    timeout: std::time::Duration,
-) -> Option<bool> {
-    let (rows, _) = crate::source::query::fetch(
-        pool,
-        include_str!("../../queries/print_all_deadlocks.sql"),
-        mysql_async::Params::Empty,
-        Some(flavour),
-        timeout,
-    )
-    .await
-    .ok()?;
-    rows.first()?.num("print_all_deadlocks").map(|v| v != 0)
 }
 
 /// The latest deadlock of one snapshot, or those seen across a directory of

@@ -76,10 +76,7 @@ async fn load(
         }
         Source::Server(config) => {
             let state = collect(config, locks_limit, innodb_status).await?;
-            let latest = DeadlockReport::latest_in(
-                state.innodb_status.as_deref(),
-                state.server.utc_offset_secs,
-            );
+            let latest = DeadlockReport::latest_of_state(&state);
             Ok((state, latest))
         }
         Source::Files => bail!("this command reads a server or a snapshot (--from)"),

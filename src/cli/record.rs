@@ -201,15 +201,8 @@ impl Recorder<'_> {
             let overdue = figures.deadlocks.is_none() && self.probes_since_status >= STATUS_EVERY;
             if counted || overdue || self.known.is_none() {
                 self.probes_since_status = 0;
-                let status = crate::source::query::fetch(
-                    pool,
-                    include_str!("../../queries/innodb_status.sql"),
-                    mysql_async::Params::Empty,
-                    Some(caps.server.flavour),
-                    t,
-                )
-                .await?;
-                let text = status.0.first().and_then(|r| r.text("status"));
+                let text =
+                    crate::source::probe::innodb_status_text(pool, caps.server.flavour, t).await?;
                 let latest =
                     DeadlockReport::latest_in(text.as_deref(), caps.server.utc_offset_secs);
                 self.keep_deadlocks(

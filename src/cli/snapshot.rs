@@ -34,8 +34,7 @@ pub async fn take(
     .await;
     let ended = chrono::Utc::now();
     let analysis = crate::analyze::views::lock_waits_read(&state).then(|| analyze_waits(&state));
-    let latest_deadlock =
-        DeadlockReport::latest_in(state.innodb_status.as_deref(), state.server.utc_offset_secs);
+    let latest_deadlock = DeadlockReport::latest_of_state(&state);
     if no_raw {
         state.innodb_status = None;
     }

@@ -62,8 +62,7 @@ async fn refresh(
     let analysis = analyze_waits(&state);
     screen.roots = analysis.root_blockers.iter().map(|r| r.thread_id).collect();
     screen.selected = screen.selected.min(screen.roots.len().saturating_sub(1));
-    let latest =
-        DeadlockReport::latest_in(state.innodb_status.as_deref(), state.server.utc_offset_secs);
+    let latest = DeadlockReport::latest_of_state(&state);
     let style = TableStyle {
         color: false,
         width: Some(width),

@@ -93,13 +93,7 @@ fn split_prefix(line: &str) -> LogLine<'_> {
             message: msg.trim_start(),
         };
     }
-    // Only a date can start a prefix (`2026-…`, 5.5's `131030 …`): record-field lines
-    // (`0: len 8; …`, indented in every print) leave here without a timestamp parse.
-    let b = line.as_bytes();
-    let dated = b.len() >= 13
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && (b[4] == b'-' || (b[4..6].iter().all(u8::is_ascii_digit) && b[6] == b' '));
-    if !dated {
+    if !line.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return LogLine::plain(original);
     }
     // `split_timestamp` takes the thread id after the timestamp with it (a number,

@@ -31,7 +31,8 @@ struct JsonLogEvent {
 /// Whether the start of a log is the JSON sink's: its first character (after a
 /// BOM and blank space) opens an object that names JSON-sink fields.
 pub fn is_json_sink(head: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(head);
+    // The first event says it; a whole file passed in is not scanned.
+    let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     text.starts_with('{') && (text.contains("\"err_code\"") || text.contains("\"msg\""))
 }

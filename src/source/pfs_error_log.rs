@@ -27,6 +27,20 @@ pub async fn deadlocks_after(
     Ok((deadlocks, last.or(after.map(str::to_string))))
 }
 
+/// `@@innodb_print_all_deadlocks` (whether deadlocks reach the error log at all), when readable.
+pub async fn print_all_deadlocks(pool: &Pool, flavour: Flavour, timeout: Duration) -> Option<bool> {
+    let (rows, _) = fetch(
+        pool,
+        include_str!("../../queries/print_all_deadlocks.sql"),
+        Params::Empty,
+        Some(flavour),
+        timeout,
+    )
+    .await
+    .ok()?;
+    rows.first()?.num("print_all_deadlocks").map(|v| v != 0)
+}
+
 /// The deadlocks in rows of `queries/error_log_deadlocks.sql`, and the last `LOGGED` among them.
 pub fn deadlocks_in_rows(records: &[Record]) -> (Vec<Deadlock>, Option<String>) {
     let rows: Vec<ErrorLogRow> = records

@@ -23,3 +23,14 @@ pub async fn probe(pool: &Pool, flavour: Flavour, timeout: Duration) -> Result<P
         deadlocks: row.num("deadlocks"),
     })
 }
+
+/// `SHOW ENGINE INNODB STATUS`'s text alone (its latest deadlock, between full collections).
+pub async fn innodb_status_text(
+    pool: &Pool,
+    flavour: Flavour,
+    timeout: Duration,
+) -> Result<Option<String>, QueryError> {
+    let sql = include_str!("../../queries/innodb_status.sql");
+    let (rows, _) = fetch(pool, sql, Params::Empty, Some(flavour), timeout).await?;
+    Ok(rows.first().and_then(|r| r.text("status")))
+}

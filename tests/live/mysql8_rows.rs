@@ -242,8 +242,12 @@ pub fn statements_on_published_mysql8_rows(ctx: &Ctx) {
             waits
                 .iter()
                 .map(|w| {
-                    let key = (w.waiting_thread_id, w.blocking_thread_id);
-                    (key.0, key.1, table_of(w), w.lock_mode.clone())
+                    (
+                        w.waiting_thread_id,
+                        w.blocking_thread_id,
+                        table_of(w),
+                        w.lock_mode.clone(),
+                    )
                 })
                 .collect()
         };
