@@ -1,8 +1,12 @@
 -- One session and its transaction, read again right before its KILL, on the connection that sends it.
 -- MySQL 5.7/8.x: no statement id in the processlist, so the statement's text and start (TIME) tell
--- statements apart. INNODB_TRX comes from InnoDB's cache (lockdiag waits out its 100 ms refresh).
+-- statements apart. INNODB_TRX comes from InnoDB's cache,
+-- refreshed only when unread for 100 ms; run inside a read-only transaction opened just before, so
+-- cache_fresh > 0 proves the cache was refreshed after that.
 SELECT p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS time_secs, p.INFO AS info,
-       t.trx_id AS trx_id, t.trx_started AS trx_started
+       t.trx_id AS trx_id, t.trx_started AS trx_started,
+       (SELECT COUNT(*) FROM information_schema.INNODB_TRX o
+         WHERE o.trx_mysql_thread_id = CONNECTION_ID()) AS cache_fresh
 FROM information_schema.PROCESSLIST p
 LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
 WHERE p.ID = ?

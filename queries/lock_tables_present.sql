@@ -1,5 +1,6 @@
--- Which lock and session tables this server has: decides the sources. All servers; no privilege needed
--- (information_schema lists the tables of both system schemas to every user).
+-- Which lock and session tables this server has and this account may read: decides the sources.
+-- All servers. information_schema.TABLES lists only tables the account has a privilege on: its own
+-- schema's tables always, performance_schema's only with SELECT on them (no row here then).
 SELECT TABLE_SCHEMA AS table_schema, TABLE_NAME AS table_name
 FROM information_schema.TABLES
 WHERE (TABLE_SCHEMA = 'performance_schema'

@@ -3,12 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use mysql_async::prelude::Queryable;
 use mysql_async::{Params, Pool};
 use serde::Serialize;
 
 use crate::analyze::kill::{same_session, KillTarget, SessionNow};
 use crate::model::Flavour;
-use crate::source::query::{fetch, fetch_on};
+use crate::source::query::{checkout, fetch, fetch_on};
 
 /// What happened to one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -143,10 +144,19 @@ pub struct Acted {
     pub recheck_to_kill: Option<Duration>,
 }
 
+/// How long the re-check waits for InnoDB to refresh its `INNODB_TRX` cache before it
+/// gives up on a target (a client polling the cache faster than every 100 ms keeps it
+/// frozen for as long as it polls).
+const FRESH_CACHE_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Re-reads the target's session and transaction with one narrow query and,
 /// when it is still the session listed ([`same_session`]), sends the KILL at
-/// once on the same connection. Any doubt (the re-check cannot run, the
-/// session changed) skips the target.
+/// once on the same connection. The query runs inside a read-only transaction
+/// opened just before it, and counts only when InnoDB's transaction cache lists
+/// that transaction (the cache was refreshed after it began): a stale cache
+/// could still show a transaction that ended, and the KILL would then roll back
+/// whatever the session began since. Any doubt (the re-check cannot run, the
+/// cache stays stale, the session changed) skips the target.
 pub async fn recheck_and_kill(
     pool: &Pool,
     flavour: Flavour,
@@ -160,7 +170,7 @@ pub async fn recheck_and_kill(
         detail: Some(detail),
         recheck_to_kill: None,
     };
-    let mut conn = match pool.get_conn().await {
+    let mut conn = match checkout(pool).await {
         Ok(conn) => conn,
         Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
     };
@@ -168,12 +178,38 @@ pub async fn recheck_and_kill(
         Flavour::Mariadb => include_str!("../../queries/kill_recheck_mariadb.sql"),
         _ => include_str!("../../queries/kill_recheck_mysql.sql"),
     };
-    let params = Params::Positional(vec![target.thread_id.into()]);
-    let rows = match fetch_on(&mut conn, sql, params, Some(flavour), timeout).await {
-        Ok(rows) => rows,
-        Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
+    let give_up_at = Instant::now() + FRESH_CACHE_PATIENCE;
+    let (rows, checked_at) = loop {
+        let params = Params::Positional(vec![target.thread_id.into()]);
+        let began = conn
+            .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await;
+        if let Err(e) = began {
+            return skipped(format!("cannot re-check before the KILL: {e}"));
+        }
+        let rows = match fetch_on(&mut conn, sql, params, Some(flavour), timeout).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = conn.query_drop("ROLLBACK").await;
+                return skipped(format!("cannot re-check before the KILL: {e}"));
+            }
+        };
+        let checked_at = Instant::now();
+        // No row: the session is gone (the processlist is read live, whatever the cache).
+        let fresh = rows
+            .first()
+            .is_none_or(|r| r.num("cache_fresh").is_some_and(|n| n > 0));
+        if fresh {
+            break (rows, checked_at);
+        }
+        let _ = conn.query_drop("ROLLBACK").await;
+        if Instant::now() >= give_up_at {
+            return skipped(format!(
+                "cannot confirm its transaction: InnoDB did not refresh its INNODB_TRX cache within {FRESH_CACHE_PATIENCE:?} (it refreshes it only after 100 ms without a reader; another client polls it faster), so the transaction seen could have ended"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
     };
-    let checked_at = Instant::now();
     let now = rows.first().map(|r| SessionNow {
         user: r.text("user").unwrap_or_default(),
         host: r.text("host").unwrap_or_default(),
@@ -185,10 +221,13 @@ pub async fn recheck_and_kill(
         trx_started: r.text("trx_started"),
     });
     if let Err(why) = same_session(target, now.as_ref(), kill_query) {
+        let _ = conn.query_drop("ROLLBACK").await;
         return skipped(why);
     }
+    // The KILL first, then the read-only transaction's end: the window stays one round trip.
     let sent = fetch_on(&mut conn, statement, Params::Empty, None, timeout).await;
     let recheck_to_kill = Some(checked_at.elapsed());
+    let _ = conn.query_drop("ROLLBACK").await;
     match sent {
         Ok(_) => Acted {
             outcome: KillOutcome::Killed,

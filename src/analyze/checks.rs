@@ -159,28 +159,81 @@ pub fn no_deadlock_since(
     }
 }
 
-/// Compares the latest deadlock with a baseline's: any change is a new deadlock.
+/// What `check --no-new-deadlock` compares between the baseline and now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadlockMark {
+    /// The latest deadlock: its identity ([`super::record::deadlock_key`]) and how to name it.
+    pub latest: Option<(String, String)>,
+    /// InnoDB's deadlock counter (`None`: not read, or a baseline written before 0.2).
+    pub counter: Option<u64>,
+    /// The server's uptime: a smaller one now than in the baseline is a restart,
+    /// after which the counters cannot be compared.
+    pub uptime_secs: Option<u64>,
+}
+
+impl DeadlockMark {
+    /// The mark of a collection (live, or a snapshot's) and its latest deadlock.
+    pub fn of(state: &LiveState, latest: Option<&super::DeadlockReport>) -> Self {
+        let offset = state.server.utc_offset_secs;
+        DeadlockMark {
+            latest: latest.map(|r| {
+                let named = format!(
+                    "{} ({}, fingerprint {})",
+                    r.deadlock.timestamp.as_deref().unwrap_or("(no timestamp)"),
+                    r.analysis.diagnosis.kind.as_str(),
+                    r.analysis.fingerprint
+                );
+                (super::record::deadlock_key(r, offset), named)
+            }),
+            counter: state.innodb_counters.as_ref().and_then(|c| c.deadlocks),
+            uptime_secs: state.server.uptime_secs,
+        }
+    }
+}
+
+/// No deadlock since the baseline snapshot. InnoDB's counter decides when both
+/// readings are of the same server run: it counts every deadlock, also two of one
+/// shape in one second, and those the latest print has already replaced. Otherwise
+/// the latest deadlock's identity (transactions and threads, not time and shape).
 pub fn no_new_deadlock(
     state: &LiveState,
-    current: Option<(String, String)>,
-    baseline: Option<(String, String)>,
+    now: &DeadlockMark,
+    baseline: &DeadlockMark,
     baseline_name: &str,
 ) -> CheckResult {
     let name = format!("no-new-deadlock {baseline_name}");
     if let Some(e) = unreadable(state, &name, &["innodb_status"]) {
         return e;
     }
-    let describe = |d: &Option<(String, String)>| {
-        d.as_ref()
-            .map_or("none".to_string(), |(ts, fp)| format!("{ts} ({fp})"))
+    let describe = |m: &DeadlockMark| {
+        m.latest
+            .as_ref()
+            .map_or("none".to_string(), |(_, named)| named.clone())
+    };
+    let same_run = matches!((now.uptime_secs, baseline.uptime_secs), (Some(n), Some(b)) if n >= b);
+    if let (Some(counter), Some(before), true) = (now.counter, baseline.counter, same_run) {
+        let new = counter.saturating_sub(before);
+        return result(
+            name,
+            new == 0,
+            format!(
+                "InnoDB counted {new} deadlock(s) since the baseline ({before} → {counter}); latest {}",
+                describe(now)
+            ),
+        );
+    }
+    let unchanged = match (&now.latest, &baseline.latest) {
+        (None, _) => true,
+        (Some((key, _)), Some((before, _))) => key == before,
+        (Some(_), None) => false,
     };
     result(
         name,
-        current.is_none() || current == baseline,
+        unchanged,
         format!(
             "latest deadlock {}; baseline {}",
-            describe(&current),
-            describe(&baseline)
+            describe(now),
+            describe(baseline)
         ),
     )
 }
@@ -274,25 +327,43 @@ mod tests {
             reason: Some("no PROCESS".into()),
         });
         assert_eq!(max_trx_age(&state, 120).status, CheckStatus::Error);
+        let mark = |key: &str, counter: Option<u64>, uptime: Option<u64>| DeadlockMark {
+            latest: Some((key.into(), format!("deadlock {key}"))),
+            counter,
+            uptime_secs: uptime,
+        };
+        let check = |now: &DeadlockMark, base: &DeadlockMark| {
+            no_new_deadlock(&state, now, base, "b").status
+        };
+        // Identity alone (a baseline without the counter).
+        let pass = CheckStatus::Pass;
+        let fail = CheckStatus::Fail;
+        assert_eq!(check(&mark("a", None, None), &mark("a", None, None)), pass);
+        assert_eq!(check(&mark("b", None, None), &mark("a", None, None)), fail);
+        // The counter moved while the latest print looks the same (same shape, same
+        // second, or an older print still latest): new.
         assert_eq!(
-            no_new_deadlock(
-                &state,
-                Some(("t1".into(), "f".into())),
-                Some(("t1".into(), "f".into())),
-                "b"
-            )
-            .status,
-            CheckStatus::Pass
+            check(
+                &mark("a", Some(8), Some(100)),
+                &mark("a", Some(7), Some(90))
+            ),
+            fail
         );
         assert_eq!(
-            no_new_deadlock(
-                &state,
-                Some(("t2".into(), "f".into())),
-                Some(("t1".into(), "f".into())),
-                "b"
-            )
-            .status,
-            CheckStatus::Fail
+            check(
+                &mark("a", Some(7), Some(100)),
+                &mark("a", Some(7), Some(90))
+            ),
+            pass
+        );
+        // A restart in between (uptime went back): counters are not comparable; identity decides.
+        assert_eq!(
+            check(&mark("a", Some(1), Some(5)), &mark("a", Some(7), Some(90))),
+            pass
+        );
+        assert_eq!(
+            check(&mark("b", Some(1), Some(5)), &mark("a", Some(7), Some(90))),
+            fail
         );
     }
 

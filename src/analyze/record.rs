@@ -136,18 +136,46 @@ impl Pacer {
 }
 
 /// What makes two prints the same deadlock, whichever source printed it (the
-/// status text or the error log) and however it spelled the time: the time
-/// (Unix seconds when it can be read), the fingerprint, the threads.
+/// status text, the error log, a snapshot) and however it spelled the time: the
+/// print itself — each transaction's id and thread and the lock it waited for.
+/// InnoDB never reuses the id of a transaction that took locks, so two deadlocks
+/// of one shape in the same second (a retry storm: same statements, same threads)
+/// stay two. Only where a print names no transaction id (a cut or header-only
+/// print) does the time stand in, with the fingerprint.
 pub fn deadlock_key(report: &DeadlockReport, server_utc_offset: Option<i64>) -> String {
-    let time = deadlock_time(report, server_utc_offset);
-    let mut threads: Vec<u64> = report
-        .deadlock
+    let deadlock = &report.deadlock;
+    let mut transactions: Vec<String> = deadlock
         .transactions
         .iter()
-        .filter_map(|t| t.thread_id)
+        .map(|t| {
+            let waited = t.waits_for.as_ref().map(|l| {
+                format!(
+                    "{}.{}/{}/{:?}",
+                    l.schema.as_deref().unwrap_or(""),
+                    l.table,
+                    l.index.as_deref().unwrap_or(""),
+                    l.mode
+                )
+            });
+            format!(
+                "{}#{}>{}",
+                t.trx_id.as_deref().unwrap_or("?"),
+                t.thread_id.map_or("?".to_string(), |id| id.to_string()),
+                waited.unwrap_or_default()
+            )
+        })
         .collect();
-    threads.sort_unstable();
-    format!("{time}|{}|{threads:?}", report.analysis.fingerprint)
+    transactions.sort_unstable();
+    if deadlock.transactions.iter().any(|t| t.trx_id.is_some()) {
+        format!("trx:{}", transactions.join(","))
+    } else {
+        format!(
+            "time:{}|{}|{}",
+            deadlock_time(report, server_utc_offset),
+            report.analysis.fingerprint,
+            transactions.join(",")
+        )
+    }
 }
 
 /// The deadlock's time (Unix seconds where it can be placed, else as printed).

@@ -210,12 +210,26 @@ pub struct StatusView {
     pub metadata_lock_waits: Vec<LockWait>,
     /// Sessions in a "Waiting for … metadata lock" state (seen even without performance_schema).
     pub sessions_waiting_for_metadata_lock: Vec<u64>,
-    pub long_transactions: Vec<Transaction>,
+    pub long_transactions: Vec<LongTransaction>,
     pub long_trx_threshold_secs: u64,
     pub latest_deadlock: Option<LatestDeadlock>,
     /// `--all`: the table lists every waiter and root (JSON always has them all).
     #[serde(skip)]
     pub all: bool,
+}
+
+/// A transaction open longer than `--long-trx`, with what its session is doing by the
+/// same rules as the waits tree (so a session the tree calls idle in transaction is
+/// not called running here because InnoDB says `RUNNING` of every non-waiting trx).
+#[derive(Debug, Clone, Serialize)]
+pub struct LongTransaction {
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    /// As a node's `state`: `idle_in_trx`, `running`, `waiting`, `no_session`, `unknown`.
+    pub state_class: SessionState,
+    /// The session's account; `null` when the session is not visible.
+    pub user: Option<String>,
+    pub host: Option<String>,
 }
 
 /// Whether the row-lock waits were read: without them, "nobody waits" cannot be said.
@@ -236,13 +250,28 @@ pub fn status_view(
         summary: r.analysis.summary.clone(),
     });
     let threshold = long_trx.as_secs();
-    let mut long_transactions: Vec<Transaction> = state
+    let waiting: std::collections::BTreeSet<u64> =
+        analysis.waits.iter().map(|w| w.waiting_thread_id).collect();
+    let mut long_transactions: Vec<LongTransaction> = state
         .transactions
         .iter()
-        .filter(|t| t.age_secs >= threshold)
-        .cloned()
+        .filter(|t| t.age_secs >= threshold && !state.lockdiag_thread_ids.contains(&t.thread_id))
+        .map(|t| {
+            let session = state.sessions.iter().find(|s| s.thread_id == t.thread_id);
+            let state_class = if t.thread_id == 0 {
+                SessionState::NoSession
+            } else {
+                session_state(session, true, waiting.contains(&t.thread_id))
+            };
+            LongTransaction {
+                transaction: t.clone(),
+                state_class,
+                user: session.map(|s| s.user.clone()),
+                host: session.map(|s| s.host.clone()),
+            }
+        })
         .collect();
-    long_transactions.sort_by_key(|t| std::cmp::Reverse(t.age_secs));
+    long_transactions.sort_by_key(|t| std::cmp::Reverse(t.transaction.age_secs));
     StatusView {
         header: LiveHeader::of(state),
         counts: StatusCounts {
@@ -253,9 +282,13 @@ pub fn status_view(
                     .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
                     .count() as u64
             }),
-            open_transactions: state
-                .was_read("transactions")
-                .then_some(state.transactions.len() as u64),
+            open_transactions: state.was_read("transactions").then(|| {
+                state
+                    .transactions
+                    .iter()
+                    .filter(|t| !state.lockdiag_thread_ids.contains(&t.thread_id))
+                    .count() as u64
+            }),
             waiting_sessions: lock_waits_read(state).then_some(analysis.waiting_sessions),
             root_blockers: lock_waits_read(state).then_some(analysis.root_blockers.len() as u64),
         },

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::analyze::checks;
+use crate::analyze::checks::{self, DeadlockMark};
 use crate::analyze::history::timestamp_epoch;
 use crate::analyze::views::{CheckOutcome, CheckView};
 use crate::analyze::{analyze_waits, DeadlockReport};
@@ -16,25 +16,14 @@ use crate::source::snapshot_file::{read_snapshot, write_atomically};
 use super::resolve::{Assertion, CheckJob};
 use super::{Output, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 
-/// (timestamp, fingerprint) of a deadlock: what "the same deadlock" means for `--no-new-deadlock`.
-fn identity(report: &DeadlockReport) -> (String, String) {
-    (
-        report.deadlock.timestamp.clone().unwrap_or_default(),
-        report.analysis.fingerprint.clone(),
-    )
-}
-
 pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Result<i32> {
     // Read baselines first: a bad argument must not cost a collection.
     let mut baselines = Vec::new();
     for assertion in &job.assertions {
         if let Assertion::NoNewDeadlock(path) = assertion {
             let snapshot = read_snapshot(path)?;
-            baselines.push(
-                DeadlockReport::latest_of_snapshot(&snapshot)
-                    .as_ref()
-                    .map(identity),
-            );
+            let latest = DeadlockReport::latest_of_snapshot(&snapshot);
+            baselines.push(DeadlockMark::of(&snapshot.state, latest.as_ref()));
         }
     }
     let started = Instant::now();
@@ -95,8 +84,8 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
             }
             Assertion::NoNewDeadlock(path) => checks::no_new_deadlock(
                 &state,
-                latest.as_ref().map(identity),
-                baselines.next().flatten(),
+                &DeadlockMark::of(&state, latest.as_ref()),
+                &baselines.next().unwrap_or_default(),
                 &path.display().to_string(),
             ),
             Assertion::NoDuplicates(spec, request) => {

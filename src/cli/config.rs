@@ -1,25 +1,16 @@
 //! Flags as parsed → the one resolved connection configuration.
 //! Precedence, highest first: flags, `--url`/`LOCKDIAG_URL`, option files.
 
+use std::ffi::{OsStr, OsString};
+use std::ops::Range;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use crate::source::connect::{ConnectionConfig, SslMode};
 use crate::source::option_files::{client_groups, default_files, read_option_files, OptionFiles};
 use anyhow::{bail, Context, Result};
 
 use super::args::ConnectionArgs;
-
-/// The password in force, so that any message can be scrubbed of it.
-static SECRET: OnceLock<String> = OnceLock::new();
-
-/// Replaces the password, wherever it appears, with `****`.
-pub fn redact(text: &str) -> String {
-    match SECRET.get() {
-        Some(secret) if !secret.is_empty() => text.replace(secret.as_str(), "****"),
-        _ => text.to_string(),
-    }
-}
 
 /// The options (`--long` and `-s` spellings) that take a separate value, from
 /// the clap definitions themselves: the token after one is a value, never a flag.
@@ -46,39 +37,70 @@ fn options_with_values(cli: &clap::Command) -> std::collections::BTreeSet<String
     names
 }
 
+/// The arguments as clap reads them, and where the originals hold passwords.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewrittenArgs {
+    pub args: Vec<OsString>,
+    /// (index of an original argument, byte range of a password in it).
+    pub secrets: Vec<(usize, Range<usize>)>,
+}
+
 /// Turns a bare `-p`/`--password` (prompt) and `-pSECRET` into the flags clap
 /// understands, as the mysql client reads them: a value must be attached.
 /// The value of another option (`--match -prefix`) is left alone; which options
 /// take values is read from `cli`, the command the arguments are then parsed with.
-pub fn rewrite_password_args(args: Vec<String>, cli: &clap::Command) -> Vec<String> {
+/// Arguments are OS strings: one that is no UTF-8 passes through unchanged (clap
+/// then names the option, never the bytes). Says where passwords stand: after
+/// `-p`/`--password=`, and in a `--url`'s user info.
+pub fn rewrite_password_args(args: Vec<OsString>, cli: &clap::Command) -> RewrittenArgs {
     let takes_value = options_with_values(cli);
     let mut out = Vec::with_capacity(args.len());
+    let mut secrets = Vec::new();
     let mut after_double_dash = false;
-    let mut value_expected = false;
-    for (i, arg) in args.into_iter().enumerate() {
-        if i == 0 || after_double_dash || value_expected {
-            value_expected = false;
-            out.push(arg);
+    let mut value_of: Option<&OsStr> = None;
+    for (i, arg) in args.iter().enumerate() {
+        let bytes = arg.as_bytes();
+        if i == 0 || after_double_dash {
+            out.push(arg.clone());
             continue;
         }
-        if takes_value.contains(arg.as_str()) {
-            value_expected = true;
-            out.push(arg);
+        if let Some(option) = value_of.take() {
+            if option == "--url" {
+                secrets.extend(super::secrets::url_password(bytes).map(|r| (i, r)));
+            }
+            out.push(arg.clone());
             continue;
         }
-        match arg.as_str() {
-            "--" => {
+        if arg.to_str().is_some_and(|a| takes_value.contains(a)) {
+            value_of = Some(arg.as_os_str());
+            out.push(arg.clone());
+            continue;
+        }
+        if let Some(url) = bytes.strip_prefix(b"--url=") {
+            let at = bytes.len() - url.len();
+            secrets
+                .extend(super::secrets::url_password(url).map(|r| (i, r.start + at..r.end + at)));
+        }
+        match bytes {
+            b"--" => {
                 after_double_dash = true;
-                out.push(arg);
+                out.push(arg.clone());
             }
-            "-p" | "--password" => out.push("--password-prompt".into()),
-            a if a.starts_with("-p") && !a.starts_with("--") => {
-                out.push(format!("--password={}", &a[2..]))
+            b"-p" | b"--password" => out.push("--password-prompt".into()),
+            _ if bytes.starts_with(b"--password=") => {
+                secrets.push((i, "--password=".len()..bytes.len()));
+                out.push(arg.clone());
             }
-            _ => out.push(arg),
+            _ if bytes.starts_with(b"-p") && !bytes.starts_with(b"--") => {
+                secrets.push((i, 2..bytes.len()));
+                let mut flag = b"--password=".to_vec();
+                flag.extend_from_slice(&bytes[2..]);
+                out.push(OsString::from_vec(flag));
+            }
+            _ => out.push(arg.clone()),
         }
     }
-    out
+    RewrittenArgs { args: out, secrets }
 }
 
 fn home_dir() -> Option<PathBuf> {
@@ -208,9 +230,6 @@ pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
             bail!("--ssl-ca {}: no such file", ca.display());
         }
     }
-    if let Some(pw) = &config.password {
-        let _ = SECRET.set(pw.clone());
-    }
     Ok(config)
 }
 
@@ -226,8 +245,14 @@ mod tests {
     #[test]
     fn password_flags_like_mysql() {
         let cli = <crate::cli::args::Cli as clap::CommandFactory>::command();
-        let args =
-            |v: &[&str]| rewrite_password_args(v.iter().map(|s| s.to_string()).collect(), &cli);
+        let args = |v: &[&str]| {
+            let rewritten = rewrite_password_args(v.iter().map(OsString::from).collect(), &cli);
+            rewritten
+                .args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             args(&["lockdiag", "-p", "status"]),
             ["lockdiag", "--password-prompt", "status"]
@@ -253,5 +278,36 @@ mod tests {
             args(&["lockdiag", "-u", "-pete", "-pX"]),
             ["lockdiag", "-u", "-pete", "--password=X"]
         );
+        // Where the passwords stand in the originals (to scrub them from the process).
+        let secrets = |v: &[&str]| {
+            rewrite_password_args(v.iter().map(OsString::from).collect(), &cli).secrets
+        };
+        assert_eq!(
+            secrets(&["lockdiag", "-u", "-pete", "-pX", "--password=yz"]),
+            [(3, 2..3), (4, 11..13)]
+        );
+        assert_eq!(
+            secrets(&[
+                "lockdiag",
+                "--url",
+                "mysql://u:pw@h/db",
+                "--url=mysql://v:q@h"
+            ]),
+            [(2, 10..12), (3, 16..17)]
+        );
+        assert!(secrets(&[
+            "lockdiag",
+            "--match",
+            "-prefix",
+            "-p",
+            "--url",
+            "mysql://u@h"
+        ])
+        .is_empty());
+        // No UTF-8: passed through, no panic.
+        let raw = OsString::from_vec(b"--password=\xe9t\xe9".to_vec());
+        let rewritten = rewrite_password_args(vec!["lockdiag".into(), raw.clone()], &cli);
+        assert_eq!(rewritten.args[1], raw);
+        assert_eq!(rewritten.secrets, [(1, 11..14)]);
     }
 }

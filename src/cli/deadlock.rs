@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 
 use crate::analyze::history::DeadlockHistory;
+use crate::analyze::record::deadlock_key;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
 use crate::analyze::DeadlockReport;
 use crate::model::{Flavour, InnodbStatus, ServerInfo};
@@ -214,10 +215,9 @@ fn from_snapshots(
                 .or(job.server_utc_offset),
         );
         if let Some(report) = DeadlockReport::latest_of_snapshot(&snapshot) {
-            if seen.insert((
-                report.deadlock.timestamp.clone(),
-                report.analysis.fingerprint.clone(),
-            )) {
+            // Consecutive snapshots carry the same latest deadlock: counted once, by identity.
+            let key = deadlock_key(&report, snapshot.state.server.utc_offset_secs);
+            if seen.insert(key) {
                 history.add(report);
             }
         }

@@ -112,17 +112,28 @@ pub async fn waits(all: bool, source: &Source, out: &Output) -> Result<i32> {
     Ok(exit_for_lock_waits(&state))
 }
 
-/// 2 when the lock waits could not be read (the answer is unknown, not "none"), said on stderr.
+/// 2 when the lock waits could not be read (the answer is unknown, not "none") or the
+/// server counts more waits than its lists showed (the answer is a lower bound), said on stderr.
 pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
     let unread = state.unread(&crate::model::WAIT_SOURCES);
-    if unread.is_empty() {
-        return EXIT_OK;
+    if !unread.is_empty() {
+        super::output::note(&format!(
+            "error: the lock waits could not be read ({}): who blocks whom is unknown",
+            unread.join("; ")
+        ));
+        return super::EXIT_ERROR;
     }
-    super::output::note(&format!(
-        "error: the lock waits could not be read ({}): who blocks whom is unknown",
-        unread.join("; ")
-    ));
-    super::EXIT_ERROR
+    let cut = state
+        .sources
+        .iter()
+        .filter(|s| s.source == "lock_waits" && s.status == crate::model::SourceState::Partial);
+    if let Some(reason) = cut.filter_map(|s| s.reason.as_deref()).next() {
+        super::output::note(&format!(
+            "error: the lock waits listed are not all the server has ({reason})"
+        ));
+        return super::EXIT_ERROR;
+    }
+    EXIT_OK
 }
 
 pub async fn status(long_trx: Duration, all: bool, source: &Source, out: &Output) -> Result<i32> {
@@ -148,6 +159,16 @@ pub async fn locks(
 ) -> Result<i32> {
     let (state, _) = load(source, Some(limit), false).await?;
     let view = locks_view(&state, table);
+    // An unread lock source is an unknown answer, not an empty one.
+    let unread = state.unread(&["locks"]);
+    if !unread.is_empty() {
+        out.emit(&View::Locks(view))?;
+        super::output::note(&format!(
+            "error: the locks could not be read ({}): which locks are held is unknown",
+            unread.join("; ")
+        ));
+        return Ok(super::EXIT_ERROR);
+    }
     let none_on_table = table.filter(|_| view.locks.is_empty());
     // A name that matched nothing: a typo is an error naming the closest tables;
     // an existing table without locks is an empty answer.

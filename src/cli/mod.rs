@@ -15,6 +15,7 @@ mod output;
 mod record;
 mod reference;
 pub mod resolve;
+pub mod secrets;
 mod snapshot;
 mod watch;
 
@@ -34,15 +35,28 @@ pub const EXIT_ERROR: i32 = 2;
 pub fn run() -> i32 {
     // One clap command, built once: it says which options take values, then parses.
     let command = Cli::command();
-    let argv = config::rewrite_password_args(std::env::args().collect(), &command);
+    // OS strings: an argument that is no UTF-8 is an error message, never a panic.
+    let original: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let rewritten = config::rewrite_password_args(original.clone(), &command);
+    if !rewritten.secrets.is_empty() {
+        // As the mysql client: the password leaves the process's arguments at once.
+        secrets::scrub_process_arguments(&original, &rewritten.secrets);
+        output::note(secrets::COMMAND_LINE_PASSWORD_WARNING);
+    }
+    drop(original);
     let parsed = command
-        .try_get_matches_from(argv)
+        .try_get_matches_from(rewritten.args)
         .and_then(|matches| Cli::from_arg_matches(&matches));
     let cli = match parsed {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // clap echoes a misspelt option with its value (`--pasword=…`): redacted.
+            output::write_stderr(&secrets::redact(&e.to_string()));
+            return EXIT_ERROR;
+        }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            return EXIT_OK;
         }
     };
     if let Some(args::Command::Completions(_) | args::Command::Man(_)) = &cli.command {

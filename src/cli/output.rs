@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::render::{render, Format, TableStyle, View};
 
-use super::config::redact;
+use super::secrets::redact;
 
 /// Set when a note could not be written to stderr: the exit code becomes 2.
 static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
@@ -47,6 +47,14 @@ pub fn note(message: &str) {
     }
 }
 
+/// Writes text to stderr as it is (a message already complete, e.g. clap's).
+pub fn write_stderr(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    if stderr.write_all(text.as_bytes()).is_err() {
+        STDERR_FAILED.store(true, Ordering::Relaxed);
+    }
+}
+
 pub fn stderr_failed() -> bool {
     STDERR_FAILED.load(Ordering::Relaxed)
 }
@@ -60,16 +68,49 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The error and its causes joined by `: `, each said once (an I/O error wrapped
-/// twice would otherwise read "Input/output error: Input/output error").
+/// The error and its causes joined by `: `, each said once. An I/O error
+/// wrapped twice reads "Input/output error: Input/output error: …" — within one
+/// cause's text too (the driver formats its wrappers into a single string) — so a
+/// cause ending with the next one's text, and a `: ` segment equal to the one
+/// before it, are dropped.
 pub fn error_chain(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
-        let text = cause.to_string();
+        let text = without_repeated_segments(&cause.to_string());
         if parts.last().is_some_and(|last| last.ends_with(&text)) {
             continue;
         }
         parts.push(text);
     }
     parts.join(": ")
+}
+
+/// `a: a: b` → `a: b`: a segment that repeats the one just before it says nothing new.
+fn without_repeated_segments(text: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in text.split(": ") {
+        if kept.last() != Some(&segment) {
+            kept.push(segment);
+        }
+    }
+    kept.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_chain_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(io)
+            .context("Input/output error: Input/output error: No such file or directory")
+            .context("cannot read the server's identity");
+        assert_eq!(
+            error_chain(&e),
+            "cannot read the server's identity: Input/output error: No such file or directory"
+        );
+        let e = anyhow::anyhow!("cannot connect: a: b: b: c");
+        assert_eq!(error_chain(&e), "cannot connect: a: b: c");
+    }
 }

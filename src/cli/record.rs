@@ -2,10 +2,13 @@
 //! probe; a full snapshot (as `snapshot --out DIR` writes it) when a trigger
 //! fires, paced by --cooldown; every new deadlock appended once to
 //! DIR/deadlocks.jsonl. It survives the server going away (reconnects with
-//! backoff) and a full disk (reports, retries); SIGTERM/SIGINT finish the
-//! current write and exit 0.
+//! backoff) and a full disk (reports, keeps the deadlocks not yet written and
+//! retries); SIGTERM/SIGINT finish the current write and exit 0. One recorder
+//! per directory (a lock file); InnoDB's deadlock counter is held against the
+//! deadlocks kept, and a shortfall is said (`deadlocks-missed`).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,16 +24,22 @@ use crate::source::detect::Capabilities;
 use crate::source::log_follow::LogFollower;
 use crate::source::probe::probe;
 use crate::source::snapshot_file::{
-    append_line, enforce_max_size, output_path, prune, write_atomically,
+    append_line, create_private_dir_all, enforce_max_size, lock_directory, output_path, prune,
+    repair_partial_line, write_atomically,
 };
 
 use super::resolve::RecordJob;
-use super::EXIT_OK;
+use super::{EXIT_ERROR, EXIT_OK};
 
 /// Longest pause between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Without a deadlock counter, the status text is read every this many probes.
 const STATUS_EVERY: u32 = 10;
+/// Deadlocks read but not yet written (a full disk) kept in memory at most.
+const MAX_PENDING: usize = 10_000;
+/// Probes the deadlock counter may stay ahead of the deadlocks kept before the
+/// difference is reported missed (an error log is read once its prints are complete).
+const MISSED_AFTER_PROBES: u32 = 3;
 
 /// One event line on stderr: `lockdiag record: TIME EVENT key=value …` or a JSON object.
 struct EventLog {
@@ -56,13 +65,16 @@ impl EventLog {
     }
 }
 
-/// The deadlocks already in `deadlocks.jsonl` (so none is written twice across restarts).
+/// The deadlocks already in `deadlocks.jsonl` (so none is written twice across
+/// restarts), read line by line: the file grows for as long as the recorder runs.
 fn known_deadlocks(path: &Path, offset: Option<i64>) -> HashSet<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Ok(file) = std::fs::File::open(path) else {
         return HashSet::new();
     };
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<DeadlockReport>(line).ok())
+    std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<DeadlockReport>(&line).ok())
         .flat_map(|report| {
             [
                 deadlock_key(&report, offset),
@@ -70,6 +82,54 @@ fn known_deadlocks(path: &Path, offset: Option<i64>) -> HashSet<String> {
             ]
         })
         .collect()
+}
+
+/// A deadlock read and not yet written.
+struct PendingDeadlock {
+    report: DeadlockReport,
+    from: &'static str,
+}
+
+/// InnoDB's deadlock counter held against the deadlocks kept since the recorder
+/// first read it: when the counter stays ahead (a storm between two status reads
+/// without `--error-log`), the difference is reported, once.
+#[derive(Debug, Default)]
+struct DeadlockTally {
+    /// The counter at the first probe (again after a restart).
+    base: Option<u64>,
+    /// Deadlocks written since `base` was read.
+    kept: u64,
+    /// Deadlocks already reported missed since `base`.
+    missed: u64,
+    /// Consecutive probes the counter has been ahead.
+    behind_for: u32,
+}
+
+impl DeadlockTally {
+    /// The counter's new reading; returns how many deadlocks to report missed now.
+    fn observe(&mut self, counter: u64, pending: u64) -> u64 {
+        let Some(base) = self.base.filter(|&b| counter >= b) else {
+            // First reading, or InnoDB's counters started again (a restart).
+            *self = DeadlockTally {
+                base: Some(counter),
+                ..Default::default()
+            };
+            return 0;
+        };
+        let accounted = self.kept + pending + self.missed;
+        let moved = counter - base;
+        if moved <= accounted {
+            self.behind_for = 0;
+            return 0;
+        }
+        self.behind_for += 1;
+        if self.behind_for < MISSED_AFTER_PROBES {
+            return 0;
+        }
+        self.behind_for = 0;
+        self.missed += moved - accounted;
+        moved - accounted
+    }
 }
 
 /// Where the recorder stands between probes.
@@ -80,6 +140,11 @@ struct Recorder<'a> {
     pacer: Pacer,
     deadlog: PathBuf,
     known: Option<HashSet<String>>,
+    /// Deadlocks read, not yet on disk: retried every probe until written.
+    pending: VecDeque<PendingDeadlock>,
+    tally: DeadlockTally,
+    /// The server's zone as last read (deadlock times without a zone are read in it).
+    server_utc_offset: Option<i64>,
     follower: Option<LogFollower>,
     deadlock_count: Option<u64>,
     probes_since_status: u32,
@@ -89,18 +154,48 @@ struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    /// Appends the deadlocks not kept yet.
-    fn keep_deadlocks(&mut self, reports: Vec<DeadlockReport>, offset: Option<i64>, from: &str) {
+    /// Queues the deadlocks read and writes every one not kept yet.
+    fn keep_deadlocks(
+        &mut self,
+        reports: Vec<DeadlockReport>,
+        offset: Option<i64>,
+        from: &'static str,
+    ) {
+        for report in reports {
+            if self.pending.len() >= MAX_PENDING {
+                // Memory stays bounded through a long full-disk outage: the oldest unwritten goes.
+                self.pending.pop_front();
+                self.log.event(
+                    "deadlocks-missed",
+                    &[
+                        ("count", "1".to_string()),
+                        (
+                            "why",
+                            format!("more than {MAX_PENDING} deadlocks waited for the disk"),
+                        ),
+                    ],
+                );
+            }
+            self.pending.push_back(PendingDeadlock {
+                report: report.in_server_zone(offset),
+                from,
+            });
+        }
+        self.flush_deadlocks(offset);
+    }
+
+    /// Writes the queued deadlocks in order, each once; stops at the first failed
+    /// write (it and the rest stay queued for the next probe).
+    fn flush_deadlocks(&mut self, offset: Option<i64>) {
         let known = self
             .known
             .get_or_insert_with(|| known_deadlocks(&self.deadlog, offset));
-        for report in reports {
-            let report = report.in_server_zone(offset);
+        while let Some(PendingDeadlock { report, from }) = self.pending.pop_front() {
             let key = deadlock_key(&report, offset);
             let moment = deadlock_moment_key(&report, offset);
-            // A header-only copy (performance_schema.error_log) of a deadlock kept already.
+            // Read again (from the other source, or the status text unchanged), or a
+            // header-only copy (performance_schema.error_log) of a deadlock kept already.
             if known.contains(&key) || (report.deadlock.header_only() && known.contains(&moment)) {
-                // Read again (from the other source, or the status text unchanged): kept once.
                 if from == "error_log" {
                     self.log.event(
                         "deadlock-already-kept",
@@ -112,29 +207,60 @@ impl Recorder<'_> {
                 }
                 continue;
             }
-            let line = serde_json::to_string(&report).unwrap_or_default();
-            match append_line(&self.deadlog, &line) {
-                Ok(()) => {
-                    known.insert(key);
-                    known.insert(moment);
-                    self.log.event(
-                        "deadlock",
-                        &[
-                            ("from", from.to_string()),
-                            (
-                                "timestamp",
-                                report.deadlock.timestamp.clone().unwrap_or_default(),
-                            ),
-                            ("fingerprint", report.analysis.fingerprint.clone()),
-                            ("summary", report.analysis.summary.clone()),
-                        ],
-                    );
-                }
-                // Not marked known: the next probe tries again.
-                Err(e) => self
-                    .log
-                    .event("write-failed", &[("error", format!("{e:#}"))]),
+            let written = serde_json::to_string(&report)
+                .context("cannot encode the deadlock")
+                .and_then(|line| append_line(&self.deadlog, &line));
+            if let Err(e) = written {
+                self.log.event(
+                    "write-failed",
+                    &[
+                        ("error", format!("{e:#}")),
+                        ("deadlocks_waiting", (self.pending.len() + 1).to_string()),
+                    ],
+                );
+                self.pending.push_front(PendingDeadlock { report, from });
+                return;
             }
+            known.insert(key);
+            known.insert(moment);
+            if self.tally.base.is_some() {
+                self.tally.kept += 1;
+            }
+            self.log.event(
+                "deadlock",
+                &[
+                    ("from", from.to_string()),
+                    (
+                        "timestamp",
+                        report.deadlock.timestamp.clone().unwrap_or_default(),
+                    ),
+                    ("fingerprint", report.analysis.fingerprint.clone()),
+                    ("summary", report.analysis.summary.clone()),
+                ],
+            );
+        }
+    }
+
+    /// Holds InnoDB's deadlock counter against what was kept; says what was missed.
+    fn count_missed(&mut self, counter: Option<u64>) {
+        let Some(counter) = counter else {
+            return;
+        };
+        let missed = self.tally.observe(counter, self.pending.len() as u64);
+        if missed > 0 {
+            let hint = if self.follower.is_some() {
+                "the error log did not show them (is innodb_print_all_deadlocks ON?)"
+            } else {
+                "the status text shows only the latest deadlock: give --error-log with innodb_print_all_deadlocks=ON to keep every one"
+            };
+            self.log.event(
+                "deadlocks-missed",
+                &[
+                    ("count", missed.to_string()),
+                    ("deadlock_counter", counter.to_string()),
+                    ("why", hint.to_string()),
+                ],
+            );
         }
     }
 
@@ -216,6 +342,8 @@ impl Recorder<'_> {
         // where a restart (or failover to another server) shows.
         if let (Some(before), Some(now)) = (self.deadlock_count, figures.deadlocks) {
             if now < before {
+                // Its connection ids start again from 1: those lockdiag remembers are others' now.
+                crate::source::query::forget_own_connections();
                 self.log.event(
                     "server-restarted",
                     &[("deadlock_counter", format!("{before} -> {now}"))],
@@ -223,6 +351,11 @@ impl Recorder<'_> {
             }
         }
         self.deadlock_count = figures.deadlocks;
+        self.server_utc_offset = caps.server.utc_offset_secs;
+        if self.job.deadlocks {
+            // Deadlocks a full disk held back are written before anything else is counted.
+            self.flush_deadlocks(caps.server.utc_offset_secs);
+        }
         // MySQL 8.0.22+ keeps its error log in performance_schema too: deadlocks between probes
         // are there even where the log file is out of reach (RDS and other managed servers).
         if self.job.deadlocks && self.follower.is_none() && caps.error_log_table && !self.pfs_failed
@@ -262,20 +395,30 @@ impl Recorder<'_> {
                     .event("error-log-unreadable", &[("error", format!("{e:#}"))]),
             }
         }
+        if self.job.deadlocks {
+            self.count_missed(figures.deadlocks);
+        }
         Ok(())
     }
 }
 
 pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
-    std::fs::create_dir_all(&job.out)
-        .with_context(|| format!("cannot create --out {}", job.out.display()))?;
+    create_private_dir_all(&job.out).context("--out")?;
+    // One writer per directory, held until the recorder ends (exit 2 names the holder).
+    let _lock = lock_directory(&job.out)?;
+    let deadlog = job.out.join("deadlocks.jsonl");
+    // A recorder killed mid-append left half a line: cut it, or the next line is spoiled too.
+    let repaired = repair_partial_line(&deadlog)?;
     let mut recorder = Recorder {
         job,
         config,
         log: EventLog { json: job.json_log },
         pacer: Pacer::new(job.cooldown),
-        deadlog: job.out.join("deadlocks.jsonl"),
+        deadlog,
         known: None,
+        pending: VecDeque::new(),
+        tally: DeadlockTally::default(),
+        server_utc_offset: None,
         follower: job
             .error_log
             .as_deref()
@@ -300,6 +443,16 @@ pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
             ("target", config.address()),
         ],
     );
+    if repaired > 0 {
+        recorder.log.event(
+            "repaired",
+            &[
+                ("path", recorder.deadlog.display().to_string()),
+                ("partial_bytes_removed", repaired.to_string()),
+            ],
+        );
+    }
+    let mut ever_connected = false;
     let mut connection: Option<(Pool, Capabilities)> = None;
     let mut backoff = job.interval;
     let mut next = tokio::time::Instant::now();
@@ -334,6 +487,7 @@ pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
                         ],
                     );
                     backoff = job.interval;
+                    ever_connected = true;
                     connection = Some(opened);
                 }
                 Err(e) => {
@@ -366,8 +520,25 @@ pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
     if let Some((pool, _)) = connection.take() {
         crate::source::connect::close(pool).await;
     }
-    recorder
-        .log
-        .event("stop", &[("reason", reason.to_string())]);
-    Ok(EXIT_OK)
+    // A last try for what the disk refused, then what is still not written is said.
+    if job.deadlocks && !recorder.pending.is_empty() {
+        recorder.flush_deadlocks(recorder.server_utc_offset);
+    }
+    let unwritten = recorder.pending.len();
+    recorder.log.event(
+        "stop",
+        &[
+            ("reason", reason.to_string()),
+            ("deadlocks_not_written", unwritten.to_string()),
+        ],
+    );
+    if !ever_connected {
+        // A recorder that never reached its server recorded nothing: not a success.
+        super::output::note(&format!(
+            "error: record never reached {} ({reason}): nothing was recorded",
+            config.address()
+        ));
+        return Ok(EXIT_ERROR);
+    }
+    Ok(if unwritten > 0 { EXIT_ERROR } else { EXIT_OK })
 }

@@ -22,6 +22,22 @@ use super::args::{
 use super::config::resolve_connection;
 use super::Output;
 
+/// The shortest --interval of `record` and `watch`. InnoDB refreshes the cache behind
+/// `INNODB_TRX`/`INNODB_LOCKS`/`INNODB_LOCK_WAITS` only when nobody read it for 100 ms:
+/// a client reading it more often freezes it, for itself and every other client.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+fn polling_interval(interval: Duration) -> Result<Duration> {
+    if interval < MIN_POLL_INTERVAL {
+        bail!(
+            "--interval {}: at least {} — InnoDB refreshes INNODB_TRX only when nobody read it for 100 ms, so polling faster would freeze it for every client (and lockdiag)",
+            humantime::format_duration(interval),
+            humantime::format_duration(MIN_POLL_INTERVAL)
+        );
+    }
+    Ok(interval)
+}
+
 /// Where the command reads from.
 #[derive(Debug)]
 pub enum Source {
@@ -285,9 +301,12 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
             lock_groups: args.limit,
         }),
         Command::Check(args) => Job::Check(check_job(args, source.server()?)?),
-        Command::Record(args) => Job::Record(record_job(args)),
+        Command::Record(args) => {
+            polling_interval(args.interval)?;
+            Job::Record(record_job(args))
+        }
         Command::Watch(args) => Job::Watch(WatchJob {
-            interval: args.interval,
+            interval: polling_interval(args.interval)?,
             long_trx: args.long_trx.unwrap_or(DEFAULT_LONG_TRX),
         }),
         Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),

@@ -342,6 +342,20 @@ pub struct LiveState {
     pub innodb_status: Option<String>,
     /// Processlist ids of lockdiag's own connections: never blockers, never kill targets.
     pub lockdiag_thread_ids: Vec<u64>,
+    /// InnoDB's own counters, read with the transactions (not cached like them); absent
+    /// when they could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub innodb_counters: Option<InnodbCounters>,
+}
+
+/// InnoDB's counters from `INNODB_METRICS`, computed at each read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InnodbCounters {
+    /// Deadlocks since the server started (`lock_deadlocks`).
+    pub deadlocks: Option<u64>,
+    /// Row-lock waits in progress (`lock_row_lock_current_waits`): the fewer of the
+    /// readings just before and just after the transactions were listed.
+    pub row_lock_waits: Option<u64>,
 }
 
 impl LiveState {

@@ -8,13 +8,13 @@ use std::time::Duration;
 use mysql_async::{Params, Pool};
 
 use crate::model::{
-    Flavour, LiveState, LockStatus, LockSummary, LockWait, MdlDuration, MetadataLock, Session,
-    SourceState, SourceStatus, Transaction, WaitKind,
+    Flavour, InnodbCounters, LiveState, LockStatus, LockSummary, LockWait, MdlDuration,
+    MetadataLock, Session, SourceState, SourceStatus, Transaction, WaitKind,
 };
 use crate::parse::lines::split_table_name;
 
 use super::detect::{Capabilities, ProcesslistSource, RowLockSource};
-use super::query::{fetch, QueryError};
+use super::query::{fetch, fetch_innodb_cache, own_connection_ids, QueryError};
 use super::rows::Record;
 
 /// What to collect beyond sessions, transactions and waits.
@@ -292,6 +292,18 @@ struct Collected<T> {
     refused_slot: bool,
 }
 
+impl<T> Collected<T> {
+    /// Read from InnoDB's transaction cache when it was not refreshed: not used.
+    fn mark_stale(&mut self) {
+        if self.status.status != SourceState::Unavailable {
+            self.status.status = SourceState::Unavailable;
+            self.status.reason = Some(STALE_CACHE.to_string());
+        }
+        self.rows.clear();
+        self.raw.clear();
+    }
+}
+
 /// One statement to run for one source.
 struct Collector<'a> {
     /// The source name reported in `sources[]`.
@@ -324,18 +336,7 @@ async fn collect<T>(
             raw: records,
             refused_slot: false,
         },
-        Err(e) => Collected {
-            refused_slot: matches!(e, QueryError::NoConnectionSlot(_)),
-            rows: Vec::new(),
-            status: status(
-                source,
-                from,
-                SourceState::Unavailable,
-                Some(failure_reason(&e, privilege_hint)),
-            ),
-            connection_id: None,
-            raw: Vec::new(),
-        },
+        Err(e) => failed(source, from, &e, privilege_hint),
     }
 }
 
@@ -358,30 +359,196 @@ fn unavailable<T>(source: &str, reason: String) -> Collected<T> {
     }
 }
 
-/// Maps nothing: for statements whose raw records are joined afterwards.
-fn keep_raw(_: &Record) -> Option<()> {
-    None
+/// What reading the transaction cache showed about the cache itself.
+#[derive(Debug, Clone, Default)]
+struct CacheCheck {
+    /// `Some(false)`: InnoDB did not refresh the cache for this read.
+    fresh: Option<bool>,
+    counters: Option<InnodbCounters>,
+}
+
+/// Why rows of InnoDB's transaction cache are not used when it was not refreshed.
+pub const STALE_CACHE: &str = "stale: InnoDB did not refresh its INNODB_TRX/INNODB_LOCKS/INNODB_LOCK_WAITS cache for this read (it refreshes it only after 100 ms without a reader; another client polls it faster), so its rows may be seconds old and are not used";
+
+/// What one read of InnoDB's transaction cache gave: the transactions and, on
+/// MariaDB/5.7, the raw lock waits and locks of the same refresh.
+struct CacheSources {
+    transactions: Collected<Transaction>,
+    lock_waits: Option<Collected<LockWait>>,
+    locks: Option<Collected<LockSummary>>,
+    check: CacheCheck,
+}
+
+/// A source whose statement failed.
+fn failed<T>(source: &str, from: &str, e: &QueryError, privilege_hint: &str) -> Collected<T> {
+    Collected {
+        refused_slot: matches!(e, QueryError::NoConnectionSlot(_)),
+        rows: Vec::new(),
+        status: status(
+            source,
+            from,
+            SourceState::Unavailable,
+            Some(failure_reason(e, privilege_hint)),
+        ),
+        connection_id: None,
+        raw: Vec::new(),
+    }
+}
+
+/// A source whose raw rows are joined afterwards, read on connection `id`.
+fn raw_rows<T>(
+    source: &str,
+    from: &str,
+    rows: Result<Vec<Record>, QueryError>,
+    id: u32,
+) -> Collected<T> {
+    match rows {
+        Ok(rows) => Collected {
+            rows: Vec::new(),
+            status: status(source, from, SourceState::Ok, None),
+            connection_id: Some(id),
+            raw: rows,
+            refused_slot: false,
+        },
+        Err(e) => failed(source, from, &e, NEEDS_PROCESS),
+    }
+}
+
+/// `INNODB_TRX` (and, with `innodb_is`, `INNODB_LOCK_WAITS` and `INNODB_LOCKS`)
+/// with the proof that the cache is fresh and InnoDB's uncached counters
+/// ([`fetch_innodb_cache`]); a stale read is unavailable, not empty.
+async fn collect_innodb_cache(
+    pool: &Pool,
+    caps: &Capabilities,
+    innodb_is: bool,
+    timeout: Duration,
+) -> CacheSources {
+    const TRX: &str = "information_schema.INNODB_TRX";
+    const WAITS: &str = "information_schema.INNODB_LOCK_WAITS";
+    const LOCKS: &str = "information_schema.INNODB_LOCKS";
+    let more: &[&str] = if innodb_is {
+        &[
+            include_str!("../../queries/lock_waits_innodb_is.sql"),
+            include_str!("../../queries/locks_innodb_is.sql"),
+        ]
+    } else {
+        &[]
+    };
+    let read = fetch_innodb_cache(
+        pool,
+        include_str!("../../queries/transactions_innodb_trx.sql"),
+        more,
+        include_str!("../../queries/innodb_counters.sql"),
+        Some(caps.server.flavour),
+        timeout,
+    )
+    .await;
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => {
+            return CacheSources {
+                transactions: failed("transactions", TRX, &e, NEEDS_PROCESS),
+                lock_waits: innodb_is.then(|| failed("lock_waits", WAITS, &e, NEEDS_PROCESS)),
+                locks: innodb_is.then(|| failed("locks", LOCKS, &e, NEEDS_PROCESS)),
+                check: CacheCheck::default(),
+            }
+        }
+    };
+    let counter = |r: &Option<Record>, name: &str| r.as_ref().and_then(|r| r.num(name));
+    let counters =
+        (read.counters_before.is_some() || read.counters_after.is_some()).then(|| InnodbCounters {
+            deadlocks: counter(&read.counters_after, "deadlocks")
+                .or(counter(&read.counters_before, "deadlocks")),
+            row_lock_waits: match (
+                counter(&read.counters_before, "row_lock_current_waits"),
+                counter(&read.counters_after, "row_lock_current_waits"),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+        });
+    let own = u64::from(read.connection_id);
+    let id = read.connection_id;
+    let mut more = read.more.into_iter();
+    let mut sources = CacheSources {
+        transactions: Collected {
+            // The read's own transaction proved the cache fresh; it is not the server's.
+            rows: read
+                .transactions
+                .iter()
+                .filter_map(map_transaction)
+                .filter(|t| t.thread_id != own)
+                .collect(),
+            status: status("transactions", TRX, SourceState::Ok, None),
+            connection_id: Some(read.connection_id),
+            raw: Vec::new(),
+            refused_slot: false,
+        },
+        lock_waits: innodb_is
+            .then(|| raw_rows("lock_waits", WAITS, more.next().unwrap_or(Ok(vec![])), id)),
+        locks: innodb_is.then(|| raw_rows("locks", LOCKS, more.next().unwrap_or(Ok(vec![])), id)),
+        check: CacheCheck {
+            fresh: Some(read.fresh),
+            counters,
+        },
+    };
+    if !read.fresh {
+        sources.transactions.mark_stale();
+        sources
+            .lock_waits
+            .iter_mut()
+            .for_each(Collected::mark_stale);
+        sources.locks.iter_mut().for_each(Collected::mark_stale);
+    }
+    sources
 }
 
 /// Reads everything the capabilities allow: concurrently (a few connections)
 /// and, when the server has no slot for them (a pile-up near
 /// `max_connections`), again one source after another on the one connection
-/// lockdiag has — a complete picture needs only one.
+/// lockdiag has — a complete picture needs only one. When InnoDB did not
+/// refresh its transaction cache for the read (lockdiag's own previous read
+/// less than 100 ms ago, or another client polling), it waits that out and
+/// reads once more; still stale, those sources are unavailable with the reason.
 pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOptions) -> LiveState {
-    let (state, refused_slot) = collect_all(pool, caps, options, false).await;
-    if !refused_slot {
-        return state;
+    let mut sequential = false;
+    let mut attempts = 0;
+    loop {
+        let (state, outcome) = collect_all(pool, caps, options, sequential).await;
+        attempts += 1;
+        if attempts >= 3 {
+            return state;
+        }
+        if outcome.refused_slot && !sequential {
+            sequential = true;
+        } else if outcome.stale_cache {
+            tokio::time::sleep(CACHE_IDLE_TO_REFRESH).await;
+        } else {
+            return state;
+        }
     }
-    collect_all(pool, caps, options, true).await.0
 }
 
-/// Every source, concurrently or one by one; and whether a source was refused a connection.
+/// How long InnoDB's transaction cache must go unread before a read refreshes it
+/// (`CACHE_MIN_IDLE_TIME_US`, 100 ms), with a margin.
+pub const CACHE_IDLE_TO_REFRESH: Duration = Duration::from_millis(150);
+
+/// What a collection round says about how to read again.
+#[derive(Debug, Clone, Copy, Default)]
+struct RoundOutcome {
+    /// A source was refused a connection.
+    refused_slot: bool,
+    /// InnoDB's transaction cache was not refreshed for this round.
+    stale_cache: bool,
+}
+
+/// Every source, concurrently or one by one.
 async fn collect_all(
     pool: &Pool,
     caps: &Capabilities,
     options: CollectOptions,
     sequential: bool,
-) -> (LiveState, bool) {
+) -> (LiveState, RoundOutcome) {
     let t = options.timeout;
     let innodb_is = caps.row_locks == Ok(RowLockSource::InnodbLocks);
     let data_locks = caps.row_locks == Ok(RowLockSource::DataLocks);
@@ -426,25 +593,17 @@ async fn collect_all(
         t,
         map_session,
     );
-    let transactions = async {
+    let cache = async {
         if !caps.innodb_trx {
-            return unavailable(
-                "transactions",
-                "this server has no information_schema.INNODB_TRX".into(),
-            );
+            let missing = "this server has no information_schema.INNODB_TRX".to_string();
+            return CacheSources {
+                transactions: unavailable("transactions", missing),
+                lock_waits: None,
+                locks: None,
+                check: CacheCheck::default(),
+            };
         }
-        let sql = (
-            include_str!("../../queries/transactions_innodb_trx.sql"),
-            "information_schema.INNODB_TRX",
-        );
-        collect(
-            pool,
-            caps,
-            statement("transactions", sql, Params::Empty, NEEDS_PROCESS),
-            t,
-            map_transaction,
-        )
-        .await
+        collect_innodb_cache(pool, caps, innodb_is, t).await
     };
     // MySQL 8: joined on the server (performance_schema is indexed). 5.7/MariaDB: raw rows.
     let row_waits = async {
@@ -467,25 +626,8 @@ async fn collect_all(
             )
             .await
         } else if innodb_is {
-            let sql = (
-                include_str!("../../queries/lock_waits_innodb_is.sql"),
-                "information_schema.INNODB_LOCK_WAITS",
-            );
-            let raw = collect(
-                pool,
-                caps,
-                statement("lock_waits", sql, Params::Empty, NEEDS_PROCESS),
-                t,
-                keep_raw,
-            )
-            .await;
-            Collected {
-                rows: Vec::new(),
-                status: raw.status,
-                connection_id: raw.connection_id,
-                raw: raw.raw,
-                refused_slot: raw.refused_slot,
-            }
+            // Read with the transactions, from the same refresh of InnoDB's cache (below).
+            unavailable("lock_waits", String::new())
         } else {
             unavailable("lock_waits", row_lock_reason.clone())
         }
@@ -513,25 +655,8 @@ async fn collect_all(
                 .await,
             )
         } else if innodb_is {
-            let sql = (
-                include_str!("../../queries/locks_innodb_is.sql"),
-                "information_schema.INNODB_LOCKS",
-            );
-            let raw = collect(
-                pool,
-                caps,
-                statement("locks", sql, Params::Empty, NEEDS_PROCESS),
-                t,
-                keep_raw,
-            )
-            .await;
-            Some(Collected {
-                rows: Vec::new(),
-                status: raw.status,
-                connection_id: raw.connection_id,
-                raw: raw.raw,
-                refused_slot: raw.refused_slot,
-            })
+            // Read with the transactions, from the same refresh of InnoDB's cache (below).
+            None
         } else {
             options
                 .locks_limit
@@ -576,24 +701,27 @@ async fn collect_all(
             .await,
         )
     };
-    let (mut sessions, transactions, row_waits, locks, metadata, status_text) = if sequential {
+    let (mut sessions, cache, row_waits, locks, metadata, status_text) = if sequential {
         (
             sessions.await,
-            transactions.await,
+            cache.await,
             row_waits.await,
             locks.await,
             metadata.await,
             status_text.await,
         )
     } else {
-        tokio::join!(
-            sessions,
-            transactions,
-            row_waits,
-            locks,
-            metadata,
-            status_text
-        )
+        tokio::join!(sessions, cache, row_waits, locks, metadata, status_text)
+    };
+    let CacheSources {
+        transactions,
+        lock_waits: cache_waits,
+        locks: cache_locks,
+        check: cache,
+    } = cache;
+    let (row_waits, locks) = match cache_waits {
+        Some(waits) => (waits, cache_locks),
+        None => (row_waits, locks),
     };
     let refused_slot = sessions.refused_slot
         || transactions.refused_slot
@@ -623,6 +751,17 @@ async fn collect_all(
     sources.push(transactions.status);
     state.transactions = transactions.rows;
 
+    let stale_cache = cache.fresh == Some(false);
+    // What the uncached counter says is all that is known of the waits then.
+    let waits_counted = cache.counters.as_ref().and_then(|c| c.row_lock_waits);
+    if let (true, Some(counted), Some(reason)) =
+        (stale_cache, waits_counted, row_waits.status.reason.as_mut())
+    {
+        reason.push_str(&format!(
+            "; InnoDB's own counter (uncached) says {counted} row-lock wait(s) are in progress"
+        ));
+    }
+    state.innodb_counters = cache.counters;
     let raw_locks: &[Record] = locks.as_ref().map_or(&[], |l| &l.raw);
     own_ids.extend(row_waits.connection_id.map(u64::from));
     state.row_waits = if innodb_is {
@@ -664,11 +803,47 @@ async fn collect_all(
         sources.push(status_text.status);
         state.innodb_status = status_text.rows.into_iter().next();
     }
+    if innodb_is && !stale_cache {
+        if let Some(reason) = undercount(&state) {
+            if let Some(waits) = sources.iter_mut().find(|s| s.source == "lock_waits") {
+                if waits.status == SourceState::Ok {
+                    waits.status = SourceState::Partial;
+                    waits.reason = Some(reason);
+                }
+            }
+        }
+    }
     state.sources = sources;
+    // Every connection lockdiag opened, also those whose statement failed.
+    own_ids.extend(own_connection_ids());
     own_ids.sort_unstable();
     own_ids.dedup();
     state.lockdiag_thread_ids = own_ids;
-    (state, refused_slot)
+    let outcome = RoundOutcome {
+        refused_slot,
+        stale_cache,
+    };
+    (state, outcome)
+}
+
+/// When InnoDB counts more row-lock waits in progress than its transaction list
+/// shows waiting, the list is incomplete: InnoDB caps the cache behind
+/// `INNODB_TRX`/`INNODB_LOCKS`/`INNODB_LOCK_WAITS` at 16 MB and truncates it
+/// silently (only the server's error log says so). The counter is the fewer of
+/// two readings around the list, so a wait that began or ended meanwhile does
+/// not count against it.
+fn undercount(state: &LiveState) -> Option<String> {
+    let counted = state.innodb_counters.as_ref()?.row_lock_waits?;
+    let listed = state
+        .transactions
+        .iter()
+        .filter(|t| t.state == crate::model::TrxState::LockWait)
+        .count() as u64;
+    (listed < counted).then(|| {
+        format!(
+            "incomplete: InnoDB counts {counted} row-lock waits in progress (INNODB_METRICS lock_row_lock_current_waits) but INNODB_TRX lists {listed} waiting: the list was cut (InnoDB's 16 MB limit for its INNODB_TRX/INNODB_LOCKS/INNODB_LOCK_WAITS cache); counts are lower bounds"
+        )
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ fn variable(rows: &[Record], name: &str) -> Option<String> {
         .and_then(|r| r.text("value"))
 }
 
+/// The grant that lets an account read performance_schema's lock tables.
+const PS_SELECT_GRANT: &str = "GRANT SELECT ON performance_schema.* TO <account>";
+
 /// Decides the sources from what the server has, not from a version table alone.
 pub fn choose_sources(
     server: ServerInfo,
@@ -87,6 +90,9 @@ pub fn choose_sources(
 ) -> Capabilities {
     let has = |t: &str| tables.contains(t);
     let ps_on = server.performance_schema;
+    // information_schema.TABLES lists only what the account may read: with performance_schema
+    // ON and none of its tables listed, they exist but this account lacks SELECT on them.
+    let ps_hidden = ps_on && !tables.iter().any(|t| t.starts_with("performance_schema."));
     let processlist = if ps_on && has("performance_schema.processlist") {
         ProcesslistSource::PerformanceSchema
     } else {
@@ -99,6 +105,8 @@ pub fn choose_sources(
         Ok(RowLockSource::DataLocks)
     } else if has("information_schema.INNODB_LOCK_WAITS") {
         Ok(RowLockSource::InnodbLocks)
+    } else if ps_hidden && server.flavour != Flavour::Mariadb && server.version_number.0 >= 8 {
+        Err(format!("missing privilege: this account cannot read performance_schema.data_lock_waits, where MySQL 8 keeps row-lock waits ({PS_SELECT_GRANT})"))
     } else if has("performance_schema.data_lock_waits") {
         Err("performance_schema is OFF: MySQL 8 keeps row locks only in performance_schema.data_locks (set performance_schema=ON in my.cnf and restart)".into())
     } else {
@@ -106,6 +114,8 @@ pub fn choose_sources(
     };
     let metadata_locks = if !ps_on {
         Err("performance_schema is OFF, so metadata locks are not visible (set performance_schema=ON and performance-schema-instrument='wait/lock/metadata/sql/mdl=ON' in my.cnf, then restart); sessions in 'Waiting for table metadata lock' are still listed".into())
+    } else if ps_hidden {
+        Err(format!("missing privilege: this account cannot read performance_schema.metadata_locks ({PS_SELECT_GRANT})"))
     } else if !has("performance_schema.metadata_locks") {
         Err("this server has no performance_schema.metadata_locks table".into())
     } else if mdl_enabled == Some(false) {

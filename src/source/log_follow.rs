@@ -1,6 +1,9 @@
 //! Following an error log as the server writes it (`record --error-log`):
-//! only new text, read once it has stopped growing for one poll (a deadlock
-//! print is one burst of writes), from the start again after a rotation.
+//! only new text, from the start again after a rotation. New text is read once
+//! it has stopped growing for one poll (a deadlock print is one burst of
+//! writes); while it keeps growing (a deadlock storm writes without pause), the
+//! prints completed so far — up to the line of the last victim — are read, and
+//! the rest waits for the next poll.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -50,16 +53,21 @@ impl LogFollower {
         if size == self.offset {
             return Ok(Vec::new());
         }
-        if size != self.seen_size {
-            self.seen_size = size;
-            return Ok(Vec::new());
-        }
+        let growing = size != self.seen_size;
+        self.seen_size = size;
         let mut file = std::fs::File::open(&self.path)
             .with_context(|| format!("cannot open {}", self.path.display()))?;
         file.seek(SeekFrom::Start(self.offset))?;
         let mut text = Vec::new();
         file.take(size - self.offset).read_to_end(&mut text)?;
-        self.offset = size;
+        if growing {
+            // Only the prints that are complete: up to the end of the last victim's line.
+            let Some(end) = end_of_last_print(&text) else {
+                return Ok(Vec::new());
+            };
+            text.truncate(end);
+        }
+        self.offset += text.len() as u64;
         // MySQL's JSON sink (`log_sink_json`): the deadlocks' times, not their transactions.
         if is_json_sink(&text) {
             let events = JsonSinkText::new(text.as_slice());
@@ -67,6 +75,15 @@ impl LogFollower {
         }
         Ok(ErrorLogDeadlocks::new(text.as_slice()).collect::<std::io::Result<_>>()?)
     }
+}
+
+/// Where the last complete deadlock print of `text` ends: after the line that
+/// names its victim (`*** WE ROLL BACK TRANSACTION (N)`, the last line InnoDB
+/// writes of a print, in the text and the JSON sink alike).
+fn end_of_last_print(text: &[u8]) -> Option<usize> {
+    let at = memchr::memmem::rfind(text, b"WE ROLL BACK TRANSACTION")?;
+    let newline = memchr::memchr(b'\n', &text[at..])?;
+    Some(at + newline + 1)
 }
 
 #[cfg(test)]
@@ -89,11 +106,39 @@ mod tests {
             std::fs::write(&path, "").unwrap();
             let mut follower = LogFollower::from_end(&path);
             std::fs::write(&path, body).unwrap();
-            assert!(follower.poll().unwrap().is_empty(), "still growing: wait");
-            let found = follower.poll().unwrap();
+            // Still growing: the complete prints are read already, the rest on the next poll.
+            let mut found = follower.poll().unwrap();
+            found.extend(follower.poll().unwrap());
             assert_eq!(found.len(), expected, "{name}");
             assert!(found[0].timestamp.is_some(), "{name}");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A storm: the log never stops growing, yet every completed print is read once.
+    #[test]
+    fn a_log_that_keeps_growing_is_read_print_by_print() {
+        let dir = std::env::temp_dir().join(format!("lockdiag-storm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("error.log");
+        std::fs::write(&path, "").unwrap();
+        let log = include_str!("../../fixtures/live/error.log");
+        let mut follower = LogFollower::from_end(&path);
+        let mut found = Vec::new();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        // Ten copies written in pieces that cut prints in the middle, a poll after each piece.
+        let pieces: Vec<&[u8]> = log.as_bytes().chunks(log.len() / 7 + 1).collect();
+        for _ in 0..10 {
+            for piece in &pieces {
+                std::io::Write::write_all(&mut file, piece).unwrap();
+                found.extend(follower.poll().unwrap());
+            }
+        }
+        assert_eq!(found.len(), 30, "3 deadlocks × 10, none lost, none cut");
+        assert!(found.iter().all(|d| !d.truncated && d.victim.is_some()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -9,6 +9,37 @@ use thiserror::Error;
 
 use crate::parse::option_file::{parse_option_file, OptionFileError, OptionLine};
 
+/// The largest option file read: real ones are a few kilobytes.
+const OPTION_FILE_LIMIT: u64 = 1 << 20;
+
+/// An option file's bytes: a device, directory or socket refused, at most
+/// [`OPTION_FILE_LIMIT`] read (`--defaults-file /dev/zero` must not fill memory).
+fn read_option_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path)?.file_type();
+    if kind.is_dir() || kind.is_char_device() || kind.is_block_device() || kind.is_socket() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(OPTION_FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > OPTION_FILE_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} KB: not an option file",
+                OPTION_FILE_LIMIT >> 10
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The client library's include depth limit.
 const MAX_INCLUDE_DEPTH: usize = 10;
 
@@ -125,7 +156,7 @@ fn read_file(
             path: path.to_path_buf(),
         });
     }
-    let text = match std::fs::read(path) {
+    let text = match read_option_file(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if required => {
             return Err(OptionFilesError::Read {

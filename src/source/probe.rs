@@ -15,7 +15,11 @@ pub async fn probe(pool: &Pool, flavour: Flavour, timeout: Duration) -> Result<P
     let (rows, _) = fetch(pool, sql, Params::Empty, Some(flavour), timeout).await?;
     let row = rows.into_iter().next().unwrap_or_default();
     Ok(Probe {
-        row_waiting: row.num("row_waiting").unwrap_or(0),
+        // The cached list or InnoDB's live counter, whichever sees more (a stale or cut cache).
+        row_waiting: row
+            .num("row_waiting")
+            .unwrap_or(0)
+            .max(row.num("row_lock_current_waits").unwrap_or(0)),
         longest_row_wait_secs: row.num("longest_row_wait_secs").unwrap_or(0),
         oldest_trx_secs: row.num("oldest_trx_secs").unwrap_or(0),
         mdl_waiting: row.num("mdl_waiting").unwrap_or(0),

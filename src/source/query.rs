@@ -130,16 +130,48 @@ async fn bounded<T>(
         .unwrap_or(Err(QueryError::Timeout(timeout)))
 }
 
+/// Every connection id lockdiag's pools have handed out in this process, so that its
+/// own sessions are never listed, counted or blamed — also those whose statement
+/// failed (an account without PROCESS sees its own sessions, lockdiag's included).
+static OWN_CONNECTIONS: std::sync::Mutex<std::collections::BTreeSet<u32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn remember_own(conn: &Conn) {
+    if let Ok(mut ids) = OWN_CONNECTIONS.lock() {
+        ids.insert(conn.id());
+    }
+}
+
+/// The connection ids of [`OWN_CONNECTIONS`].
+pub fn own_connection_ids() -> Vec<u64> {
+    OWN_CONNECTIONS
+        .lock()
+        .map(|ids| ids.iter().map(|&id| u64::from(id)).collect())
+        .unwrap_or_default()
+}
+
+/// Forgets them: the server restarted (its ids start again from 1) or the pool was closed.
+pub fn forget_own_connections() {
+    if let Ok(mut ids) = OWN_CONNECTIONS.lock() {
+        ids.clear();
+    }
+}
+
 /// Attempts at a pooled connection when the server has no slot for a new one.
 const SLOT_ATTEMPTS: u32 = 8;
 
 /// A pooled connection. Near max_connections the pool may try to open a new
 /// one while lockdiag's own is still being returned to it: wait briefly for
 /// that one rather than fail (the caller's deadline bounds the wait).
-async fn checkout(pool: &Pool) -> Result<Conn, QueryError> {
+pub async fn checkout(pool: &Pool) -> Result<Conn, QueryError> {
     let mut attempt = 0;
     loop {
-        match pool.get_conn().await.map_err(classify) {
+        match pool
+            .get_conn()
+            .await
+            .map_err(classify)
+            .inspect(remember_own)
+        {
             Err(QueryError::NoConnectionSlot(_)) if attempt + 1 < SLOT_ATTEMPTS => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
@@ -163,6 +195,86 @@ async fn run(
     } else {
         conn.query(statement).await.map_err(classify)
     }
+}
+
+/// One read of InnoDB's transaction cache ([`fetch_innodb_cache`]).
+#[derive(Debug)]
+pub struct CacheRead {
+    /// The first statement's rows (it reads `INNODB_TRX`, with a `thread_id` column).
+    pub transactions: Vec<Record>,
+    /// Each further statement's rows, or why it failed.
+    pub more: Vec<Result<Vec<Record>, QueryError>>,
+    pub connection_id: u32,
+    /// The rows include the read's own transaction: the cache was refreshed after it began.
+    pub fresh: bool,
+    /// `counters_sql` read right before and right after the statements (`None`: it failed).
+    pub counters_before: Option<Record>,
+    pub counters_after: Option<Record>,
+}
+
+/// Reads InnoDB's transaction cache (`INNODB_TRX`, `INNODB_LOCKS`, `INNODB_LOCK_WAITS`
+/// share it) in a way that proves the answer is fresh and of one moment. InnoDB
+/// refreshes that cache only when nobody read it for 100 ms, so a client polling
+/// faster (a monitoring agent, a second lockdiag) freezes it: its rows can be seconds
+/// old with no warning. Here a read-only transaction is opened on the connection
+/// first; the cache is fresh when the first statement's rows include that transaction
+/// (a `thread_id` equal to the connection's id), i.e. it was refreshed after it began.
+/// The further statements follow at once on the same connection, within the cache's
+/// 100 ms: the same refresh, so waits, locks and transactions agree. The transaction
+/// is rolled back after. `counters_sql` (uncached figures to hold the rows against)
+/// is read just before and just after, on the same connection.
+pub async fn fetch_innodb_cache(
+    pool: &Pool,
+    transactions_sql: &str,
+    more_sql: &[&str],
+    counters_sql: &str,
+    flavour: Option<Flavour>,
+    timeout: Duration,
+) -> Result<CacheRead, QueryError> {
+    let work = async {
+        let mut conn = checkout(pool).await?;
+        let connection_id = conn.id();
+        let counters = async |conn: &mut Conn| {
+            run(conn, counters_sql, Params::Empty, false, flavour, timeout)
+                .await
+                .ok()
+                .and_then(|rows| to_records(rows).into_iter().next())
+        };
+        let counters_before = counters(&mut conn).await;
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await
+            .map_err(classify)?;
+        let transactions = run(
+            &mut conn,
+            transactions_sql,
+            Params::Empty,
+            false,
+            flavour,
+            timeout,
+        )
+        .await;
+        let mut more = Vec::with_capacity(more_sql.len());
+        for sql in more_sql {
+            let rows = run(&mut conn, sql, Params::Empty, false, flavour, timeout).await;
+            more.push(rows.map(to_records));
+        }
+        let ended = conn.query_drop("ROLLBACK").await.map_err(classify);
+        let transactions = to_records(transactions?);
+        ended?;
+        let counters_after = counters(&mut conn).await;
+        let fresh = transactions
+            .iter()
+            .any(|r| r.num("thread_id") == Some(u64::from(connection_id)));
+        Ok(CacheRead {
+            transactions,
+            more,
+            connection_id,
+            fresh,
+            counters_before,
+            counters_after,
+        })
+    };
+    bounded(timeout, work).await
 }
 
 /// Runs a statement on a connection the caller holds (to keep a check and

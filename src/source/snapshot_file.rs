@@ -1,8 +1,14 @@
-//! Snapshot files: atomic writes, timestamped names in a directory, pruning,
-//! and reading them back.
+//! Files lockdiag keeps: snapshots written whole or not at all, timestamped
+//! names in a directory, pruning, all-or-nothing appends to JSON-lines files,
+//! one writer per directory, and reading snapshots back (bounded).
+//!
+//! Files that can hold statement text or row values (personal data) are created
+//! 0600 and the directories lockdiag creates 0700; Prometheus text (counts only)
+//! is 0644 so that node_exporter can read it.
 
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,9 +33,35 @@ fn name_time(path: &Path) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
+/// Mode of files that may hold statement text, row values or account names.
+pub const PRIVATE_FILE: u32 = 0o600;
+/// Mode of files with counts only (Prometheus text, read by node_exporter's user).
+pub const PUBLIC_FILE: u32 = 0o644;
+
+/// The mode for a file by its extension: `.prom` public, everything else private.
+pub fn mode_for(path: &Path) -> u32 {
+    if path.extension().is_some_and(|e| e == "prom") {
+        PUBLIC_FILE
+    } else {
+        PRIVATE_FILE
+    }
+}
+
+/// Creates a directory and its missing parents, the new ones 0700 (an existing
+/// directory keeps its mode: it is the operator's).
+pub fn create_private_dir_all(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
 /// Writes `content` to `path` so that no reader ever sees a partial file: a
-/// temporary file in the same directory, fsync, rename, fsync of the directory.
-/// On any error the temporary file is removed and the target is untouched.
+/// temporary file in the same directory (mode [`mode_for`] the target), fsync,
+/// rename, fsync of the directory. On any error the temporary file is removed and
+/// the target is untouched; one left by a killed process is removed by [`prune`]
+/// and [`enforce_max_size`] once it is a minute old.
 pub fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -41,8 +73,13 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
         .to_string_lossy();
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> Result<()> {
-        let mut file =
-            File::create(&temp).with_context(|| format!("cannot create {}", temp.display()))?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode_for(path))
+            .open(&temp)
+            .with_context(|| format!("cannot create {}", temp.display()))?;
         file.write_all(content)
             .with_context(|| format!("cannot write {}", temp.display()))?;
         file.sync_all()
@@ -68,7 +105,7 @@ pub fn write_atomically(path: &Path, content: &[u8]) -> Result<()> {
 pub fn output_path(out: &Path, at: DateTime<Utc>, extension: &str) -> Result<PathBuf> {
     let as_dir = out.as_os_str().to_string_lossy().ends_with('/');
     if as_dir && !out.is_dir() {
-        fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        create_private_dir_all(out)?;
     }
     if out.is_dir() {
         return Ok(out.join(timestamped_name(at, extension)));
@@ -94,7 +131,7 @@ pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>, newest: &Path) -> R
         if path.file_name() == newest.file_name() {
             continue;
         }
-        if name_time(&path).is_some_and(|t| t < cutoff) {
+        if name_time(&path).is_some_and(|t| t < cutoff) || abandoned_temp(&path) {
             fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             removed += 1;
         }
@@ -102,17 +139,135 @@ pub fn prune(dir: &Path, keep: Duration, now: DateTime<Utc>, newest: &Path) -> R
     Ok(removed)
 }
 
-/// Appends one line (a newline is added) and syncs it to disk.
+/// How old a temporary file must be to count as left behind by a killed writer
+/// (a write in progress takes milliseconds).
+const ABANDONED_TEMP_AGE: Duration = Duration::from_secs(60);
+
+/// One of [`write_atomically`]'s temporary files (`.lockdiag-….json.PID.tmp`).
+fn is_temp(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(&format!(".{PREFIX}")) && n.ends_with(".tmp"))
+}
+
+/// A temporary file a writer killed mid-write left: older than a minute.
+fn abandoned_temp(path: &Path) -> bool {
+    is_temp(path)
+        && fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= ABANDONED_TEMP_AGE)
+}
+
+/// Appends one line (a newline is added) all or nothing: written and synced, or,
+/// when anything fails (a full disk), the file cut back to its length before, so
+/// no reader of the JSON lines ever meets half a record and the next line starts
+/// on a line of its own. The file is created private ([`PRIVATE_FILE`]).
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
-    use std::io::Write;
     let mut file = fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(PRIVATE_FILE)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    file.write_all(format!("{line}\n").as_bytes())
-        .and_then(|()| file.sync_data())
-        .with_context(|| format!("cannot append to {}", path.display()))
+    let before = file
+        .metadata()
+        .with_context(|| format!("cannot read the length of {}", path.display()))?
+        .len();
+    let mut record = Vec::with_capacity(line.len() + 1);
+    record.extend_from_slice(line.as_bytes());
+    record.push(b'\n');
+    let written = file.write_all(&record).and_then(|()| file.sync_data());
+    if let Err(e) = written {
+        let restored = file.set_len(before).and_then(|()| file.sync_data());
+        let undo = match restored {
+            Ok(()) => "nothing of it was kept".to_string(),
+            Err(undo) => format!("and cutting back the partial line failed too: {undo}"),
+        };
+        return Err(e).with_context(|| format!("cannot append to {} ({undo})", path.display()));
+    }
+    Ok(())
+}
+
+/// Cuts a JSON-lines file back to its last complete line: a writer killed in the
+/// middle of an append (SIGKILL, power loss) leaves a fragment that would spoil
+/// the next line too. Returns the bytes removed (0: the file was whole or absent).
+pub fn repair_partial_line(path: &Path) -> Result<u64> {
+    let mut file = match fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    let len = file.metadata()?.len();
+    // Back from the end, a block at a time, to the last newline.
+    let mut end = len;
+    let mut block = vec![0u8; 64 * 1024];
+    let keep = loop {
+        if end == 0 {
+            break 0;
+        }
+        let start = end.saturating_sub(block.len() as u64);
+        let chunk = &mut block[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if let Some(at) = memchr::memrchr(b'\n', chunk) {
+            break start + at as u64 + 1;
+        }
+        end = start;
+    };
+    if keep < len {
+        file.set_len(keep)
+            .and_then(|()| file.sync_data())
+            .with_context(|| format!("cannot cut the partial line of {}", path.display()))?;
+    }
+    Ok(len - keep)
+}
+
+/// The one writer of a directory: an exclusive lock on `DIR/.lockdiag.lock`, held
+/// while this value lives, with the holder's process id written inside.
+#[derive(Debug)]
+pub struct DirectoryLock {
+    _file: File,
+}
+
+/// Takes the directory's lock, or says which process holds it.
+pub fn lock_directory(dir: &Path) -> Result<DirectoryLock> {
+    let path = dir.join(".lockdiag.lock");
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(PRIVATE_FILE)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("lockdiag pid {holder}")
+            };
+            bail!(
+                "{} is being written by {who} (lock {}): one recorder per directory, or every deadlock would be written twice and each would prune the other's files",
+                dir.display(),
+                path.display()
+            );
+        }
+        Err(fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+    file.set_len(0)?;
+    file.write_all(std::process::id().to_string().as_bytes())?;
+    file.sync_data()?;
+    Ok(DirectoryLock { _file: file })
 }
 
 /// Removes lockdiag's timestamped files in `dir`, oldest first, until they
@@ -123,7 +278,16 @@ pub fn enforce_max_size(dir: &Path, max_bytes: u64, newest: &Path) -> Result<usi
         .flatten()
         .filter_map(|e| {
             let path = e.path();
-            let time = name_time(&path)?;
+            // A temporary file counts (it takes the disk) and, abandoned, goes first.
+            let time = if is_temp(&path) {
+                if abandoned_temp(&path) {
+                    DateTime::<Utc>::MIN_UTC
+                } else {
+                    Utc::now()
+                }
+            } else {
+                name_time(&path)?
+            };
             Some((time, path, e.metadata().ok()?.len()))
         })
         .collect();
@@ -134,7 +298,7 @@ pub fn enforce_max_size(dir: &Path, max_bytes: u64, newest: &Path) -> Result<usi
         if total <= max_bytes {
             break;
         }
-        if path.file_name() == newest.file_name() {
+        if path.file_name() == newest.file_name() || (is_temp(&path) && !abandoned_temp(&path)) {
             continue;
         }
         fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
@@ -148,8 +312,17 @@ pub fn enforce_max_size(dir: &Path, max_bytes: u64, newest: &Path) -> Result<usi
 /// named as such (from its `kind`/`schema_version` header) instead of failing
 /// on a missing field of the body.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = super::text::read_capped(
+        path,
+        super::text::SNAPSHOT_LIMIT,
+        "no lockdiag snapshot is that large; is this the right file?",
+    )?;
+    let text = String::from_utf8(bytes).with_context(|| {
+        format!(
+            "{} is not a lockdiag JSON document (not UTF-8)",
+            path.display()
+        )
+    })?;
     let parsed = serde_json::from_str::<Versioned<Snapshot>>(&text);
     // The header decides the message whether or not the body parsed; it is read
     // separately only when the body did not (the common path parses once).

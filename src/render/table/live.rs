@@ -74,6 +74,18 @@ fn state_text(node: &BlockerNode) -> String {
     }
 }
 
+/// A session state in a few words, for a table cell.
+fn state_label(state: SessionState) -> &'static str {
+    match state {
+        SessionState::IdleInTrx => "IDLE IN TRANSACTION",
+        SessionState::Idle => "idle",
+        SessionState::Running => "running",
+        SessionState::Waiting => "waiting",
+        SessionState::Unknown => "not in processlist",
+        SessionState::NoSession => "NO SESSION (XA PREPARED or recovered)",
+    }
+}
+
 fn who(node: &BlockerNode) -> String {
     match (&node.user, &node.host) {
         (Some(u), Some(h)) => format!("{u}@{h}"),
@@ -311,6 +323,7 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
             style,
             &[
                 "thread",
+                "user@host",
                 "trx",
                 "age",
                 "state",
@@ -319,9 +332,20 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
                 "query",
             ],
         );
-        for t in &doc.long_transactions {
+        for long in &doc.long_transactions {
+            let t = &long.transaction;
+            let account = match (&long.user, &long.host) {
+                (Some(user), Some(host)) => format!("{user}@{host}"),
+                _ => "?".to_string(),
+            };
+            // An idle session's INNODB_TRX row keeps the last statement (or none): say it is idle.
+            let query = match long.state_class {
+                SessionState::IdleInTrx => "(idle: no statement running)".to_string(),
+                _ => shorten_sql(t.query.as_deref().unwrap_or(""), sql_width(style, 40)),
+            };
             table.add_row(vec![
                 styled(style, &t.thread_id.to_string(), None, false),
+                styled(style, &account, None, false),
                 styled(style, &t.trx_id, None, false),
                 styled(
                     style,
@@ -329,15 +353,10 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
                     Some(Color::Yellow),
                     false,
                 ),
-                styled(style, t.state.as_str(), None, false),
+                styled(style, state_label(long.state_class), None, false),
                 styled(style, &t.rows_locked.to_string(), None, false),
                 styled(style, &t.rows_modified.to_string(), None, false),
-                styled(
-                    style,
-                    &shorten_sql(t.query.as_deref().unwrap_or(""), sql_width(style, 40)),
-                    None,
-                    false,
-                ),
+                styled(style, &query, None, false),
             ]);
         }
         let _ = writeln!(out, "{table}");
