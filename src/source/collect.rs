@@ -719,7 +719,7 @@ async fn collect_all(
         locks: cache_locks,
         check: cache,
     } = cache;
-    let (row_waits, locks) = match cache_waits {
+    let (mut row_waits, locks) = match cache_waits {
         Some(waits) => (waits, cache_locks),
         None => (row_waits, locks),
     };
