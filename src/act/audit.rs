@@ -1,6 +1,8 @@
 //! The kill audit log: one JSON line per target and phase, appended and
 //! fsynced before the next step, so a crash between "before" and "after"
-//! leaves a trace. A record that cannot be written stops the kill.
+//! leaves a trace. A record that cannot be written stops the kill. Every
+//! `before` is followed by one `after` or `skipped` for the same target; a
+//! `skipped` or `dry_run` line with no `before` means nothing was sent.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -81,13 +83,27 @@ impl AuditServer {
     }
 }
 
+/// Which step of a target's kill a line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditPhase {
+    /// About to re-check and send (outcome `pending`).
+    Before,
+    /// The statement was sent (or the re-check right before it skipped it): the outcome.
+    After,
+    /// Not sent: the target no longer qualified, or its re-check failed.
+    Skipped,
+    /// `--dry-run`: the one record of a target, nothing sent. A dry run never
+    /// writes `before`, which promises an `after`.
+    DryRun,
+}
+
 /// One audit line.
 #[derive(Debug, Serialize)]
 pub struct AuditRecord<'a> {
     /// RFC 3339, UTC.
     pub time: String,
-    /// `before` (about to send), `after` (outcome known), or `skipped`.
-    pub phase: &'a str,
+    pub phase: AuditPhase,
     pub os_user: String,
     /// The account lockdiag is connected as.
     pub db_user: Option<&'a str>,

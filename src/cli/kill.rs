@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, Result};
 
-use crate::act::audit::{self, AuditRecord, AuditServer};
+use crate::act::audit::{self, AuditPhase, AuditRecord, AuditServer};
 use crate::act::kill::{
     detect_method, kill_statement, recheck_and_kill, KillOutcome, KillPlan, KillReport, KillResult,
 };
@@ -171,8 +171,9 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
         .filter(|r| r.outcome == KillOutcome::Pending)
     {
         if job.dry_run {
+            // One complete record: nothing follows it, so no "before" waiting for an "after".
             r.outcome = KillOutcome::DryRun;
-            write_audit(&job.audit_log, &state, &server, r, "before", true)?;
+            write_audit(&job.audit_log, &state, &server, r, AuditPhase::DryRun)?;
             continue;
         }
         let Some(fresh) = &fresh else {
@@ -184,12 +185,12 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
             r.outcome = KillOutcome::Skipped;
             r.detail = Some(why);
             all_killed = false;
-            write_audit(&job.audit_log, &state, &server, r, "skipped", false)?;
+            write_audit(&job.audit_log, &state, &server, r, AuditPhase::Skipped)?;
             continue;
         }
         // The "before" record first; then one narrow re-read of this session and its
         // transaction (InnoDB's cache waited out), and the KILL at once on that connection.
-        write_audit(&job.audit_log, &state, &server, r, "before", false)?;
+        write_audit(&job.audit_log, &state, &server, r, AuditPhase::Before)?;
         wait_for_fresh_innodb_trx(trx_read_at).await;
         let acted = recheck_and_kill(
             &pool,
@@ -208,11 +209,11 @@ pub async fn run(job: &KillJob, config: &ConnectionConfig, out: &Output) -> Resu
             all_killed = false;
         }
         let phase = if r.outcome == KillOutcome::Skipped {
-            "skipped"
+            AuditPhase::Skipped
         } else {
-            "after"
+            AuditPhase::After
         };
-        write_audit(&job.audit_log, &state, &server, r, phase, false)?;
+        write_audit(&job.audit_log, &state, &server, r, phase)?;
     }
     crate::source::connect::close(pool.clone()).await;
 
@@ -261,10 +262,9 @@ fn write_audit(
     state: &LiveState,
     server: &AuditServer,
     r: &KillResult,
-    phase: &str,
-    dry_run: bool,
+    phase: AuditPhase,
 ) -> Result<()> {
-    let outcome = if phase == "before" && !dry_run {
+    let outcome = if phase == AuditPhase::Before {
         KillOutcome::Pending
     } else {
         r.outcome
@@ -279,7 +279,7 @@ fn write_audit(
             server,
             target: &r.target,
             statement: &r.statement,
-            dry_run,
+            dry_run: phase == AuditPhase::DryRun,
             outcome: outcome.as_str(),
             detail: r.detail.clone(),
         },

@@ -197,13 +197,17 @@ pub struct TableStyle {
 }
 
 impl TableStyle {
-    /// Colour only on a terminal and never with `NO_COLOR` set.
+    /// Colour only on a terminal, never with `NO_COLOR` set or `TERM=dumb`.
     pub fn detect(no_color_flag: bool) -> Self {
         let tty = std::io::stdout().is_terminal();
-        let no_color = no_color_flag || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let width = if tty { terminal_width() } else { None };
         TableStyle {
-            color: tty && !no_color,
+            color: colour_wanted(
+                tty,
+                no_color_flag,
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var_os("TERM").as_deref(),
+            ),
             width,
         }
     }
@@ -217,9 +221,40 @@ impl TableStyle {
     }
 }
 
+/// The colour decision: a terminal that can show it (`TERM=dumb` is one that
+/// cannot: Emacs shells, some CI consoles), not turned off by `--no-color` or
+/// by a non-empty `NO_COLOR` (no-color.org).
+fn colour_wanted(
+    tty: bool,
+    no_color_flag: bool,
+    no_color_env: Option<&std::ffi::OsStr>,
+    term: Option<&std::ffi::OsStr>,
+) -> bool {
+    let no_color = no_color_flag || no_color_env.is_some_and(|v| !v.is_empty());
+    let dumb = term.is_some_and(|t| t == "dumb");
+    tty && !no_color && !dumb
+}
+
 fn terminal_width() -> Option<u16> {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
         .or_else(|| comfy_table::Table::new().width())
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::colour_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_capable_terminal_not_turned_off() {
+        let xterm = Some(OsStr::new("xterm-256color"));
+        assert!(colour_wanted(true, false, None, xterm));
+        assert!(colour_wanted(true, false, Some(OsStr::new("")), xterm));
+        assert!(!colour_wanted(false, false, None, xterm), "a pipe");
+        assert!(!colour_wanted(true, true, None, xterm), "--no-color");
+        assert!(!colour_wanted(true, false, Some(OsStr::new("1")), xterm));
+        assert!(!colour_wanted(true, false, None, Some(OsStr::new("dumb"))));
+    }
 }
