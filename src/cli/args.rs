@@ -9,9 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::render::Format;
 use crate::source::connect::SslMode;
 
-/// `--format`: one of the render formats (which ones a command takes is checked once, in `resolve`).
-fn format_value(text: &str) -> Result<Format, String> {
-    text.parse()
+/// `--format`: one of the render formats (which ones a command takes is checked
+/// once, in `resolve`). The names are given to clap so that completion scripts
+/// offer them, not file names.
+fn format_value() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Format::NAMES).try_map(|name| name.parse::<Format>())
 }
 
 fn ssl_mode_value(text: &str) -> Result<SslMode, String> {
@@ -97,7 +100,7 @@ pub struct Cli {
     pub connection: ConnectionArgs,
 
     /// Output format: table, json, dot, mermaid (waits, deadlock), prometheus (snapshot).
-    #[arg(long, global = true, value_parser = format_value, value_name = "FORMAT", help_heading = "Output")]
+    #[arg(long, global = true, value_parser = format_value(), ignore_case = true, hide_possible_values = true, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<Format>,
 
     /// Read a saved snapshot (status, ps, locks, waits, deadlock) instead of a server; for

@@ -11,6 +11,7 @@ mod kill;
 mod mysql8_rows;
 mod record;
 mod server;
+mod ui;
 mod waits;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -144,6 +145,19 @@ const TESTS: &[Test] = &[
         "dupes_scan_does_not_block_writers",
         cron::dupes_scan_does_not_block_writers,
     ),
+    ("ui_watch_deadlock_view", ui::watch_deadlock_view_goes_back),
+    (
+        "ui_watch_kill_clears",
+        ui::watch_kill_leaves_no_prompt_behind,
+    ),
+    (
+        "ui_connect_errors",
+        ui::connect_errors_say_it_once_with_a_hint,
+    ),
+    ("ui_kill_dry_run_audit", ui::kill_dry_run_audit_is_complete),
+    ("ui_man_exit_status", ui::man_pages_have_exit_status),
+    ("ui_completion_formats", ui::completion_offers_formats),
+    ("ui_term_dumb_no_colour", ui::term_dumb_gets_no_colour),
     // Last: the restart ends every other session.
     ("record_restart", record::record_survives_a_restart),
 ];
