@@ -4,14 +4,14 @@
 //! `before` is followed by one `after` or `skipped` for the same target; a
 //! `skipped` or `dry_run` line with no `before` means nothing was sent.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::analyze::kill::KillTarget;
+use crate::source::snapshot_file::{append_line, create_private_dir_all};
 
 /// `$XDG_STATE_HOME/lockdiag/audit.log`, else `~/.local/state/lockdiag/audit.log`.
 pub fn default_audit_path() -> Option<PathBuf> {
@@ -150,24 +150,24 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Appends one line and syncs it to disk.
+/// Appends one record, all or nothing, synced to disk, to a private file (0600; a
+/// directory it creates is 0700): the records name sessions, accounts and statements.
+/// A path that exists but is no regular file is refused before it is opened: opening
+/// a FIFO for writing waits for a reader, and `kill` would hang before acting.
 pub fn append(path: &Path, record: &AuditRecord) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the audit log directory {}", dir.display()))?;
+    if let Ok(meta) = fs::metadata(path) {
+        if !meta.is_file() {
+            bail!(
+                "the audit log {} is not a regular file (a FIFO or device would block or lose the record): name a file",
+                path.display()
+            );
+        }
     }
-    let mut line = serde_json::to_string(record).context("cannot encode the audit record")?;
-    line.push('\n');
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open the audit log {}", path.display()))?;
-    file.write_all(line.as_bytes())
-        .with_context(|| format!("cannot write the audit log {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("cannot sync the audit log {}", path.display()))?;
-    Ok(())
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir_all(dir).context("cannot create the audit log directory")?;
+    }
+    let line = serde_json::to_string(record).context("cannot encode the audit record")?;
+    append_line(path, &line).context("cannot write the audit log")
 }
 
 #[cfg(test)]

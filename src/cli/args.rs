@@ -138,6 +138,8 @@ pub struct ConnectionArgs {
     #[arg(short = 'u', long, global = true)]
     pub user: Option<String>,
     /// Password: `-p`/`--password` alone prompts without echo; `-pSECRET` or `--password=SECRET` as with mysql.
+    /// On the command line it is visible to other users until lockdiag overwrites it at start, and
+    /// stays in shell history: prefer the prompt, an option file only you can read, or LOCKDIAG_URL.
     #[arg(long, global = true, value_name = "SECRET")]
     pub password: Option<String>,
     /// Set by a bare `-p`/`--password`: prompt for the password.

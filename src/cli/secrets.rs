@@ -84,8 +84,8 @@ fn argument_memory() -> Option<(usize, usize)> {
 pub const COMMAND_LINE_PASSWORD_WARNING: &str = "warning: using a password on the command line can be insecure (other users may see it before it is scrubbed, and it stays in shell history); prefer -p alone (prompt), an option file (--defaults-file naming a file only you can read, its [client] section holding the password) or the LOCKDIAG_URL environment variable";
 
 /// Replaces passwords where they can stand as values: the user info of a URL
-/// (`mysql://user:…@`) and `password=…` / `password: …` (an option echoed, a
-/// connection string). Ordinary text is left as it is.
+/// (`mysql://user:…@`) and `password=…` (an option echoed, a connection string).
+/// Ordinary text — the server's "(using password: YES)" too — is left as it is.
 pub fn redact(text: &str) -> String {
     static PATTERNS: OnceLock<[(Regex, &str); 2]> = OnceLock::new();
     let patterns = PATTERNS.get_or_init(|| {
@@ -95,7 +95,7 @@ pub fn redact(text: &str) -> String {
                 "$1:****@",
             ),
             (
-                Regex::new(r#"(?i)(\bpassword\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;'"]+)"#)
+                Regex::new(r#"(?i)(\bpassword\s*=\s*)("[^"]*"|'[^']*'|[^\s,;'"]+)"#)
                     .expect("valid"),
                 "$1****",
             ),
@@ -134,6 +134,8 @@ mod tests {
             "unexpected argument '--password=****' found"
         );
         assert_eq!(redact("password = \"x y\"; next"), "password = ****; next");
+        let denied = "Access denied for user 'diag'@'127.0.0.1' (using password: YES)";
+        assert_eq!(redact(denied), denied);
         // A password that is also ordinary text ("a") leaves ordinary text alone.
         let path = "snapshot written to /tmp/nc/a-snap/lockdiag-20261201T000000.000Z.json";
         assert_eq!(redact(path), path);

@@ -420,6 +420,67 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A temporary file a killed writer left counts toward --max-size and goes once a
+    /// minute old; one being written now is left alone.
+    #[test]
+    fn abandoned_temporary_files_are_counted_and_removed() {
+        let dir = std::env::temp_dir().join(format!("lockdiag-temps-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let now = Utc::now();
+        let newest = dir.join(timestamped_name(now, "json"));
+        write_atomically(&newest, &[b'x'; 100]).unwrap();
+        let old_temp = dir.join(format!(".{}.4242.tmp", timestamped_name(now, "json")));
+        let fresh_temp = dir.join(format!(".{}.4343.tmp", timestamped_name(now, "json")));
+        for temp in [&old_temp, &fresh_temp] {
+            fs::write(temp, [b'y'; 1000]).unwrap();
+        }
+        let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(&old_temp)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+        // 2,100 bytes in all, 1,500 allowed: the abandoned temp goes, nothing else.
+        assert_eq!(enforce_max_size(&dir, 1500, &newest).unwrap(), 1);
+        assert!(!old_temp.exists() && fresh_temp.exists() && newest.exists());
+        File::options()
+            .write(true)
+            .open(&fresh_temp)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+        assert_eq!(
+            prune(&dir, Duration::from_secs(86400), now, &newest).unwrap(),
+            1
+        );
+        assert!(!fresh_temp.exists() && newest.exists());
+        let mode = fs::metadata(&newest).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A JSON-lines file ending in half a line is cut back to its last whole line.
+    #[test]
+    fn a_partial_last_line_is_repaired() {
+        let path =
+            std::env::temp_dir().join(format!("lockdiag-repair-{}.jsonl", std::process::id()));
+        fs::write(&path, "{\"a\":1}\n{\"b\":").unwrap();
+        assert_eq!(repair_partial_line(&path).unwrap(), 5);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":1}\n");
+        assert_eq!(repair_partial_line(&path).unwrap(), 0, "whole: untouched");
+        append_line(&path, "{\"c\":3}").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"c\":3}\n");
+        // One long fragment, no newline at all: the file is emptied.
+        fs::write(&path, vec![b'x'; 200_000]).unwrap();
+        assert_eq!(repair_partial_line(&path).unwrap(), 200_000);
+        assert_eq!(fs::metadata(&path).unwrap().len(), 0);
+        fs::remove_file(&path).unwrap();
+    }
+
     #[test]
     fn a_failed_write_leaves_nothing() {
         let missing = std::env::temp_dir().join("lockdiag-no-such-dir-4711/snap.json");

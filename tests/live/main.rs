@@ -7,6 +7,7 @@ mod cron;
 mod ctx;
 mod deadlocks;
 mod dupes;
+mod edges;
 mod kill;
 mod mysql8_rows;
 mod record;
@@ -158,6 +159,24 @@ const TESTS: &[Test] = &[
     ("ui_man_exit_status", ui::man_pages_have_exit_status),
     ("ui_completion_formats", ui::completion_offers_formats),
     ("ui_term_dumb_no_colour", ui::term_dumb_gets_no_colour),
+    (
+        "edges_deadlock_storm",
+        edges::a_deadlock_storm_is_kept_whole,
+    ),
+    ("edges_full_disk", edges::a_full_disk_loses_no_deadlock),
+    (
+        "edges_one_recorder_per_directory",
+        edges::one_recorder_per_directory_and_no_password_in_argv,
+    ),
+    (
+        "edges_frozen_innodb_cache",
+        edges::a_frozen_innodb_cache_is_never_taken_for_the_truth,
+    ),
+    (
+        "edges_unknown_is_never_empty",
+        edges::unknown_is_never_empty,
+    ),
+    ("edges_hostile_inputs", edges::hostile_inputs_and_arguments),
     // Last: the restart ends every other session.
     ("record_restart", record::record_survives_a_restart),
 ];

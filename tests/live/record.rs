@@ -10,7 +10,7 @@ use crate::ctx::Ctx;
 
 /// `lockdiag record --out DIR --interval 1s --log-format json ARGS…` against the test server,
 /// its events on a pipe.
-fn spawn_recorder(ctx: &Ctx, dir: &std::path::Path, args: &[&str]) -> std::process::Child {
+pub fn spawn_recorder(ctx: &Ctx, dir: &std::path::Path, args: &[&str]) -> std::process::Child {
     let socket = ctx.server.socket();
     Command::new(env!("CARGO_BIN_EXE_lockdiag"))
         .args([

@@ -1,0 +1,650 @@
+//! Trust at the edges: the incidents where a monitoring tool is most likely to
+//! lose or misstate data — a deadlock storm, a full disk, a killed or doubled
+//! recorder, another client freezing InnoDB's transaction cache, passwords on the
+//! command line, inputs that never end — each made real against the server.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use serde_json::Value;
+
+use crate::ctx::Ctx;
+use crate::record::spawn_recorder;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every line of a JSON-lines file, each required to be one whole JSON value.
+fn json_lines(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{} ends inside a line: {text}",
+        path.display()
+    );
+    text.lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON value ({e}): {l}"))
+        })
+        .collect()
+}
+
+/// The deadlocks of `lines` between exactly the threads `a` and `b`.
+fn between(lines: &[Value], a: u32, b: u32) -> Vec<&Value> {
+    lines
+        .iter()
+        .filter(|d| {
+            let mut threads: Vec<u64> = d["transactions"]
+                .as_array()
+                .map(|t| t.iter().filter_map(|t| t["thread_id"].as_u64()).collect())
+                .unwrap_or_default();
+            threads.sort_unstable();
+            let mut want = [u64::from(a), u64::from(b)];
+            want.sort_unstable();
+            threads == want
+        })
+        .collect()
+}
+
+/// A table of `rows` rows for deadlocks that each lock rows of their own.
+fn storm_table(ctx: &Ctx, name: &str, rows: u32) {
+    let mut root = ctx.conn();
+    ctx.exec(&mut root, &format!("DROP TABLE IF EXISTS {name}"));
+    ctx.exec(
+        &mut root,
+        &format!("CREATE TABLE {name} (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"),
+    );
+    let values: Vec<String> = (0..rows).map(|i| format!("({i},0)")).collect();
+    ctx.exec(
+        &mut root,
+        &format!("INSERT INTO {name} VALUES {}", values.join(",")),
+    );
+}
+
+/// One deadlock between `a` and `b` on rows `2i` and `2i+1` of `table`, the way a retry
+/// storm makes them: the same two pooled connections, the same statements, new rows
+/// and new transactions each time. Both transactions are over when it returns.
+async fn deadlock_on(a: &mut Conn, b: &mut Conn, table: &str, i: u32) {
+    let (x, y) = (2 * i, 2 * i + 1);
+    a.query_drop("BEGIN").await.unwrap();
+    b.query_drop("BEGIN").await.unwrap();
+    a.query_drop(format!("UPDATE {table} SET v = v + 1 WHERE id = {x}"))
+        .await
+        .unwrap();
+    b.query_drop(format!("UPDATE {table} SET v = v + 1 WHERE id = {y}"))
+        .await
+        .unwrap();
+    let first = a.query_drop(format!("UPDATE {table} SET v = v + 1 WHERE id = {y}"));
+    let second = async {
+        // Let a's statement reach its lock wait first.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        b.query_drop(format!("UPDATE {table} SET v = v + 1 WHERE id = {x}"))
+            .await
+    };
+    let (r1, r2) = tokio::join!(first, second);
+    assert!(
+        r1.is_err() != r2.is_err(),
+        "exactly one victim: {r1:?} {r2:?}"
+    );
+    a.query_drop("ROLLBACK").await.unwrap();
+    b.query_drop("ROLLBACK").await.unwrap();
+}
+
+/// 20 deadlocks of one shape in about 3 s (seed 002's retry storm): `record` keeps 20
+/// lines, each whole; `check --no-new-deadlock` fails on a baseline taken between two of them.
+pub fn a_deadlock_storm_is_kept_whole(ctx: &Ctx) {
+    storm_table(ctx, "shop.storm", 64);
+    let dir = ctx.server.dir.join("record-storm");
+    let error_log = ctx.server.error_log();
+    let recorder = spawn_recorder(
+        ctx,
+        &dir,
+        &[
+            "--on-trx-age",
+            "1h",
+            "--for",
+            "12s",
+            "--error-log",
+            error_log.to_str().unwrap(),
+        ],
+    );
+    // Beside it, one without --error-log: the status text shows only the latest deadlock,
+    // so it must say how many it could not keep.
+    let dir_status_only = ctx.server.dir.join("record-storm-status-only");
+    let status_only = spawn_recorder(
+        ctx,
+        &dir_status_only,
+        &["--on-trx-age", "1h", "--for", "12s"],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let (mut a, mut b) = (ctx.conn(), ctx.conn());
+    let (a_id, b_id) = (a.id(), b.id());
+
+    // A baseline snapshot taken right after a deadlock, and one more deadlock of the same
+    // shape right after it (the same second, most runs): it is new.
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.storm", 30));
+    let baseline = ctx.server.dir.join("storm-baseline.json");
+    let out = ctx.lockdiag(&["snapshot", "--out", baseline.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.storm", 31));
+    let out = ctx.lockdiag(&["check", "--no-new-deadlock", baseline.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a second deadlock of one shape after the baseline: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let started = Instant::now();
+    ctx.rt.block_on(async {
+        for i in 0..20 {
+            deadlock_on(&mut a, &mut b, "shop.storm", i).await;
+        }
+    });
+    let took = started.elapsed();
+    let out = recorder.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    let storm = between(&lines, a_id, b_id);
+    // The two of the baseline check, then the 20 of the storm.
+    assert_eq!(
+        storm.len(),
+        22,
+        "20 deadlocks in {took:?} (+2 before): {} kept\n{log}",
+        storm.len()
+    );
+    let mut trx: Vec<&str> = storm
+        .iter()
+        .flat_map(|d| d["transactions"].as_array().unwrap())
+        .filter_map(|t| t["trx_id"].as_str())
+        .collect();
+    trx.sort_unstable();
+    trx.dedup();
+    assert_eq!(trx.len(), 44, "each deadlock its own transactions");
+    assert!(
+        !log.contains("deadlocks-missed"),
+        "nothing missed with --error-log: {log}"
+    );
+
+    // Without the error log: what it kept and what it says it missed add up to the storm.
+    let out = status_only.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    let kept = between(
+        &json_lines(&dir_status_only.join("deadlocks.jsonl")),
+        a_id,
+        b_id,
+    )
+    .len() as u64;
+    let missed: u64 = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim_start_matches("lockdiag: ")).ok())
+        .filter(|e| e["event"] == "deadlocks-missed")
+        .filter_map(|e| e["count"].as_str()?.parse::<u64>().ok())
+        .sum();
+    assert!(
+        kept < 22,
+        "the status text cannot have shown them all: {kept}"
+    );
+    assert_eq!(
+        kept + missed,
+        22,
+        "kept {kept}, said missed {missed}: {log}"
+    );
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(path: PathBuf, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(&path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a small tmpfs to fill it (needs root, as CI has): {}",
+            stderr(&out)
+        );
+        SmallDisk { path }
+    }
+
+    /// Writes a file until the disk says it is full.
+    fn fill(&self) -> PathBuf {
+        let filler = self.path.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            if std::io::Write::write(&mut file, &block).is_err() {
+                break;
+            }
+        }
+        // The last few bytes too.
+        while std::io::Write::write(&mut file, &block[..1]).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).status();
+    }
+}
+
+/// Three deadlocks around a full disk: the one before is written, the two while the disk
+/// is full wait in memory (write-failed said), and are written once there is room — no
+/// line broken, none lost, none twice.
+pub fn a_full_disk_loses_no_deadlock(ctx: &Ctx) {
+    storm_table(ctx, "shop.fulldisk", 16);
+    let disk = SmallDisk::mount(ctx.server.dir.join("small-disk"), "2m");
+    let dir = disk.path.join("record");
+    let error_log = ctx.server.error_log();
+    let recorder = spawn_recorder(
+        ctx,
+        &dir,
+        &[
+            "--on-trx-age",
+            "1h",
+            "--for",
+            "16s",
+            "--error-log",
+            error_log.to_str().unwrap(),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let (mut a, mut b) = (ctx.conn(), ctx.conn());
+    let (a_id, b_id) = (a.id(), b.id());
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.fulldisk", 0));
+    std::thread::sleep(Duration::from_millis(2500));
+    let filler = disk.fill();
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.fulldisk", 1));
+    std::thread::sleep(Duration::from_millis(1200));
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.fulldisk", 2));
+    std::thread::sleep(Duration::from_millis(3000));
+    let during = json_lines(&dir.join("deadlocks.jsonl"));
+    std::fs::remove_file(&filler).unwrap();
+    let out = recorder.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("\"event\":\"write-failed\""), "{log}");
+    assert_eq!(between(&during, a_id, b_id).len(), 1, "only the first fit");
+    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    assert_eq!(between(&lines, a_id, b_id).len(), 3, "{log}");
+    let mode = std::fs::metadata(dir.join("deadlocks.jsonl"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "deadlocks.jsonl holds statements: private"
+    );
+    let dir_mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o777, 0o700);
+}
+
+/// A recorder killed mid-append left half a line: the next one repairs it; a second
+/// recorder on the same directory is refused (exit 2, naming the first); the running
+/// recorder's command line holds no password.
+pub fn one_recorder_per_directory_and_no_password_in_argv(ctx: &Ctx) {
+    let dir = ctx.server.dir.join("record-single");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fragment = "{\"timestamp\":\"2026-11-30 10:00:00\",\"too_deep\":fal";
+    std::fs::write(
+        dir.join("deadlocks.jsonl"),
+        format!("{{\"kept\":\"before\"}}\n{fragment}"),
+    )
+    .unwrap();
+    let port = ctx.server.port.to_string();
+    let secret = "S3cret-diag-pw";
+    let password = format!("--password={secret}");
+    let spawn = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+            .args([
+                "--no-defaults",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &port,
+                "-u",
+                "diag",
+            ])
+            .arg(&password)
+            .args([
+                "record",
+                "--out",
+                dir.to_str().unwrap(),
+                "--log-format",
+                "json",
+            ])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the recorder")
+    };
+    let first = spawn(&["--for", "6s"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", first.id())).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    assert!(
+        !cmdline.contains(secret) && cmdline.contains("--password=xxxx"),
+        "the password is scrubbed from the arguments, as mysql does: {cmdline}"
+    );
+    let second = spawn(&["--for", "3s"]).wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains(&format!("lockdiag pid {}", first.id())),
+        "{}",
+        stderr(&second)
+    );
+    let mut root = ctx.conn();
+    ctx.exec(
+        &mut root,
+        "CREATE TABLE IF NOT EXISTS shop.single (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB",
+    );
+    ctx.exec(
+        &mut root,
+        "INSERT IGNORE INTO shop.single VALUES (0,0),(1,0)",
+    );
+    let (mut a, mut b) = (ctx.conn(), ctx.conn());
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.single", 0));
+    let b = b.id();
+    let out = first.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("warning: using a password on the command line"),
+        "{log}"
+    );
+    assert!(!log.contains(secret), "{log}");
+    assert!(
+        log.contains("\"event\":\"repaired\"")
+            && log.contains(&format!("\"partial_bytes_removed\":\"{}\"", fragment.len())),
+        "{log}"
+    );
+    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    assert_eq!(
+        lines[0]["kept"], "before",
+        "whole lines before the fragment stay"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|d| d["transactions"].as_array().is_some_and(|t| t
+                .iter()
+                .any(|t| t["thread_id"].as_u64() == Some(u64::from(b))))),
+        "the deadlock after the repair: {lines:?}\n{log}"
+    );
+}
+
+/// A client polling INNODB_TRX every 30 ms freezes InnoDB's cache: `status` never says
+/// "0 waiting" with exit 0 while sessions wait, and `kill` does not act on the frozen
+/// picture (the blocker committed and began another transaction meanwhile).
+pub fn a_frozen_innodb_cache_is_never_taken_for_the_truth(ctx: &Ctx) {
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(&mut holder, "UPDATE chain SET v = v + 1 WHERE id = 3");
+    let waiters: Vec<_> = (0..3)
+        .map(|_| ctx.spawn(ctx.conn(), &["UPDATE chain SET v = v + 1 WHERE id = 3"]))
+        .collect();
+    ctx.wait_for_waiters(3);
+    let waiter_ids: Vec<u32> = waiters.iter().map(|w| w.thread_id).collect();
+
+    // The poller: another client reading the cache every 30 ms, as a fast monitoring agent does.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut poller = ctx.conn();
+    let poller_stop = stop.clone();
+    let polling = ctx.rt.spawn(async move {
+        let mut reads = 0u32;
+        while !poller_stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let _: Option<u64> = poller
+                .query_first("SELECT COUNT(*) FROM information_schema.INNODB_TRX")
+                .await
+                .unwrap();
+            reads += 1;
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        reads
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    // The blocker's first transaction ends (its waiters get the row in turn) and it begins
+    // another — the frozen cache still shows the first, and the waits.
+    ctx.exec(&mut holder, "ROLLBACK");
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(&mut holder, "UPDATE chain SET v = v + 1 WHERE id = 4");
+    for _ in 0..3 {
+        let out = ctx.lockdiag(&["status", "--format", "json"]);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let waiting = &doc["counts"]["waiting_sessions"];
+        assert!(
+            out.status.code() == Some(2) && waiting.is_null(),
+            "a stale cache is unknown, not a picture: exit {:?}, waiting {waiting}, {}",
+            out.status.code(),
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
+    }
+    // kill by id, confirmed: the re-check cannot prove the transaction is the one listed.
+    let id = holder.id().to_string();
+    let out = ctx.lockdiag(&["kill", &id, "--yes", "--format", "json"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reads = ctx.rt.block_on(polling).unwrap();
+    assert!(reads > 20, "the poller ran ({reads} reads)");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_ne!(out.status.code(), Some(0), "{doc:#} {}", stderr(&out));
+    assert!(
+        doc["targets"]
+            .as_array()
+            .is_none_or(|t| t.iter().all(|t| t["outcome"] != "killed")),
+        "{doc:#}"
+    );
+    // The blocker's new transaction is untouched: it can still commit.
+    ctx.exec(&mut holder, "COMMIT");
+    ctx.kill(&waiter_ids);
+}
+
+/// Unknown is never shown as empty, lockdiag never shows itself, and the status screen
+/// agrees with itself: an account without PROCESS or performance_schema SELECT.
+pub fn unknown_is_never_empty(ctx: &Ctx) {
+    let port = ctx.server.port.to_string();
+    let limited = ["-u", "limited", "--password=limited-pw"];
+    let run = |args: &[&str]| {
+        let mut all = limited.to_vec();
+        all.extend_from_slice(args);
+        ctx.lockdiag_tcp(&port, &all)
+    };
+    let out = run(&["locks", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("locks could not be read"),
+        "{}",
+        stderr(&out)
+    );
+    // Only the account's own sessions are visible — lockdiag's — and none is listed.
+    let out = run(&["ps", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sessions"], serde_json::json!([]), "{doc:#}");
+    let out = run(&["status", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["counts"]["sessions"], 0, "{doc:#}");
+    let mdl = doc["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "metadata_locks")
+        .unwrap();
+    let reason = mdl["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("missing privilege")
+            && reason.contains("GRANT SELECT ON performance_schema.*"),
+        "the table exists; the account may not read it: {reason}"
+    );
+
+    // status --long-trx: an idle transaction is idle in the list as in the tree.
+    let mut idle = ctx.conn();
+    ctx.exec(&mut idle, "BEGIN");
+    ctx.exec(&mut idle, "UPDATE chain SET v = v + 1 WHERE id = 2");
+    std::thread::sleep(Duration::from_millis(1200));
+    let doc = ctx.lockdiag_json(&["status", "--long-trx", "1s"]);
+    let listed = doc["long_transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["thread_id"] == idle.id())
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .clone();
+    assert_eq!(listed["state_class"], "idle_in_trx", "{listed:#}");
+    assert_eq!(listed["user"], "root");
+    let out = ctx.lockdiag(&["status", "--long-trx", "1s"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("IDLE IN TRANSACTION") && !table.contains("RUNNING"),
+        "{table}"
+    );
+    ctx.exec(&mut idle, "ROLLBACK");
+}
+
+/// Inputs that never end and hostile arguments: bounded memory, a message, no panic,
+/// no password echoed; output files private; an interval that would freeze the cache refused.
+pub fn hostile_inputs_and_arguments(ctx: &Ctx) {
+    let bin = env!("CARGO_BIN_EXE_lockdiag");
+    // Under a 300 MB address-space limit: an allocation past it would abort the process.
+    let capped = |args: &str| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("ulimit -v 300000; exec {bin} {args}"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let fifo = ctx.server.dir.join("endless.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let feed = format!("cat /dev/zero > {} 2>/dev/null &", fifo.display());
+    let cases = [
+        ("deadlock --file /dev/zero".to_string(), "a device"),
+        ("--from /dev/zero status".to_string(), "a device"),
+        (
+            "--no-defaults -S /nonexistent check --no-new-deadlock /dev/zero".to_string(),
+            "a device",
+        ),
+        (
+            "--defaults-file /dev/zero status".to_string(),
+            "not a regular file",
+        ),
+        (
+            format!("deadlock --file {}", fifo.display()),
+            "larger than 64 MB",
+        ),
+    ];
+    for (args, message) in cases {
+        let args = if args.contains("fifo") {
+            // A writer that never stops, into a FIFO.
+            Command::new("bash").arg("-c").arg(&feed).status().unwrap();
+            args
+        } else {
+            args
+        };
+        let out = capped(&args);
+        assert_eq!(out.status.code(), Some(2), "{args}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args}: {}", stderr(&out));
+    }
+    let _ = Command::new("pkill").args(["-f", "cat /dev/zero"]).status();
+
+    // A password that is not UTF-8: an error, no panic, no password.
+    let raw: std::ffi::OsString =
+        std::os::unix::ffi::OsStringExt::from_vec(b"--password=S3cret\xe9".to_vec());
+    let out = Command::new(bin).arg(&raw).arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(
+        !text.contains("panicked") && !text.contains("S3cret"),
+        "{text}"
+    );
+
+    // A one-letter password: messages are redacted where a password stands, not by letter.
+    let mut root = ctx.conn();
+    ctx.exec(
+        &mut root,
+        "CREATE USER IF NOT EXISTS 'a1'@'%' IDENTIFIED BY 'a'",
+    );
+    ctx.exec(&mut root, "GRANT PROCESS ON *.* TO 'a1'@'%'");
+    let port = ctx.server.port.to_string();
+    let snaps = ctx.server.dir.join("a-snap/");
+    let out = ctx.lockdiag_tcp(
+        &port,
+        &[
+            "-u",
+            "a1",
+            "--password=a",
+            "snapshot",
+            "--out",
+            snaps.to_str().unwrap(),
+        ],
+    );
+    let text = stderr(&out);
+    assert!(!text.contains("****"), "{text}");
+    let written: Vec<PathBuf> = std::fs::read_dir(&snaps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1);
+    assert!(text.contains(&written[0].display().to_string()), "{text}");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(
+        mode(&written[0]),
+        0o600,
+        "snapshots hold statements: private"
+    );
+    assert_eq!(mode(&snaps), 0o700);
+    let prom = ctx.server.dir.join("lockdiag.prom");
+    let out = ctx.lockdiag(&[
+        "snapshot",
+        "--format",
+        "prometheus",
+        "--out",
+        prom.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&prom), 0o644, "counts only: node_exporter reads it");
+
+    let out = ctx.lockdiag(&["record", "--out", "/tmp/never", "--interval", "50ms"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at least 200ms"), "{}", stderr(&out));
+    // A recorder that never reached its server did not succeed.
+    let dir = ctx.server.dir.join("record-nowhere");
+    let out = ctx.lockdiag_raw(&[
+        "--no-defaults",
+        "-S",
+        "/nonexistent/mysqld.sock",
+        "record",
+        "--out",
+        dir.to_str().unwrap(),
+        "--for",
+        "2s",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("never reached"), "{}", stderr(&out));
+}
