@@ -17,8 +17,34 @@ fn format_value() -> impl clap::builder::TypedValueParser<Value = Format> {
     clap::builder::PossibleValuesParser::new(Format::NAMES).try_map(|name| name.parse::<Format>())
 }
 
-fn ssl_mode_value(text: &str) -> Result<SslMode, String> {
-    text.parse()
+/// `--ssl-mode`: read as the client reads it (any case, `-` for `_`), its names
+/// given to clap so that completion scripts offer them.
+#[derive(Clone)]
+struct SslModeValue;
+
+impl clap::builder::TypedValueParser for SslModeValue {
+    type Value = SslMode;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SslMode, clap::Error> {
+        let text = clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)?;
+        text.parse::<SslMode>()
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{e}\n")))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            SslMode::NAMES
+                .iter()
+                .map(|n| clap::builder::PossibleValue::new(*n).hide(false)),
+        ))
+    }
 }
 
 /// A duration greater than zero (`5s`, `1m30s`, `250ms`).
@@ -161,7 +187,7 @@ pub struct ConnectionArgs {
     #[arg(long, global = true)]
     pub no_defaults: bool,
     /// TLS: DISABLED, PREFERRED (default), REQUIRED, VERIFY_CA, VERIFY_IDENTITY.
-    #[arg(long, global = true, value_parser = ssl_mode_value, value_name = "MODE")]
+    #[arg(long, global = true, value_parser = SslModeValue, hide_possible_values = true, value_name = "MODE")]
     pub ssl_mode: Option<SslMode>,
     /// CA certificate file (PEM) for VERIFY_CA / VERIFY_IDENTITY.
     #[arg(long, global = true)]
