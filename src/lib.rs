@@ -1,8 +1,11 @@
 //! lockdiag: what is wrong with locks on a MySQL or MariaDB server.
 //!
-//! Data flows one way: a [`source`] (live server, status text, error log)
-//! builds the [`model`], [`analyze`] computes graphs and diagnoses over it,
-//! and [`render`] prints the result; [`cli`] wires them to the command line.
+//! Data flows one way (README "Layout"; `tests/layers.rs` holds the imports to it):
+//! a [`source`] (one [`source::server::Server`] handle per server, status texts,
+//! error logs, snapshots) builds the [`model`], [`parse`] turns text into it,
+//! [`analyze`] computes graphs, diagnoses and the views, and [`render`] prints
+//! them; [`act`] runs the procedures that span time (kill, record, the duplicate
+//! scan) and [`cli`] wires it all to the command line.
 
 pub mod act;
 pub mod analyze;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::analyze::kill::KillTarget;
+use crate::analyze::kill::{KillServer, KillTarget};
 use crate::source::snapshot_file::{append_line, create_private_dir_all};
 
 /// `$XDG_STATE_HOME/lockdiag/audit.log`, else `~/.local/state/lockdiag/audit.log`.
@@ -20,67 +20,6 @@ pub fn default_audit_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
     Some(state.join("lockdiag/audit.log"))
-}
-
-/// The server a kill went to, as an operator recognises it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AuditServer {
-    /// `@@hostname`.
-    pub hostname: Option<String>,
-    pub port: Option<u64>,
-    pub server_id: Option<u64>,
-    pub version: String,
-    /// `@@read_only`.
-    pub read_only: Option<bool>,
-    /// Replication threads are running on it (seen in the processlist).
-    pub replica: bool,
-}
-
-impl AuditServer {
-    /// `db-primary:3306 (server_id 1, 10.11.19-MariaDB, read-write, not a replica)`.
-    pub fn describe(&self) -> String {
-        let mut facts = Vec::new();
-        if let Some(id) = self.server_id {
-            facts.push(format!("server_id {id}"));
-        }
-        facts.push(self.version.clone());
-        match self.read_only {
-            Some(true) => facts.push("read-only".into()),
-            Some(false) => facts.push("read-write".into()),
-            None => {}
-        }
-        facts.push(
-            if self.replica {
-                "a replica"
-            } else {
-                "not a replica"
-            }
-            .into(),
-        );
-        format!(
-            "{}:{} ({})",
-            self.hostname.as_deref().unwrap_or("?"),
-            self.port.map_or("?".to_string(), |p| p.to_string()),
-            facts.join(", ")
-        )
-    }
-
-    /// Whether this is the server `--expect-server` names: `HOST` (as
-    /// `@@hostname`, case-insensitive, a domain suffix allowed either way) or `HOST:PORT`.
-    pub fn is(&self, expected: &str) -> bool {
-        let (host, port) = match expected.rsplit_once(':') {
-            Some((h, p)) if p.parse::<u64>().is_ok() => (h, p.parse::<u64>().ok()),
-            _ => (expected, None),
-        };
-        let Some(name) = self.hostname.as_deref() else {
-            return false;
-        };
-        let short = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
-        let host_ok = name.eq_ignore_ascii_case(host)
-            || (!host.contains('.') && short(name) == host.to_ascii_lowercase())
-            || (!name.contains('.') && short(host) == name.to_ascii_lowercase());
-        host_ok && port.is_none_or(|p| self.port == Some(p))
-    }
 }
 
 /// Which step of a target's kill a line records.
@@ -107,7 +46,7 @@ pub struct AuditRecord<'a> {
     pub os_user: String,
     /// The account lockdiag is connected as.
     pub db_user: Option<&'a str>,
-    pub server: &'a AuditServer,
+    pub server: &'a KillServer,
     pub target: &'a KillTarget,
     pub statement: &'a str,
     pub dry_run: bool,
@@ -179,7 +118,7 @@ mod tests {
         let passwd = "root:x:0:0:root:/root:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\n";
         assert_eq!(user_of_uid(passwd, 1001).as_deref(), Some("ops"));
         assert_eq!(user_of_uid(passwd, 42), None);
-        let server = AuditServer {
+        let server = crate::analyze::kill::KillServer {
             hostname: Some("db-primary.prod".into()),
             port: Some(3306),
             server_id: Some(1),

@@ -1,139 +1,252 @@
-//! Sending the kill: `KILL CONNECTION` (default) or `KILL QUERY`, or the
-//! managed-service procedure where plain KILL of another account is denied.
+//! The kill procedure: list the targets the analysis chooses, show the plan and
+//! ask (through the caller's confirmation, so `kill` and `watch` share it and a
+//! test needs no terminal), collect again, re-verify each target, audit, and
+//! send `KILL CONNECTION`/`KILL QUERY` (or the managed service's procedure) on
+//! the connection that re-checked it a moment before.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use anyhow::{bail, Context, Result};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Params, Pool};
-use serde::Serialize;
 
-use crate::analyze::kill::{same_session, KillTarget, SessionNow};
-use crate::model::Flavour;
-use crate::source::query::{checkout, fetch, fetch_on};
+use crate::analyze::analyze_waits;
+use crate::analyze::kill::{
+    replication_threads_seen, reverify, same_session, select_targets, KillCriteria, KillOutcome,
+    KillPlan, KillReport, KillResult, KillServer, KillTarget, SessionNow,
+};
+use crate::analyze::waits::SessionState;
+use crate::model::{Flavour, LiveState, WAIT_SOURCES};
+use crate::source::kill::kill_statement;
+use crate::source::query::{checkout, fetch_on};
+use crate::source::server::Server;
 
-/// What happened to one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KillOutcome {
-    /// Chosen, not acted on yet (only in the plan).
-    Pending,
-    /// Never killed by lockdiag (its own connection, replication, a daemon).
-    Refused,
-    /// The operator said no, or there was no terminal to ask and no `--yes`.
-    Declined,
-    /// `--dry-run`: the statement was printed and audited, not sent.
-    DryRun,
-    /// The re-check right before the KILL found it changed.
-    Skipped,
-    Killed,
-    /// The server refused the KILL.
-    Failed,
-}
+use super::audit::{self, AuditPhase, AuditRecord};
 
-impl KillOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KillOutcome::Pending => "pending",
-            KillOutcome::Refused => "refused",
-            KillOutcome::Declined => "declined",
-            KillOutcome::DryRun => "dry_run",
-            KillOutcome::Skipped => "skipped",
-            KillOutcome::Killed => "killed",
-            KillOutcome::Failed => "failed",
-        }
-    }
-}
-
-/// A target with the statement that kills it and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct KillResult {
-    #[serde(flatten)]
-    pub target: KillTarget,
-    pub statement: String,
-    pub outcome: KillOutcome,
-    pub detail: Option<String>,
-    /// Microseconds from the re-check's answer to the KILL's: the window in
-    /// which the session could have changed unseen (killed targets only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recheck_to_kill_us: Option<u64>,
-}
-
-/// What `kill` is about to do, shown before the confirmation.
-#[derive(Debug, Clone, Serialize)]
-pub struct KillPlan {
-    /// Where the kills would go.
-    pub server: crate::act::audit::AuditServer,
-    pub targets: Vec<KillResult>,
-    /// Ids asked for that are not in the processlist.
-    pub missing_thread_ids: Vec<u64>,
+/// What `kill` is asked to do: the command's flags, resolved.
+#[derive(Debug, Clone)]
+pub struct KillRequest {
+    pub criteria: KillCriteria,
+    /// `--expect-server`: refuse to act on any other server.
+    pub expect_server: Option<String>,
     /// `--query`: KILL QUERY instead of KILL CONNECTION.
     pub kill_query: bool,
-}
-
-/// What `kill` did (`docs/json.md`, "kill").
-#[derive(Debug, Clone, Serialize)]
-pub struct KillReport {
-    /// Where the kills went.
-    pub server: crate::act::audit::AuditServer,
     pub dry_run: bool,
-    pub audit_log: Option<String>,
-    pub targets: Vec<KillResult>,
-    /// Why nothing or not everything was done (no terminal, …), for people.
-    #[serde(skip)]
-    pub notes: Vec<String>,
+    pub audit_log: PathBuf,
 }
 
-/// What the server offers to kill with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KillMethod {
-    Statement,
-    /// `CALL mysql.rds_kill(id)` / `rds_kill_query(id)`.
-    Rds,
-    /// `CALL mysql.az_kill(id)` / `az_kill_query(id)`.
-    Azure,
+/// The operator's answer to the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// Nobody could be asked (no terminal, no `--yes`): why, said in the report.
+    Unasked(String),
 }
 
-/// Looks for the managed-service kill procedures.
-pub async fn detect_method(pool: &Pool, timeout: Duration) -> KillMethod {
-    let names: Vec<String> = fetch(
-        pool,
-        include_str!("../../queries/kill_procedures.sql"),
-        Params::Empty,
-        None,
-        timeout,
-    )
-    .await
-    .map(|(rows, _)| rows.iter().filter_map(|r| r.text("routine_name")).collect())
-    .unwrap_or_default();
-    if names.iter().any(|n| n == "rds_kill") {
-        KillMethod::Rds
-    } else if names.iter().any(|n| n == "az_kill") {
-        KillMethod::Azure
+/// Lock groups read to name the tables a target holds.
+const LOCK_GROUPS: u64 = 1000;
+
+/// Kills the sessions `request` chooses on `server`. `confirm` is shown the plan
+/// and told whether an answer is needed (something to kill, not a dry run); it
+/// answers for the operator. Every target ends in the report with its outcome.
+pub async fn kill_sessions(
+    server: &Server,
+    request: &KillRequest,
+    confirm: impl FnOnce(&KillPlan, bool) -> Result<Answer>,
+) -> Result<KillReport> {
+    let state = server.collect(Some(LOCK_GROUPS), false).await;
+    let kill_server = KillServer {
+        hostname: state.server.hostname.clone(),
+        port: state.server.port,
+        server_id: state.server.server_id,
+        version: state.server.version.clone(),
+        read_only: state.server.read_only,
+        replica: replication_threads_seen(&state),
+    };
+    if let Some(expected) = &request.expect_server {
+        if !kill_server.is(expected) {
+            bail!(
+                "--expect-server {expected}: connected to {}; nothing was killed",
+                kill_server.describe()
+            );
+        }
+    }
+    let criteria = &request.criteria;
+    let by_analysis = criteria.root_blockers || criteria.blocking_longer_than.is_some();
+    let unread = state.unread(&WAIT_SOURCES);
+    if by_analysis && !unread.is_empty() {
+        bail!(
+            "cannot choose root blockers: the lock waits could not be read ({}); nothing was killed",
+            unread.join("; ")
+        );
+    }
+    // One analysis of the listing: the targets, and the roots no KILL can end.
+    let analysis = analyze_waits(&state);
+    let (targets, missing) = select_targets(&state, &analysis, criteria);
+    let mut notes = Vec::new();
+    if by_analysis {
+        for root in analysis
+            .root_blockers
+            .iter()
+            .filter(|r| r.state == SessionState::NoSession)
+        {
+            notes.push(format!(
+                "transaction {} holds up {} session(s) but has no session to kill (an XA transaction left PREPARED, or one recovered after a crash): run XA RECOVER, then XA COMMIT or XA ROLLBACK with its xid",
+                root.trx_id.as_deref().unwrap_or("?"),
+                root.blocked_sessions
+            ));
+        }
+    }
+    let unkillable = notes.len();
+    let method = server.kill_method().await;
+    let mut results: Vec<KillResult> = targets
+        .into_iter()
+        .map(|t| {
+            let statement = kill_statement(method, t.thread_id, t.query_id, request.kill_query);
+            let (outcome, detail) = match &t.refused {
+                Some(why) => (
+                    KillOutcome::Refused,
+                    Some(format!("{why}; pass the id with --force to kill it anyway")),
+                ),
+                None => (KillOutcome::Pending, None),
+            };
+            KillResult {
+                target: t,
+                statement,
+                outcome,
+                detail,
+                recheck_to_kill_us: None,
+            }
+        })
+        .collect();
+    let actionable = results.iter().any(|r| r.outcome == KillOutcome::Pending);
+    let plan = KillPlan {
+        server: kill_server.clone(),
+        targets: results.clone(),
+        missing_thread_ids: missing.clone(),
+        kill_query: request.kill_query,
+    };
+    let answer = confirm(&plan, actionable && !request.dry_run)?;
+    let proceed = actionable && !request.dry_run && answer == Answer::Yes;
+    if let Answer::Unasked(why) = answer {
+        if actionable && !request.dry_run {
+            notes.push(why);
+        }
+    }
+    let audit = Audit {
+        path: &request.audit_log,
+        state: &state,
+        server: &kill_server,
+    };
+    act_on_targets(server, request, &audit, &mut results, proceed).await?;
+    Ok(KillReport {
+        server: kill_server,
+        dry_run: request.dry_run,
+        audit_log: Some(request.audit_log.display().to_string()),
+        targets: results,
+        notes,
+        missing_thread_ids: missing,
+        unkillable,
+    })
+}
+
+/// Where and what each audit record names.
+struct Audit<'a> {
+    path: &'a std::path::Path,
+    state: &'a LiveState,
+    server: &'a KillServer,
+}
+
+impl Audit<'_> {
+    fn write(&self, r: &KillResult, phase: AuditPhase) -> Result<()> {
+        let outcome = if phase == AuditPhase::Before {
+            KillOutcome::Pending
+        } else {
+            r.outcome
+        };
+        audit::append(
+            self.path,
+            &AuditRecord {
+                time: audit::now_rfc3339(),
+                phase,
+                os_user: audit::os_user(),
+                db_user: self.state.server.current_user.as_deref(),
+                server: self.server,
+                target: &r.target,
+                statement: &r.statement,
+                dry_run: phase == AuditPhase::DryRun,
+                outcome: outcome.as_str(),
+                detail: r.detail.clone(),
+            },
+        )
+        .context("the audit record could not be written, so nothing more is killed")
+    }
+}
+
+/// After the answer: one fresh collection (are the targets still chosen by the
+/// criteria — still root blockers, still idle long enough?), then per target the
+/// audit "before" record, the re-check and the KILL, and the outcome recorded.
+async fn act_on_targets(
+    server: &Server,
+    request: &KillRequest,
+    audit: &Audit<'_>,
+    results: &mut [KillResult],
+    proceed: bool,
+) -> Result<()> {
+    let fresh = if proceed {
+        Some(server.collect(Some(LOCK_GROUPS), false).await)
     } else {
-        KillMethod::Statement
+        None
+    };
+    let fresh_targets = fresh
+        .as_ref()
+        .map(|f| select_targets(f, &analyze_waits(f), &request.criteria).0)
+        .unwrap_or_default();
+    for r in results
+        .iter_mut()
+        .filter(|r| r.outcome == KillOutcome::Pending)
+    {
+        if request.dry_run {
+            // One complete record: nothing follows it, so no "before" waiting for an "after".
+            r.outcome = KillOutcome::DryRun;
+            audit.write(r, AuditPhase::DryRun)?;
+            continue;
+        }
+        let Some(fresh) = &fresh else {
+            r.outcome = KillOutcome::Declined;
+            continue;
+        };
+        if let Err(why) = reverify(&r.target, &fresh_targets, fresh, request.kill_query) {
+            r.outcome = KillOutcome::Skipped;
+            r.detail = Some(why);
+            audit.write(r, AuditPhase::Skipped)?;
+            continue;
+        }
+        // The "before" record first; then one narrow re-read of this session and its
+        // transaction (proven fresh), and the KILL at once on that connection.
+        audit.write(r, AuditPhase::Before)?;
+        let acted = recheck_and_kill(
+            server.pool(),
+            server.flavour(),
+            &r.target,
+            &r.statement,
+            request.kill_query,
+            server.query_timeout(),
+        )
+        .await;
+        r.outcome = acted.outcome;
+        r.detail = acted.detail;
+        r.recheck_to_kill_us = acted.recheck_to_kill.map(|d| d.as_micros() as u64);
+        let phase = if r.outcome == KillOutcome::Skipped {
+            AuditPhase::Skipped
+        } else {
+            AuditPhase::After
+        };
+        audit.write(r, phase)?;
     }
-}
-
-/// The exact statement for a target. Ids are numbers: nothing else is pasted in.
-/// `KILL QUERY ID` (MariaDB, when the statement's id is known) stops that one
-/// statement only, never a later one of the same session.
-pub fn kill_statement(
-    method: KillMethod,
-    thread_id: u64,
-    query_id: Option<u64>,
-    query_only: bool,
-) -> String {
-    match (method, query_only) {
-        (KillMethod::Statement, false) => format!("KILL CONNECTION {thread_id}"),
-        (KillMethod::Statement, true) => match query_id {
-            Some(id) => format!("KILL QUERY ID {id}"),
-            None => format!("KILL QUERY {thread_id}"),
-        },
-        (KillMethod::Rds, false) => format!("CALL mysql.rds_kill({thread_id})"),
-        (KillMethod::Rds, true) => format!("CALL mysql.rds_kill_query({thread_id})"),
-        (KillMethod::Azure, false) => format!("CALL mysql.az_kill({thread_id})"),
-        (KillMethod::Azure, true) => format!("CALL mysql.az_kill_query({thread_id})"),
-    }
+    Ok(())
 }
 
 /// What the last step before a KILL decided.

@@ -1,5 +1,9 @@
-//! Acting on the server: the only module that changes anything (KILL), and
-//! the audit trail that records every such act.
+//! What lockdiag does over time, wiring source, analysis and rendering: the kill
+//! procedure (the only thing that changes anything on a server: KILL) with its
+//! audit trail, the recorder (probes, snapshots, every deadlock kept), and the
+//! duplicate-key scan (catalog, reads and folding wired phase by phase).
 
 pub mod audit;
+pub mod dupes;
 pub mod kill;
+pub mod record;

@@ -10,6 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use mysql_async::Value;
+
+pub use crate::model::quote_ident;
 use serde::Serialize;
 
 /// Primary-key values listed per duplicate group.
@@ -123,30 +125,6 @@ pub fn ordered_index(
         })
         // The narrowest index reads the fewest pages.
         .min_by_key(|(_, order)| order.len())
-}
-
-/// `(a > ?) OR (a = ? AND b > ?) OR …`: the rows after a bound in the order of
-/// `columns`. Spelled out rather than `(a, b) > (?, ?)`, which MariaDB reads
-/// from the start of the index on every chunk.
-pub fn keyset_after(columns: &[String]) -> String {
-    (0..columns.len())
-        .map(|i| {
-            let mut terms: Vec<String> = columns[..i]
-                .iter()
-                .map(|c| format!("{} = ?", quote_ident(c)))
-                .collect();
-            terms.push(format!("{} > ?", quote_ident(&columns[i])));
-            format!("({})", terms.join(" AND "))
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
-
-/// The parameters of [`keyset_after`] for the bound `values`.
-pub fn keyset_params(values: &[Value]) -> Vec<Value> {
-    (0..values.len())
-        .flat_map(|i| values[..=i].iter().cloned())
-        .collect()
 }
 
 pub fn is_binary_type(data_type: &str) -> bool {
@@ -708,11 +686,6 @@ pub fn covering_unique_index<'a>(
         .map(|(name, _)| name.as_str())
 }
 
-/// Backtick-quotes an identifier (doubling any backtick inside).
-pub fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
 /// `ALTER TABLE … ADD UNIQUE KEY` for the key columns.
 pub fn add_unique_statement(schema: &str, table: &str, columns: &[String]) -> String {
     let key_name = format!("uk_{}_{}", table, columns.join("_"));
@@ -805,12 +778,6 @@ mod tests {
 
     #[test]
     fn keyset_and_index_choice() {
-        let cols = ["a".to_string(), "b".to_string()];
-        assert_eq!(keyset_after(&cols), "(`a` > ?) OR (`a` = ? AND `b` > ?)");
-        assert_eq!(
-            keyset_params(&[Value::Int(1), Value::Int(2)]),
-            vec![Value::Int(1), Value::Int(1), Value::Int(2)]
-        );
         let k = column("k", "varchar", Some("utf8mb4_general_ci"));
         let id = column("id", "int", None);
         let mut nullable = column("n", "int", None);

@@ -439,6 +439,169 @@ pub fn reverify(
     Ok(())
 }
 
+/// The server a kill goes to, as an operator recognises it (shown before any kill,
+/// written in every audit record).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KillServer {
+    /// `@@hostname`.
+    pub hostname: Option<String>,
+    pub port: Option<u64>,
+    pub server_id: Option<u64>,
+    pub version: String,
+    /// `@@read_only`.
+    pub read_only: Option<bool>,
+    /// Replication threads are running on it (seen in the processlist).
+    pub replica: bool,
+}
+
+impl KillServer {
+    /// `db-primary:3306 (server_id 1, 10.11.19-MariaDB, read-write, not a replica)`.
+    pub fn describe(&self) -> String {
+        let mut facts = Vec::new();
+        if let Some(id) = self.server_id {
+            facts.push(format!("server_id {id}"));
+        }
+        facts.push(self.version.clone());
+        match self.read_only {
+            Some(true) => facts.push("read-only".into()),
+            Some(false) => facts.push("read-write".into()),
+            None => {}
+        }
+        facts.push(
+            if self.replica {
+                "a replica"
+            } else {
+                "not a replica"
+            }
+            .into(),
+        );
+        format!(
+            "{}:{} ({})",
+            self.hostname.as_deref().unwrap_or("?"),
+            self.port.map_or("?".to_string(), |p| p.to_string()),
+            facts.join(", ")
+        )
+    }
+
+    /// Whether this is the server `--expect-server` names: `HOST` (as
+    /// `@@hostname`, case-insensitive, a domain suffix allowed either way) or `HOST:PORT`.
+    pub fn is(&self, expected: &str) -> bool {
+        let (host, port) = match expected.rsplit_once(':') {
+            Some((h, p)) if p.parse::<u64>().is_ok() => (h, p.parse::<u64>().ok()),
+            _ => (expected, None),
+        };
+        let Some(name) = self.hostname.as_deref() else {
+            return false;
+        };
+        let short = |n: &str| n.split('.').next().unwrap_or(n).to_ascii_lowercase();
+        let host_ok = name.eq_ignore_ascii_case(host)
+            || (!host.contains('.') && short(name) == host.to_ascii_lowercase())
+            || (!name.contains('.') && short(host) == name.to_ascii_lowercase());
+        host_ok && port.is_none_or(|p| self.port == Some(p))
+    }
+}
+
+/// What happened to one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KillOutcome {
+    /// Chosen, not acted on yet (only in the plan).
+    Pending,
+    /// Never killed by lockdiag (its own connection, replication, a daemon).
+    Refused,
+    /// The operator said no, or there was no terminal to ask and no `--yes`.
+    Declined,
+    /// `--dry-run`: the statement was printed and audited, not sent.
+    DryRun,
+    /// The re-check right before the KILL found it changed.
+    Skipped,
+    Killed,
+    /// The server refused the KILL.
+    Failed,
+}
+
+impl KillOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KillOutcome::Pending => "pending",
+            KillOutcome::Refused => "refused",
+            KillOutcome::Declined => "declined",
+            KillOutcome::DryRun => "dry_run",
+            KillOutcome::Skipped => "skipped",
+            KillOutcome::Killed => "killed",
+            KillOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// A target with the statement that kills it and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct KillResult {
+    #[serde(flatten)]
+    pub target: KillTarget,
+    pub statement: String,
+    pub outcome: KillOutcome,
+    pub detail: Option<String>,
+    /// Microseconds from the re-check's answer to the KILL's: the window in
+    /// which the session could have changed unseen (killed targets only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recheck_to_kill_us: Option<u64>,
+}
+
+/// What `kill` is about to do, shown before the confirmation.
+#[derive(Debug, Clone, Serialize)]
+pub struct KillPlan {
+    /// Where the kills would go.
+    pub server: KillServer,
+    pub targets: Vec<KillResult>,
+    /// Ids asked for that are not in the processlist.
+    pub missing_thread_ids: Vec<u64>,
+    /// `--query`: KILL QUERY instead of KILL CONNECTION.
+    pub kill_query: bool,
+}
+
+/// What `kill` did (`docs/json.md`, "kill").
+#[derive(Debug, Clone, Serialize)]
+pub struct KillReport {
+    /// Where the kills went.
+    pub server: KillServer,
+    pub dry_run: bool,
+    pub audit_log: Option<String>,
+    pub targets: Vec<KillResult>,
+    /// Why nothing or not everything was done (no terminal, …), for people.
+    #[serde(skip)]
+    pub notes: Vec<String>,
+    /// Ids asked for that are not in the processlist.
+    #[serde(skip)]
+    pub missing_thread_ids: Vec<u64>,
+    /// Root blockers no KILL can end (a transaction without a session).
+    #[serde(skip)]
+    pub unkillable: usize,
+}
+
+impl KillReport {
+    /// Everything asked for was done (or there was nothing to do).
+    pub fn all_done(&self) -> bool {
+        self.missing_thread_ids.is_empty()
+            && self.unkillable == 0
+            && self
+                .targets
+                .iter()
+                .all(|r| matches!(r.outcome, KillOutcome::Killed | KillOutcome::DryRun))
+    }
+
+    /// Some target was sent a KILL and the server refused every one.
+    pub fn only_failures(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|r| r.outcome == KillOutcome::Failed)
+            && self
+                .targets
+                .iter()
+                .all(|r| r.outcome != KillOutcome::Killed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Pure computations over the model: wait-for graphs, root blockers, cycles,
-//! deadlock diagnoses, fingerprints.
+//! deadlock diagnoses and identities, fingerprints, checks, kill selection, and
+//! the views every format renders. No I/O, no SQL.
 
 pub mod checks;
 pub mod deadlock;
@@ -11,6 +12,7 @@ pub mod record;
 pub mod report;
 pub mod sql_text;
 pub mod suggest;
+pub mod time;
 pub mod views;
 pub mod waits;
 

@@ -5,22 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::history::timestamp_epoch;
+use super::time::timestamp_epoch;
 use super::DeadlockReport;
-
-/// One probe's figures (`queries/probe.sql`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Probe {
-    /// Sessions in an InnoDB lock wait, and the longest wait.
-    pub row_waiting: u64,
-    pub longest_row_wait_secs: u64,
-    pub oldest_trx_secs: u64,
-    /// Sessions waiting for a metadata lock, and the longest wait.
-    pub mdl_waiting: u64,
-    pub longest_mdl_wait_secs: u64,
-    /// InnoDB's deadlock counter (`INNODB_METRICS.lock_deadlocks`), when readable.
-    pub deadlocks: Option<u64>,
-}
+use crate::model::Probe;
 
 /// When to take a snapshot (any of them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Deadlock;
 
 use super::deadlock::{analyze_deadlock, DeadlockAnalysis, DiagnosisKind};
-use super::history::timestamp_rfc3339;
+use super::time::timestamp_rfc3339;
 
 /// A deadlock with its analysis (JSON: the deadlock's fields and the analysis' side by side).
 #[derive(Debug, Clone, Serialize, Deserialize)]

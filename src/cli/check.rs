@@ -5,19 +5,19 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::analyze::checks::{self, DeadlockMark};
-use crate::analyze::history::timestamp_epoch;
+use crate::analyze::time::timestamp_epoch;
 use crate::analyze::views::{CheckOutcome, CheckView};
 use crate::analyze::{analyze_waits, DeadlockReport};
 use crate::render::{junit, View};
-use crate::source::collect::{collect_live, CollectOptions};
-use crate::source::connect::ConnectionConfig;
+use crate::source::server::Server;
 use crate::source::snapshot_file::{read_snapshot, write_atomically};
 
 use super::resolve::{Assertion, CheckJob};
 use super::{Output, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 
-pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Result<i32> {
-    // Read baselines first: a bad argument must not cost a collection.
+/// The baselines of `--no-new-deadlock`, read before anything is spent on a collection
+/// (a bad argument must not cost one), in the order of the assertions.
+pub fn baselines(job: &CheckJob) -> Result<Vec<DeadlockMark>> {
     let mut baselines = Vec::new();
     for assertion in &job.assertions {
         if let Assertion::NoNewDeadlock(path) = assertion {
@@ -26,35 +26,38 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
             baselines.push(DeadlockMark::of(&snapshot.state, latest.as_ref()));
         }
     }
-    let started = Instant::now();
-    let (pool, caps) = match super::live::open(config).await {
-        Ok(opened) => opened,
-        Err(e) => {
-            // CI reads the JUnit file: a run that could not connect is an errored test, not silence.
-            if let Some(path) = &job.junit {
-                let failed = CheckView::new(
-                    vec![checks::CheckResult {
-                        name: "connect".into(),
-                        status: checks::CheckStatus::Error,
-                        figure: format!("cannot connect: {}", super::output::error_chain(&e)),
-                    }],
-                    started.elapsed().as_secs_f64(),
-                );
-                write_atomically(path, junit::checks(&failed).as_bytes())?;
-            }
-            return Err(e);
-        }
+    Ok(baselines)
+}
+
+/// CI reads the JUnit file: a run that could not connect is an errored test, not silence.
+pub fn connect_failed(job: &CheckJob, e: anyhow::Error) -> anyhow::Error {
+    let Some(path) = &job.junit else {
+        return e;
     };
-    let state = collect_live(
-        &pool,
-        &caps,
-        CollectOptions {
-            locks_limit: None,
-            innodb_status: true,
-            timeout: config.query_timeout,
-        },
-    )
-    .await;
+    let failed = CheckView::new(
+        vec![checks::CheckResult {
+            name: "connect".into(),
+            status: checks::CheckStatus::Error,
+            figure: format!("cannot connect: {}", super::output::error_chain(&e)),
+        }],
+        0.0,
+    );
+    match write_atomically(path, junit::checks(&failed).as_bytes()) {
+        Ok(()) => e,
+        Err(write) => e.context(format!(
+            "and the JUnit file could not be written: {write:#}"
+        )),
+    }
+}
+
+pub async fn run(
+    job: &CheckJob,
+    baselines: Vec<DeadlockMark>,
+    server: &Server,
+    out: &Output,
+) -> Result<i32> {
+    let started = Instant::now();
+    let state = server.collect(None, true).await;
     let analysis = analyze_waits(&state);
     let latest = DeadlockReport::latest_of_state(&state);
 
@@ -89,8 +92,7 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
                 &path.display().to_string(),
             ),
             Assertion::NoDuplicates(spec, request) => {
-                let scan =
-                    super::dupes::scan_with_progress(&pool, caps.server.flavour, request).await;
+                let scan = super::dupes::scan_with_progress(server, request).await;
                 checks::no_duplicates(
                     format!("no-duplicates {spec}"),
                     scan.as_ref().map_err(|e| format!("{e:#}")),
@@ -98,8 +100,6 @@ pub async fn run(job: &CheckJob, config: &ConnectionConfig, out: &Output) -> Res
             }
         });
     }
-    crate::source::connect::close(pool.clone()).await;
-
     let view = CheckView::new(results, started.elapsed().as_secs_f64());
     if let Some(path) = &job.junit {
         write_atomically(path, junit::checks(&view).as_bytes())?;

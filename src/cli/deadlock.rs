@@ -21,20 +21,22 @@ use crate::source::query::QueryError;
 use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
 
-use super::resolve::{DeadlockJob, Source};
-use super::{live, Output, EXIT_FINDINGS, EXIT_OK};
+use crate::source::server::Server;
 
-pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32> {
+use super::resolve::DeadlockJob;
+use super::{Input, Output, EXIT_FINDINGS, EXIT_OK};
+
+pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i32> {
     let not_before = job
         .since
         .map(|d| chrono::Utc::now().timestamp() - d.as_secs() as i64);
-    let view = match source {
-        Source::Snapshot(from) => from_snapshots(from, not_before, job)?,
-        Source::Server(config) if job.history => {
-            from_error_log_table(config, not_before, job).await?
+    let view = match input {
+        Input::Snapshot(from) => from_snapshots(from, not_before, job)?,
+        Input::Server(server) if job.history => {
+            from_error_log_table(server, not_before, job).await?
         }
-        Source::Server(config) => {
-            let state = live::collect(config, None, true).await?;
+        Input::Server(server) => {
+            let state = server.collect(None, true).await;
             let Some(text) = &state.innodb_status else {
                 let reason = state
                     .sources
@@ -51,7 +53,7 @@ pub async fn run(job: &DeadlockJob, source: &Source, out: &Output) -> Result<i32
                 state.server.utc_offset_secs,
             )?
         }
-        Source::Files => match (&job.error_log, &job.file) {
+        Input::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
                 let source = format!("error_log:{}", path.display());
                 let mut reader = BufReader::with_capacity(64 * 1024, open_stream(path)?);
@@ -106,16 +108,16 @@ fn unread_note(count: u64, at: Option<&str>, line: &str) -> String {
 
 /// Every deadlock MySQL 8.0.22+ still holds in `performance_schema.error_log`, grouped.
 async fn from_error_log_table(
-    config: &crate::source::connect::ConnectionConfig,
+    server: &Server,
     not_before: Option<i64>,
     job: &DeadlockJob,
 ) -> Result<DeadlocksView> {
-    let (pool, caps) = live::open(config).await?;
-    let server = &caps.server;
+    let (pool, timeout) = (server.pool(), server.query_timeout());
+    let caps = server.caps();
     let result = if !caps.error_log_table {
-        Err(no_error_log_table(server))
+        Err(no_error_log_table(&caps.server))
     } else {
-        pfs_error_log::deadlocks_after(&pool, server.flavour, None, config.query_timeout)
+        pfs_error_log::deadlocks_after(pool, server.flavour(), None, timeout)
             .await
             .map_err(|e| match e {
                 QueryError::Denied(msg) => anyhow!(
@@ -125,11 +127,10 @@ async fn from_error_log_table(
             })
     };
     let print_all = if result.is_ok() {
-        pfs_error_log::print_all_deadlocks(&pool, server.flavour, config.query_timeout).await
+        pfs_error_log::print_all_deadlocks(pool, server.flavour(), timeout).await
     } else {
         None
     };
-    crate::source::connect::close(pool).await;
     let (deadlocks, _) = result?;
     if deadlocks.is_empty() && print_all == Some(false) {
         super::output::note("innodb_print_all_deadlocks is OFF: deadlocks reach the error log only when it is ON (SET GLOBAL innodb_print_all_deadlocks = ON); the latest one is in `lockdiag deadlock`");
@@ -141,7 +142,7 @@ async fn from_error_log_table(
     let mut history = DeadlockHistory::new(
         not_before,
         job.last,
-        server.utc_offset_secs.or(job.server_utc_offset),
+        caps.server.utc_offset_secs.or(job.server_utc_offset),
     );
     for deadlock in deadlocks {
         history.add(DeadlockReport::new(deadlock));

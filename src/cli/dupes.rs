@@ -5,22 +5,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::Result;
-use mysql_async::Pool;
 
+use crate::act::dupes::{scan_duplicates, DupesRequest};
 use crate::analyze::duplicates::DupesReport;
-use crate::model::Flavour;
 use crate::render::View;
-use crate::source::connect::ConnectionConfig;
-use crate::source::dupes::{scan_duplicates, DupesRequest};
+use crate::source::server::Server;
 
 use super::{Output, EXIT_FINDINGS, EXIT_OK};
 
 /// Runs a scan with a progress bar on a terminal and a clean stop on Ctrl-C.
-pub async fn scan_with_progress(
-    pool: &Pool,
-    flavour: Flavour,
-    request: &DupesRequest,
-) -> Result<DupesReport> {
+pub async fn scan_with_progress(server: &Server, request: &DupesRequest) -> Result<DupesReport> {
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
         let stop = stop.clone();
@@ -40,7 +34,7 @@ pub async fn scan_with_progress(
         );
         bar
     });
-    let result = scan_duplicates(pool, flavour, request, &stop, |at| {
+    let result = scan_duplicates(server, request, &stop, |at| {
         if let Some(bar) = &bar {
             bar.set_length(at.estimate.max(at.rows).max(1));
             bar.set_message(if at.pass == 1 {
@@ -59,11 +53,8 @@ pub async fn scan_with_progress(
     Ok(result?)
 }
 
-pub async fn run(request: &DupesRequest, config: &ConnectionConfig, out: &Output) -> Result<i32> {
-    let (pool, caps) = super::live::open(config).await?;
-    let report = scan_with_progress(&pool, caps.server.flavour, request).await;
-    crate::source::connect::close(pool.clone()).await;
-    let report = report?;
+pub async fn run(request: &DupesRequest, server: &Server, out: &Output) -> Result<i32> {
+    let report = scan_with_progress(server, request).await?;
     let interrupted = report.interrupted;
     out.emit(&View::Dupes(report))?;
     Ok(if interrupted { EXIT_FINDINGS } else { EXIT_OK })

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use mysql_async::Pool;
+use anyhow::{bail, Result};
 
 use crate::analyze::suggest::closest;
 use crate::analyze::views::{known_tables, locks_view, ps_view, status_view, waits_view, PsFilter};
@@ -11,54 +10,21 @@ use crate::analyze::{analyze_waits, DeadlockReport};
 use crate::model::{LiveState, TableRef};
 use crate::render::View;
 use crate::source::catalog::user_tables;
-use crate::source::collect::{collect_live, CollectOptions};
-use crate::source::connect::{connect, ConnectionConfig};
-use crate::source::detect::{detect, Capabilities};
+use crate::source::server::Server;
 use crate::source::snapshot_file::read_snapshot;
 
-use super::resolve::Source;
-use super::{Output, EXIT_OK};
-
-/// Connects and detects: the pool and what the server offers.
-pub async fn open(config: &ConnectionConfig) -> Result<(Pool, Capabilities)> {
-    let pool = connect(config).await?;
-    let caps = detect(&pool, config.query_timeout)
-        .await
-        .context("cannot read the server's identity")?;
-    Ok((pool, caps))
-}
-
-/// Connects, detects, collects. Missing sources are recorded in the state, not fatal.
-pub async fn collect(
-    config: &ConnectionConfig,
-    locks_limit: Option<u64>,
-    innodb_status: bool,
-) -> Result<LiveState> {
-    let (pool, caps) = open(config).await?;
-    let state = collect_live(
-        &pool,
-        &caps,
-        CollectOptions {
-            locks_limit,
-            innodb_status,
-            timeout: config.query_timeout,
-        },
-    )
-    .await;
-    crate::source::connect::close(pool.clone()).await;
-    Ok(state)
-}
+use super::{Input, Output, EXIT_OK};
 
 /// The state to show (a snapshot's, or a fresh collection) and the latest
 /// deadlock it carries: a snapshot keeps its parsed deadlock even without its
 /// raw status text.
 async fn load(
-    source: &Source,
+    input: Input<'_>,
     locks_limit: Option<u64>,
     innodb_status: bool,
 ) -> Result<(LiveState, Option<DeadlockReport>)> {
-    match source {
-        Source::Snapshot(path) => {
+    match input {
+        Input::Snapshot(path) => {
             let snapshot = read_snapshot(path)?;
             // Said first: this is a picture of the past, not the server now.
             let why = snapshot
@@ -74,22 +40,21 @@ async fn load(
             let latest = DeadlockReport::latest_of_snapshot(&snapshot);
             Ok((snapshot.state, latest))
         }
-        Source::Server(config) => {
-            let state = collect(config, locks_limit, innodb_status).await?;
+        Input::Server(server) => {
+            let state = server.collect(locks_limit, innodb_status).await;
             let latest = DeadlockReport::latest_of_state(&state);
             Ok((state, latest))
         }
-        Source::Files => bail!("this command reads a server or a snapshot (--from)"),
+        Input::Files => bail!("this command reads a server or a snapshot (--from)"),
     }
 }
 
 /// `Some(closest names)` when `wanted` names no table on the server; `None`
 /// when it exists or the catalog cannot be read (then nothing is claimed).
-async fn unknown_table(wanted: &TableRef, config: &ConnectionConfig) -> Option<Vec<String>> {
-    let (pool, caps) = open(config).await.ok()?;
-    let tables = user_tables(&pool, caps.server.flavour, config.query_timeout).await;
-    crate::source::connect::close(pool.clone()).await;
-    let tables = tables.ok()?;
+async fn unknown_table(wanted: &TableRef, server: &Server) -> Option<Vec<String>> {
+    let tables = user_tables(server.pool(), server.flavour(), server.query_timeout())
+        .await
+        .ok()?;
     if tables.iter().any(|(s, t)| wanted.matches(Some(s), Some(t))) {
         return None;
     }
@@ -103,8 +68,8 @@ async fn unknown_table(wanted: &TableRef, config: &ConnectionConfig) -> Option<V
     )
 }
 
-pub async fn waits(all: bool, source: &Source, out: &Output) -> Result<i32> {
-    let (state, _) = load(source, None, false).await?;
+pub async fn waits(all: bool, input: Input<'_>, out: &Output) -> Result<i32> {
+    let (state, _) = load(input, None, false).await?;
     let analysis = analyze_waits(&state);
     let mut view = waits_view(&state, analysis);
     view.all = all;
@@ -136,8 +101,8 @@ pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
     EXIT_OK
 }
 
-pub async fn status(long_trx: Duration, all: bool, source: &Source, out: &Output) -> Result<i32> {
-    let (state, latest) = load(source, None, true).await?;
+pub async fn status(long_trx: Duration, all: bool, input: Input<'_>, out: &Output) -> Result<i32> {
+    let (state, latest) = load(input, None, true).await?;
     let analysis = analyze_waits(&state);
     let mut view = status_view(&state, analysis, latest.as_ref(), long_trx);
     view.all = all;
@@ -145,8 +110,8 @@ pub async fn status(long_trx: Duration, all: bool, source: &Source, out: &Output
     Ok(exit_for_lock_waits(&state))
 }
 
-pub async fn ps(filter: &PsFilter, source: &Source, out: &Output) -> Result<i32> {
-    let (state, _) = load(source, None, false).await?;
+pub async fn ps(filter: &PsFilter, input: Input<'_>, out: &Output) -> Result<i32> {
+    let (state, _) = load(input, None, false).await?;
     out.emit(&View::Ps(ps_view(&state, filter)))?;
     Ok(EXIT_OK)
 }
@@ -154,10 +119,10 @@ pub async fn ps(filter: &PsFilter, source: &Source, out: &Output) -> Result<i32>
 pub async fn locks(
     table: Option<&TableRef>,
     limit: u64,
-    source: &Source,
+    input: Input<'_>,
     out: &Output,
 ) -> Result<i32> {
-    let (state, _) = load(source, Some(limit), false).await?;
+    let (state, _) = load(input, Some(limit), false).await?;
     let view = locks_view(&state, table);
     // An unread lock source is an unknown answer, not an empty one.
     let unread = state.unread(&["locks"]);
@@ -172,8 +137,8 @@ pub async fn locks(
     let none_on_table = table.filter(|_| view.locks.is_empty());
     // A name that matched nothing: a typo is an error naming the closest tables;
     // an existing table without locks is an empty answer.
-    if let (Some(wanted), Source::Server(config)) = (none_on_table, source) {
-        if let Some(closest) = unknown_table(wanted, config).await {
+    if let (Some(wanted), Input::Server(server)) = (none_on_table, input) {
+        if let Some(closest) = unknown_table(wanted, server).await {
             let hint = if closest.is_empty() {
                 String::new()
             } else {

@@ -22,7 +22,9 @@ mod watch;
 use clap::{CommandFactory, FromArgMatches};
 
 use args::Cli;
-use resolve::{Job, Settings};
+use resolve::{Job, Settings, Source};
+
+use crate::source::server::Server;
 
 pub use output::Output;
 
@@ -140,17 +142,86 @@ async fn run_job(settings: Settings) -> anyhow::Result<i32> {
         source,
         job,
     } = settings;
+    // The recorder opens (and after a restart reopens) its own connection.
+    if let Job::Record(job) = &job {
+        return record::run(job, source.server()?).await;
+    }
+    // What must be read before a collection is spent on it.
+    let baselines = match &job {
+        Job::Check(check) => check::baselines(check)?,
+        _ => Vec::new(),
+    };
+    // The one place the command line connects: every command is handed the server.
+    let opened = match &source {
+        Source::Server(config) => Some(Server::open(config).await),
+        _ => None,
+    };
+    let server = match opened {
+        Some(Ok(server)) => Some(server),
+        Some(Err(e)) => return Err(connect_failed(&job, &source, &output, e)),
+        None => None,
+    };
+    let input = match (&source, &server) {
+        (_, Some(server)) => Input::Server(server),
+        (Source::Snapshot(path), None) => Input::Snapshot(path),
+        _ => Input::Files,
+    };
+    let code = run_command(job, input, baselines, &output).await;
+    if let Some(server) = server {
+        server.close().await;
+    }
+    code
+}
+
+/// Where a command reads from, opened.
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    Server(&'a Server),
+    /// A saved snapshot file (or, for `deadlock`, a directory of them).
+    Snapshot(&'a std::path::Path),
+    /// Files the command names itself (`deadlock --file/--error-log`).
+    Files,
+}
+
+impl<'a> Input<'a> {
+    /// The server, for commands that only work against one.
+    pub fn server(self) -> anyhow::Result<&'a Server> {
+        match self {
+            Input::Server(server) => Ok(server),
+            _ => anyhow::bail!("this command needs a server connection"),
+        }
+    }
+}
+
+/// A connection that failed: said where a command leaves a trace of its run (a JUnit
+/// file for CI, `lockdiag_up 0` for Prometheus), then the error itself.
+fn connect_failed(job: &Job, source: &Source, out: &Output, e: anyhow::Error) -> anyhow::Error {
+    match (job, source) {
+        (Job::Check(check), _) => check::connect_failed(check, e),
+        (Job::Snapshot(snapshot), Source::Server(config)) => {
+            snapshot::connect_failed(snapshot, config, out, e)
+        }
+        _ => e,
+    }
+}
+
+async fn run_command(
+    job: Job,
+    input: Input<'_>,
+    baselines: Vec<crate::analyze::checks::DeadlockMark>,
+    output: &Output,
+) -> anyhow::Result<i32> {
     match job {
-        Job::Status { long_trx, all } => live::status(long_trx, all, &source, &output).await,
-        Job::Ps(filter) => live::ps(&filter, &source, &output).await,
-        Job::Locks { table, limit } => live::locks(table.as_ref(), limit, &source, &output).await,
-        Job::Waits { all } => live::waits(all, &source, &output).await,
-        Job::Deadlock(job) => deadlock::run(&job, &source, &output).await,
-        Job::Kill(job) => kill::run(&job, source.server()?, &output).await,
-        Job::Snapshot(job) => snapshot::run(&job, source.server()?, &output).await,
-        Job::Check(job) => check::run(&job, source.server()?, &output).await,
-        Job::Dupes(request) => dupes::run(&request, source.server()?, &output).await,
-        Job::Record(job) => record::run(&job, source.server()?).await,
-        Job::Watch(job) => watch::run(&job, source.server()?).await,
+        Job::Status { long_trx, all } => live::status(long_trx, all, input, output).await,
+        Job::Ps(filter) => live::ps(&filter, input, output).await,
+        Job::Locks { table, limit } => live::locks(table.as_ref(), limit, input, output).await,
+        Job::Waits { all } => live::waits(all, input, output).await,
+        Job::Deadlock(job) => deadlock::run(&job, input, output).await,
+        Job::Kill(job) => kill::run(&job, input.server()?, output).await,
+        Job::Snapshot(job) => snapshot::run(&job, input.server()?, output).await,
+        Job::Check(job) => check::run(&job, baselines, input.server()?, output).await,
+        Job::Dupes(request) => dupes::run(&request, input.server()?, output).await,
+        Job::Watch(job) => watch::run(&job, input.server()?).await,
+        Job::Record(_) => anyhow::bail!("the recorder runs on its own connection"),
     }
 }

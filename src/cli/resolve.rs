@@ -9,18 +9,20 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use regex::Regex;
 
+use crate::act::dupes::DupesRequest;
 use crate::analyze::kill::KillCriteria;
 use crate::analyze::views::{PsFilter, DEFAULT_LONG_TRX};
 use crate::model::{SessionCommand, TableRef};
-use crate::render::{TableStyle, ViewKind};
+use crate::render::{Format, TableStyle, ViewKind};
 use crate::source::connect::ConnectionConfig;
-use crate::source::dupes::DupesRequest;
 
 use super::args::{
     CheckArgs, Cli, Command, DeadlockArgs, DupesArgs, KillArgs, RecordArgs, StatusArgs,
 };
 use super::config::resolve_connection;
 use super::Output;
+pub use crate::act::kill::KillRequest;
+pub use crate::act::record::RecordJob;
 
 /// The shortest --interval of `record` and `watch`. InnoDB refreshes the cache behind
 /// `INNODB_TRX`/`INNODB_LOCKS`/`INNODB_LOCK_WAITS` only when nobody read it for 100 ms:
@@ -77,13 +79,9 @@ pub struct DeadlockJob {
 /// `kill`: whom, how, and where the audit goes.
 #[derive(Debug, Clone)]
 pub struct KillJob {
-    pub criteria: KillCriteria,
-    /// `--expect-server`.
-    pub expect_server: Option<String>,
-    pub kill_query: bool,
+    pub request: KillRequest,
+    /// `--yes`: no question asked.
     pub yes: bool,
-    pub dry_run: bool,
-    pub audit_log: PathBuf,
 }
 
 /// `snapshot`.
@@ -136,23 +134,6 @@ pub enum Job {
 pub struct WatchJob {
     pub interval: Duration,
     pub long_trx: Duration,
-}
-
-/// `record`.
-#[derive(Debug, Clone)]
-pub struct RecordJob {
-    pub out: PathBuf,
-    pub interval: Duration,
-    pub triggers: crate::analyze::record::Triggers,
-    pub deadlocks: bool,
-    pub cooldown: Duration,
-    pub keep: Option<Duration>,
-    pub max_size: Option<u64>,
-    pub error_log: Option<PathBuf>,
-    pub run_for: Option<Duration>,
-    pub json_log: bool,
-    pub lock_groups: u64,
-    pub no_raw: bool,
 }
 
 /// The trigger when none is given: a row-lock wait this long.
@@ -221,6 +202,30 @@ fn view_of(command: &Command) -> Option<ViewKind> {
     })
 }
 
+/// The format a command prints in. `record` writes JSON files (its snapshots, its
+/// deadlocks) and `watch` draws a screen: any other `--format` would be ignored, so
+/// it is refused.
+fn command_format(command: &Command, view: ViewKind, asked: Option<Format>) -> Result<Format> {
+    let only = match command {
+        Command::Record(_) => Some((
+            Format::Json,
+            "record writes its snapshots and deadlocks as JSON",
+        )),
+        Command::Watch(_) => Some((Format::Table, "watch draws the status screen")),
+        _ => None,
+    };
+    match (only, asked) {
+        (Some((format, _)), None) => Ok(format),
+        (Some((format, _)), Some(wanted)) if wanted == format => Ok(format),
+        (Some((format, what)), Some(wanted)) => bail!(
+            "{what}: --format {} is not one of its formats ({})",
+            wanted.name(),
+            format.name()
+        ),
+        (None, asked) => Ok(view.format(asked)?),
+    }
+}
+
 fn regex(pattern: Option<&str>) -> Result<Option<Regex>> {
     pattern
         .map(Regex::new)
@@ -238,7 +243,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         bail!(NOTHING_TO_RESOLVE);
     };
     let output = Output {
-        format: view.format(cli.format)?,
+        format: command_format(&command, view, cli.format)?,
         style: TableStyle::detect(cli.no_color),
     };
     let reads_files =
@@ -353,12 +358,14 @@ fn kill_job(args: KillArgs) -> Result<KillJob> {
             .context("no audit log path: set --audit-log, XDG_STATE_HOME or HOME")?,
     };
     Ok(KillJob {
-        criteria,
-        expect_server: args.expect_server,
-        kill_query: args.query,
+        request: KillRequest {
+            criteria,
+            expect_server: args.expect_server,
+            kill_query: args.query,
+            dry_run: args.dry_run,
+            audit_log,
+        },
         yes: args.yes,
-        dry_run: args.dry_run,
-        audit_log,
     })
 }
 

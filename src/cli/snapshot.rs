@@ -2,52 +2,14 @@
 
 use anyhow::Result;
 
-use crate::analyze::views::SnapshotView;
-use crate::analyze::{analyze_waits, DeadlockReport};
+use crate::act::record::take_snapshot;
 use crate::render::{render, Format, View};
-use crate::source::collect::{collect_live, CollectOptions};
 use crate::source::connect::ConnectionConfig;
+use crate::source::server::Server;
 use crate::source::snapshot_file::{output_path, prune, write_atomically};
 
 use super::resolve::SnapshotJob;
 use super::{output, Output};
-
-/// One full collection as a snapshot document's body (shared with `record`).
-pub async fn take(
-    pool: &mysql_async::Pool,
-    caps: &crate::source::detect::Capabilities,
-    config: &ConnectionConfig,
-    lock_groups: u64,
-    no_raw: bool,
-    started: chrono::DateTime<chrono::Utc>,
-    trigger: Option<String>,
-) -> SnapshotView {
-    let mut state = collect_live(
-        pool,
-        caps,
-        CollectOptions {
-            locks_limit: Some(lock_groups),
-            innodb_status: true,
-            timeout: config.query_timeout,
-        },
-    )
-    .await;
-    let ended = chrono::Utc::now();
-    let analysis = crate::analyze::views::lock_waits_read(&state).then(|| analyze_waits(&state));
-    let latest_deadlock = DeadlockReport::latest_of_state(&state);
-    if no_raw {
-        state.innodb_status = None;
-    }
-    SnapshotView {
-        collected_at_start: rfc3339(started),
-        collected_at_end: rfc3339(ended),
-        target: config.address(),
-        state,
-        analysis,
-        latest_deadlock,
-        trigger,
-    }
-}
 
 /// With `--format prometheus --out FILE`: a failed collection replaces the
 /// last file with `lockdiag_up 0` (and when), so stale gauges stop being exported.
@@ -69,30 +31,20 @@ fn replace_stale_metrics(
     }
 }
 
-fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// A connection that failed: the metrics file says so (`lockdiag_up 0`), then the error.
+pub fn connect_failed(
+    job: &SnapshotJob,
+    config: &ConnectionConfig,
+    out: &Output,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    replace_stale_metrics(job, config, out, chrono::Utc::now());
+    e
 }
 
-pub async fn run(job: &SnapshotJob, config: &ConnectionConfig, out: &Output) -> Result<i32> {
+pub async fn run(job: &SnapshotJob, server: &Server, out: &Output) -> Result<i32> {
     let started = chrono::Utc::now();
-    let (pool, caps) = match super::live::open(config).await {
-        Ok(opened) => opened,
-        Err(e) => {
-            replace_stale_metrics(job, config, out, started);
-            return Err(e);
-        }
-    };
-    let view = take(
-        &pool,
-        &caps,
-        config,
-        job.lock_groups,
-        job.no_raw,
-        started,
-        None,
-    )
-    .await;
-    crate::source::connect::close(pool.clone()).await;
+    let view = take_snapshot(server, job.lock_groups, job.no_raw, started, None).await;
     // Written all the same (for the post-mortem), but the run fails when the waits are unknown.
     let code = super::live::exit_for_lock_waits(&view.state);
     let ended = chrono::Utc::now();

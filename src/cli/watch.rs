@@ -11,7 +11,6 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use mysql_async::Pool;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Modifier, Style};
@@ -22,11 +21,9 @@ use ratatui::DefaultTerminal;
 use crate::analyze::views::{status_view, DeadlockOrigin, DeadlocksView};
 use crate::analyze::{analyze_waits, DeadlockReport};
 use crate::render::{render, Format, TableStyle, View};
-use crate::source::collect::{collect_live, CollectOptions};
-use crate::source::connect::ConnectionConfig;
-use crate::source::detect::Capabilities;
+use crate::source::server::Server;
 
-use super::resolve::{KillJob, WatchJob};
+use super::resolve::{KillJob, KillRequest, WatchJob};
 use super::{Output, EXIT_OK};
 
 /// Which of the two screens is up.
@@ -161,24 +158,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     rows
 }
 
-async fn refresh(
-    pool: &Pool,
-    caps: &Capabilities,
-    config: &ConnectionConfig,
-    job: &WatchJob,
-    width: u16,
-    screen: &mut Screen,
-) {
-    let state = collect_live(
-        pool,
-        caps,
-        CollectOptions {
-            locks_limit: None,
-            innodb_status: true,
-            timeout: config.query_timeout,
-        },
-    )
-    .await;
+async fn refresh(server: &Server, job: &WatchJob, width: u16, screen: &mut Screen) {
+    let state = server.collect(None, true).await;
     let analysis = analyze_waits(&state);
     screen.roots = analysis.root_blockers.iter().map(|r| r.thread_id).collect();
     screen.selected = screen.selected.min(screen.roots.len().saturating_sub(1));
@@ -306,25 +287,27 @@ fn full_screen() -> Result<DefaultTerminal> {
 }
 
 /// Leaves the full screen, runs `lockdiag kill THREAD` as the command would, waits for Enter.
-async fn kill_from_screen(thread_id: u64, config: &ConnectionConfig) -> Result<()> {
+async fn kill_from_screen(thread_id: u64, server: &Server) -> Result<()> {
     ratatui::restore();
     let job = KillJob {
-        criteria: crate::analyze::kill::KillCriteria {
-            thread_ids: vec![thread_id],
-            ..Default::default()
+        request: KillRequest {
+            criteria: crate::analyze::kill::KillCriteria {
+                thread_ids: vec![thread_id],
+                ..Default::default()
+            },
+            expect_server: None,
+            kill_query: false,
+            dry_run: false,
+            audit_log: crate::act::audit::default_audit_path()
+                .unwrap_or_else(|| std::path::PathBuf::from("lockdiag-audit.log")),
         },
-        expect_server: None,
-        kill_query: false,
         yes: false,
-        dry_run: false,
-        audit_log: crate::act::audit::default_audit_path()
-            .unwrap_or_else(|| std::path::PathBuf::from("lockdiag-audit.log")),
     };
     let out = Output {
         format: Format::Table,
         style: TableStyle::detect(false),
     };
-    if let Err(e) = super::kill::run(&job, config, &out).await {
+    if let Err(e) = super::kill::run(&job, server, &out).await {
         super::output::note(&format!("error: {}", super::output::error_chain(&e)));
     }
     eprint!("Press Enter to return to the watch screen ");
@@ -333,11 +316,10 @@ async fn kill_from_screen(thread_id: u64, config: &ConnectionConfig) -> Result<(
     Ok(())
 }
 
-pub async fn run(job: &WatchJob, config: &ConnectionConfig) -> Result<i32> {
+pub async fn run(job: &WatchJob, server: &Server) -> Result<i32> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!("watch needs a terminal; to capture incidents unattended use `lockdiag record --out DIR/`");
     }
-    let (pool, caps) = super::live::open(config).await?;
     let mut screen = Screen::new();
     let result: Result<()> = async {
         let mut terminal = full_screen()?;
@@ -345,7 +327,7 @@ pub async fn run(job: &WatchJob, config: &ConnectionConfig) -> Result<i32> {
         loop {
             if !screen.paused && Instant::now() >= next {
                 let width = terminal.size().map(|s| s.width).unwrap_or(120);
-                refresh(&pool, &caps, config, job, width, &mut screen).await;
+                refresh(server, job, width, &mut screen).await;
                 next = Instant::now() + job.interval;
             }
             draw(&mut terminal, &mut screen, job)?;
@@ -362,7 +344,7 @@ pub async fn run(job: &WatchJob, config: &ConnectionConfig) -> Result<i32> {
                 Action::Stay => {}
                 Action::Quit => return Ok(()),
                 Action::Kill(id) => {
-                    kill_from_screen(id, config).await?;
+                    kill_from_screen(id, server).await?;
                     terminal = full_screen()?;
                     next = Instant::now();
                 }
@@ -371,7 +353,6 @@ pub async fn run(job: &WatchJob, config: &ConnectionConfig) -> Result<i32> {
     }
     .await;
     ratatui::restore();
-    crate::source::connect::close(pool).await;
     result?;
     Ok(EXIT_OK)
 }

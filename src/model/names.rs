@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Backtick-quotes an identifier (doubling any backtick inside).
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
 /// `schema.table`, `table` when the schema is unknown, `?` when neither is.
 pub fn qualified_name(schema: Option<&str>, table: Option<&str>) -> String {
     match (schema, table) {

@@ -8,15 +8,15 @@ pub mod junit;
 pub mod mermaid;
 pub mod prometheus;
 pub mod table;
-mod text;
+pub mod text;
 
 #[cfg(test)]
 mod tests;
 
 use std::io::IsTerminal;
 
-use crate::act::kill::{KillPlan, KillReport};
 use crate::analyze::duplicates::DupesReport;
+use crate::analyze::kill::{KillPlan, KillReport};
 use crate::analyze::views::{
     CheckView, DeadlocksView, LocksView, PsView, SnapshotView, StatusView, WaitsView,
 };

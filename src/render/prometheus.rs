@@ -116,9 +116,11 @@ pub fn snapshot(view: &SnapshotView) -> String {
         );
     }
     if let Some(d) = latest_deadlock {
-        if let Some(epoch) = d.deadlock.timestamp.as_deref().and_then(|ts| {
-            crate::analyze::history::timestamp_epoch(ts, state.server.utc_offset_secs)
-        }) {
+        if let Some(epoch) =
+            d.deadlock.timestamp.as_deref().and_then(|ts| {
+                crate::analyze::time::timestamp_epoch(ts, state.server.utc_offset_secs)
+            })
+        {
             gauge(
                 &mut out,
                 "lockdiag_latest_deadlock_timestamp_seconds",

@@ -1,9 +1,9 @@
 //! Golden tests of every format on hand-built views, including names a
 //! server will happily store: quotes, newlines, `<`, `&`, escape sequences.
 
-use crate::act::kill::{KillOutcome, KillPlan, KillReport, KillResult};
 use crate::analyze::checks::{CheckResult, CheckStatus};
 use crate::analyze::kill::KillTarget;
+use crate::analyze::kill::{KillOutcome, KillPlan, KillReport, KillResult};
 use crate::analyze::views::{
     locks_view, ps_view, status_view, waits_view, CheckView, DeadlockOrigin, DeadlocksView,
     PsFilter, SnapshotView,
@@ -145,8 +145,8 @@ fn kill_result(outcome: KillOutcome) -> KillResult {
     }
 }
 
-fn kill_server() -> crate::act::audit::AuditServer {
-    crate::act::audit::AuditServer {
+fn kill_server() -> crate::analyze::kill::KillServer {
+    crate::analyze::kill::KillServer {
         hostname: Some("db1".into()),
         port: Some(3306),
         server_id: Some(1),
@@ -187,6 +187,8 @@ fn every_view_in_every_format_it_supports() {
             audit_log: None,
             targets: vec![kill_result(KillOutcome::Killed)],
             notes: vec![],
+            missing_thread_ids: vec![],
+            unkillable: 0,
         }),
         View::Snapshot(Box::new(SnapshotView {
             collected_at_start: "2026-11-29T06:00:00.000Z".into(),

@@ -54,6 +54,34 @@ pub fn printable_keeping_colour(text: &str) -> String {
     out
 }
 
+/// The error and its causes joined by `: `, each said once. An I/O error
+/// wrapped twice reads "Input/output error: Input/output error: …" — within one
+/// cause's text too (the driver formats its wrappers into a single string) — so a
+/// cause ending with the next one's text, and a `: ` segment equal to the one
+/// before it, are dropped.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = without_repeated_segments(&cause.to_string());
+        if parts.last().is_some_and(|last| last.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+/// `a: a: b` → `a: b`: a segment that repeats the one just before it says nothing new.
+fn without_repeated_segments(text: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in text.split(": ") {
+        if kept.last() != Some(&segment) {
+            kept.push(segment);
+        }
+    }
+    kept.join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +96,19 @@ mod tests {
             printable_keeping_colour("\u{1b}[1;31mX\u{1b}[0m \u{1b}]0;t\u{7} \u{1b}[2J"),
             "\u{1b}[1;31mX\u{1b}[0m \u{FFFD}]0;t\u{FFFD} \u{FFFD}[2J"
         );
+    }
+
+    #[test]
+    fn error_chain_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(io)
+            .context("Input/output error: Input/output error: No such file or directory")
+            .context("cannot read the server's identity");
+        assert_eq!(
+            error_chain(&e),
+            "cannot read the server's identity: Input/output error: No such file or directory"
+        );
+        let e = anyhow::anyhow!("cannot connect: a: b: b: c");
+        assert_eq!(error_chain(&e), "cannot connect: a: b: c");
     }
 }

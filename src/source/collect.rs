@@ -542,166 +542,193 @@ struct RoundOutcome {
     stale_cache: bool,
 }
 
-/// Every source, concurrently or one by one.
-async fn collect_all(
-    pool: &Pool,
-    caps: &Capabilities,
-    options: CollectOptions,
-    sequential: bool,
-) -> (LiveState, RoundOutcome) {
-    let t = options.timeout;
+/// Which statement reads each source on this server, planned once from the
+/// capabilities: the flavour and privilege choices live here and nowhere else.
+struct Plan {
+    sessions: Collector<'static>,
+    /// INNODB_TRX can be read (with, on MariaDB/5.7, INNODB_LOCK_WAITS and INNODB_LOCKS
+    /// from the same refresh of InnoDB's cache).
+    innodb_cache: Result<(), String>,
+    /// MySQL 8's performance_schema row-lock waits; `Err` when they come from InnoDB's
+    /// cache (`Ok(None)` of `innodb_is`) or cannot be read (the reason).
+    lock_waits: Result<Collector<'static>, String>,
+    /// MySQL 8's lock groups, when a listing is asked for.
+    locks: Option<Result<Collector<'static>, String>>,
+    metadata_locks: Result<Collector<'static>, String>,
+    innodb_status: Option<Collector<'static>>,
+    /// 5.7/MariaDB: waits and locks are raw cache rows, joined afterwards.
+    innodb_is: bool,
+}
+
+fn collector(
+    source: &'static str,
+    sql: &'static str,
+    from: &'static str,
+    params: Params,
+    privilege_hint: &'static str,
+) -> Collector<'static> {
+    Collector {
+        source,
+        statement: (sql, from),
+        params,
+        privilege_hint,
+    }
+}
+
+/// An empty reason: read with the transactions, from the same refresh of InnoDB's cache.
+const FROM_INNODB_CACHE: &str = "";
+
+fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     let innodb_is = caps.row_locks == Ok(RowLockSource::InnodbLocks);
     let data_locks = caps.row_locks == Ok(RowLockSource::DataLocks);
     let row_lock_reason = caps.row_locks.clone().err().unwrap_or_default();
-    let statement = |source: &'static str,
-                     statement: (&'static str, &'static str),
-                     params: Params,
-                     privilege_hint: &'static str| Collector {
-        source,
-        statement,
-        params,
-        privilege_hint,
+    let sessions = match caps.processlist {
+        ProcesslistSource::PerformanceSchema => collector(
+            "processlist",
+            include_str!("../../queries/processlist_ps.sql"),
+            "performance_schema.processlist",
+            Params::Empty,
+            NEEDS_PROCESS,
+        ),
+        ProcesslistSource::InformationSchema => collector(
+            "processlist",
+            if caps.server.flavour == Flavour::Mariadb {
+                include_str!("../../queries/processlist_mariadb.sql")
+            } else {
+                include_str!("../../queries/processlist_is.sql")
+            },
+            "information_schema.PROCESSLIST",
+            Params::Empty,
+            NEEDS_PROCESS,
+        ),
     };
+    // MySQL 8: joined on the server (performance_schema is indexed). 5.7/MariaDB: raw rows.
+    let lock_waits = if data_locks {
+        // Without PROCESS, INNODB_TRX is denied: performance_schema alone still gives the waits.
+        let sql = if caps.has_process_privilege {
+            include_str!("../../queries/lock_waits_mysql8.sql")
+        } else {
+            include_str!("../../queries/lock_waits_mysql8_no_process.sql")
+        };
+        let from = "performance_schema.data_lock_waits";
+        Ok(collector(
+            "lock_waits",
+            sql,
+            from,
+            Params::Empty,
+            NEEDS_PS_SELECT,
+        ))
+    } else if innodb_is {
+        Err(FROM_INNODB_CACHE.to_string())
+    } else {
+        Err(row_lock_reason.clone())
+    };
+    let locks = options.locks_limit.map(|limit| {
+        if data_locks {
+            Ok(collector(
+                "locks",
+                include_str!("../../queries/locks_mysql8.sql"),
+                "performance_schema.data_locks",
+                Params::Positional(vec![limit.into()]),
+                NEEDS_PS_SELECT,
+            ))
+        } else if innodb_is {
+            Err(FROM_INNODB_CACHE.to_string())
+        } else {
+            Err(row_lock_reason.clone())
+        }
+    });
+    let metadata_locks = caps.metadata_locks.clone().map(|()| {
+        collector(
+            "metadata_locks",
+            include_str!("../../queries/metadata_locks.sql"),
+            "performance_schema.metadata_locks",
+            Params::Empty,
+            NEEDS_PS_SELECT,
+        )
+    });
+    let innodb_status = options.innodb_status.then(|| {
+        collector(
+            "innodb_status",
+            include_str!("../../queries/innodb_status.sql"),
+            "SHOW ENGINE INNODB STATUS",
+            Params::Empty,
+            NEEDS_PROCESS,
+        )
+    });
+    let innodb_cache = if caps.innodb_trx {
+        Ok(())
+    } else {
+        Err("this server has no information_schema.INNODB_TRX".to_string())
+    };
+    Plan {
+        sessions,
+        innodb_cache,
+        lock_waits,
+        locks,
+        metadata_locks,
+        innodb_status,
+        innodb_is,
+    }
+}
 
-    let sessions = collect(
-        pool,
-        caps,
-        match caps.processlist {
-            ProcesslistSource::PerformanceSchema => statement(
-                "processlist",
-                (
-                    include_str!("../../queries/processlist_ps.sql"),
-                    "performance_schema.processlist",
-                ),
-                Params::Empty,
-                NEEDS_PROCESS,
-            ),
-            ProcesslistSource::InformationSchema => statement(
-                "processlist",
-                (
-                    if caps.server.flavour == Flavour::Mariadb {
-                        include_str!("../../queries/processlist_mariadb.sql")
-                    } else {
-                        include_str!("../../queries/processlist_is.sql")
-                    },
-                    "information_schema.PROCESSLIST",
-                ),
-                Params::Empty,
-                NEEDS_PROCESS,
-            ),
-        },
-        t,
-        map_session,
-    );
+/// Every collector's outcome of one round.
+struct Round {
+    sessions: Collected<Session>,
+    cache: CacheSources,
+    row_waits: Collected<LockWait>,
+    locks: Option<Collected<LockSummary>>,
+    metadata: Collected<MetadataLock>,
+    status_text: Option<Collected<String>>,
+}
+
+/// Runs the plan: concurrently, or one statement after another.
+async fn run_plan(
+    pool: &Pool,
+    caps: &Capabilities,
+    plan: Plan,
+    t: Duration,
+    sequential: bool,
+) -> Round {
+    let innodb_is = plan.innodb_is;
+    let sessions = collect(pool, caps, plan.sessions, t, map_session);
     let cache = async {
-        if !caps.innodb_trx {
-            let missing = "this server has no information_schema.INNODB_TRX".to_string();
-            return CacheSources {
+        match plan.innodb_cache {
+            Ok(()) => collect_innodb_cache(pool, caps, innodb_is, t).await,
+            Err(missing) => CacheSources {
                 transactions: unavailable("transactions", missing),
                 lock_waits: None,
                 locks: None,
                 check: CacheCheck::default(),
-            };
+            },
         }
-        collect_innodb_cache(pool, caps, innodb_is, t).await
     };
-    // MySQL 8: joined on the server (performance_schema is indexed). 5.7/MariaDB: raw rows.
     let row_waits = async {
-        if data_locks {
-            // Without PROCESS, INNODB_TRX is denied: performance_schema alone still gives the waits.
-            let sql = (
-                if caps.has_process_privilege {
-                    include_str!("../../queries/lock_waits_mysql8.sql")
-                } else {
-                    include_str!("../../queries/lock_waits_mysql8_no_process.sql")
-                },
-                "performance_schema.data_lock_waits",
-            );
-            collect(
-                pool,
-                caps,
-                statement("lock_waits", sql, Params::Empty, NEEDS_PS_SELECT),
-                t,
-                map_row_wait,
-            )
-            .await
-        } else if innodb_is {
-            // Read with the transactions, from the same refresh of InnoDB's cache (below).
-            unavailable("lock_waits", String::new())
-        } else {
-            unavailable("lock_waits", row_lock_reason.clone())
+        match plan.lock_waits {
+            Ok(c) => collect(pool, caps, c, t, map_row_wait).await,
+            Err(reason) => unavailable("lock_waits", reason),
         }
     };
     let locks = async {
-        if data_locks {
-            let limit = options.locks_limit?;
-            let sql = (
-                include_str!("../../queries/locks_mysql8.sql"),
-                "performance_schema.data_locks",
-            );
-            Some(
-                collect(
-                    pool,
-                    caps,
-                    statement(
-                        "locks",
-                        sql,
-                        Params::Positional(vec![limit.into()]),
-                        NEEDS_PS_SELECT,
-                    ),
-                    t,
-                    map_lock_summary,
-                )
-                .await,
-            )
-        } else if innodb_is {
-            // Read with the transactions, from the same refresh of InnoDB's cache (below).
-            None
-        } else {
-            options
-                .locks_limit
-                .map(|_| unavailable("locks", row_lock_reason.clone()))
+        match plan.locks? {
+            Ok(c) => Some(collect(pool, caps, c, t, map_lock_summary).await),
+            Err(reason) if reason == FROM_INNODB_CACHE => None,
+            Err(reason) => Some(unavailable("locks", reason)),
         }
     };
     let metadata = async {
-        match &caps.metadata_locks {
-            Ok(()) => {
-                let sql = (
-                    include_str!("../../queries/metadata_locks.sql"),
-                    "performance_schema.metadata_locks",
-                );
-                collect(
-                    pool,
-                    caps,
-                    statement("metadata_locks", sql, Params::Empty, NEEDS_PS_SELECT),
-                    t,
-                    map_metadata_lock,
-                )
-                .await
-            }
-            Err(reason) => unavailable("metadata_locks", reason.clone()),
+        match plan.metadata_locks {
+            Ok(c) => collect(pool, caps, c, t, map_metadata_lock).await,
+            Err(reason) => unavailable("metadata_locks", reason),
         }
     };
     let status_text = async {
-        if !options.innodb_status {
-            return None;
+        match plan.innodb_status {
+            Some(c) => Some(collect(pool, caps, c, t, |r| r.text("status")).await),
+            None => None,
         }
-        let sql = (
-            include_str!("../../queries/innodb_status.sql"),
-            "SHOW ENGINE INNODB STATUS",
-        );
-        Some(
-            collect(
-                pool,
-                caps,
-                statement("innodb_status", sql, Params::Empty, NEEDS_PROCESS),
-                t,
-                |r| r.text("status"),
-            )
-            .await,
-        )
     };
-    let (mut sessions, cache, row_waits, locks, metadata, status_text) = if sequential {
+    let (sessions, cache, row_waits, locks, metadata, status_text) = if sequential {
         (
             sessions.await,
             cache.await,
@@ -713,6 +740,45 @@ async fn collect_all(
     } else {
         tokio::join!(sessions, cache, row_waits, locks, metadata, status_text)
     };
+    Round {
+        sessions,
+        cache,
+        row_waits,
+        locks,
+        metadata,
+        status_text,
+    }
+}
+
+/// Every source, concurrently or one by one.
+async fn collect_all(
+    pool: &Pool,
+    caps: &Capabilities,
+    options: CollectOptions,
+    sequential: bool,
+) -> (LiveState, RoundOutcome) {
+    let plan = plan(caps, &options);
+    let innodb_is = plan.innodb_is;
+    let round = run_plan(pool, caps, plan, options.timeout, sequential).await;
+    assemble(caps, &options, innodb_is, round)
+}
+
+/// The round's rows as one state: waits joined, locks summarised, lockdiag's own
+/// connections named, every source's status said.
+fn assemble(
+    caps: &Capabilities,
+    options: &CollectOptions,
+    innodb_is: bool,
+    round: Round,
+) -> (LiveState, RoundOutcome) {
+    let Round {
+        mut sessions,
+        cache,
+        row_waits,
+        locks,
+        metadata,
+        status_text,
+    } = round;
     let CacheSources {
         transactions,
         lock_waits: cache_waits,

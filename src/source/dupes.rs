@@ -1,216 +1,169 @@
-//! The duplicate-key scan: names validated against information_schema, the
-//! table read in primary-key chunks of plain consistent reads (no locking
-//! clause, autocommit: no row locks, no read view held between chunks), each
-//! chunk time-limited. Values travel in the binary protocol and the next
-//! chunk's bound is the exact primary key read last, so binary, decimal and
-//! date keys page exactly. Grouping is in `analyze::duplicates` (two passes,
-//! bounded memory); the collation weights come from the server.
+//! The duplicate-key scan's reads: the table's catalog rows, and the table
+//! itself in primary-key (or key-index) chunks of plain consistent reads — no
+//! locking clause, autocommit: no row locks, no read view held between chunks —
+//! each chunk time-limited. Values travel in the binary protocol and the next
+//! chunk's bound is the exact key read last, so binary, decimal and date keys
+//! page exactly. What the rows mean (groups, digests, the fix) is
+//! `analyze::duplicates`; `act::dupes` wires the two.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mysql_async::{Params, Pool, Value};
 use thiserror::Error;
 
-use crate::analyze::duplicates::{
-    add_unique_statement, cleanup_statements, covering_unique_index, keyset_after, keyset_params,
-    ordered_index, quote_ident, DigestCounter, DupesFix, DupesReport, Duplicates, GroupCollector,
-    IndexInfo, KeyColumn, OrderedGrouper, ScannedRow,
-};
-use crate::analyze::suggest::closest;
-use crate::model::Flavour;
-use crate::parse::where_filter::{parse_filter, FilterError, FilterValue};
+use crate::model::{quote_ident, Flavour};
 
-use super::catalog::user_tables;
 use super::query::{fetch, fetch_values, statement_text, QueryError};
+use super::rows::Record;
 
-/// What to scan.
-#[derive(Debug, Clone)]
-pub struct DupesRequest {
-    pub schema: String,
-    pub table: String,
-    pub columns: Vec<String>,
-    pub filter: Option<String>,
-    pub chunk_rows: u64,
-    /// Groups listed at most.
-    pub limit: usize,
-    pub timeout: Duration,
-}
-
-#[derive(Debug, Error)]
-pub enum DupesError {
-    #[error(
-        "no table {schema}.{table} (or no SELECT on it){}",
-        did_you_mean(closest)
-    )]
-    UnknownTable {
-        schema: String,
-        table: String,
-        /// The nearest existing `schema.table` names.
-        closest: Vec<String>,
-    },
-    #[error("{schema}.{table} has no column {column} (columns: {known})")]
-    UnknownColumn {
-        schema: String,
-        table: String,
-        column: String,
-        known: String,
-    },
-    /// A chunk ended on the bound it started from: reading on would loop forever.
-    #[error(
-        "the scan of {0} stopped advancing (a chunk ended where it began); nothing was reported"
-    )]
-    NoProgress(String),
-    #[error(transparent)]
-    Filter(#[from] FilterError),
-    #[error("{0}")]
-    Query(#[from] QueryError),
-}
-
-fn did_you_mean(names: &[String]) -> String {
-    if names.is_empty() {
-        String::new()
-    } else {
-        format!("; closest: {}", names.join(", "))
-    }
-}
-
-/// Where a scan is, for a progress bar.
-#[derive(Debug, Clone, Copy)]
-pub struct ScanProgress {
-    /// 1: counting every row; 2: reading the repeated keys again to verify them.
-    pub pass: u32,
-    pub rows: u64,
-    /// InnoDB's estimate of the table's rows (0 when unknown).
-    pub estimate: u64,
-}
-
-/// Tells `progress` the rows read so far in pass `pass` of about `estimate`.
-fn reporter(
-    progress: &mut impl FnMut(ScanProgress),
-    pass: u32,
-    estimate: u64,
-) -> impl FnMut(u64) + '_ {
-    move |rows| {
-        progress(ScanProgress {
-            pass,
-            rows,
-            estimate,
-        })
-    }
-}
-
-fn is_integer_type(data_type: &str) -> bool {
-    matches!(
-        data_type.to_ascii_lowercase().as_str(),
-        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint"
-    )
-}
-
-fn typed_param(text: &str, integer: bool) -> Value {
-    if integer {
-        if let Ok(n) = text.parse::<i64>() {
-            return Value::Int(n);
-        }
-        if let Ok(n) = text.parse::<u64>() {
-            return Value::UInt(n);
-        }
-    }
-    Value::Bytes(text.as_bytes().to_vec())
-}
-
-/// The table as the server spells it and its row estimate; an unknown name
-/// is an error naming the closest tables that exist.
-async fn locate_table(
+/// The table as the server spells it and InnoDB's estimate of its rows; `None`
+/// when no table of that name is visible (matched case-insensitively, the exact
+/// spelling first).
+pub async fn locate_table(
     pool: &Pool,
     flavour: Flavour,
-    request: &DupesRequest,
-) -> Result<(String, String, u64), DupesError> {
-    let t = request.timeout;
-    let params = Params::Positional(vec![
-        request.schema.clone().into(),
-        request.table.clone().into(),
-    ]);
+    schema: &str,
+    table: &str,
+    timeout: Duration,
+) -> Result<Option<(String, String, u64)>, QueryError> {
+    let params = Params::Positional(vec![schema.into(), table.into()]);
     let sql = include_str!("../../queries/dupes_table.sql");
-    let (rows, _) = fetch(pool, sql, params, Some(flavour), t).await?;
-    let spelled =
-        |r: &crate::source::rows::Record| Some((r.text("table_schema")?, r.text("table_name")?));
-    // Case-insensitive match; the exact spelling wins where both exist.
+    let (rows, _) = fetch(pool, sql, params, Some(flavour), timeout).await?;
+    let spelled = |r: &Record| Some((r.text("table_schema")?, r.text("table_name")?));
     let found = rows
         .iter()
-        .find(|r| spelled(r) == Some((request.schema.clone(), request.table.clone())))
+        .find(|r| spelled(r) == Some((schema.to_string(), table.to_string())))
         .or_else(|| rows.first());
-    if let Some((schema, table)) = found.and_then(spelled) {
-        let estimate = found.and_then(|r| r.num("table_rows")).unwrap_or(0);
-        return Ok((schema, table, estimate));
-    }
-    let known: Vec<String> = match user_tables(pool, flavour, t).await {
-        Ok(tables) => tables.iter().map(|(s, t)| format!("{s}.{t}")).collect(),
-        Err(_) => Vec::new(), // the suggestion is a courtesy: the error stands without it
+    Ok(found.and_then(|r| {
+        let (schema, table) = spelled(r)?;
+        Some((schema, table, r.num("table_rows").unwrap_or(0)))
+    }))
+}
+
+/// The table's columns (`queries/dupes_columns.sql`).
+pub async fn table_columns(
+    pool: &Pool,
+    flavour: Flavour,
+    schema: &str,
+    table: &str,
+    timeout: Duration,
+) -> Result<Vec<Record>, QueryError> {
+    let params = Params::Positional(vec![schema.into(), table.into()]);
+    let sql = include_str!("../../queries/dupes_columns.sql");
+    Ok(fetch(pool, sql, params, Some(flavour), timeout).await?.0)
+}
+
+/// The table's index parts, in index order (`queries/dupes_indexes.sql`).
+pub async fn table_indexes(
+    pool: &Pool,
+    flavour: Flavour,
+    schema: &str,
+    table: &str,
+    timeout: Duration,
+) -> Result<Vec<Record>, QueryError> {
+    let params = Params::Positional(vec![schema.into(), table.into()]);
+    let sql = include_str!("../../queries/dupes_indexes.sql");
+    Ok(fetch(pool, sql, params, Some(flavour), timeout).await?.0)
+}
+
+/// `queries/dupes_chunk.sql` filled in: the selected expressions, the table (with
+/// its `FORCE INDEX`), the filter, the order and the chunk size; the lower bound
+/// (`{after}`) is filled per chunk.
+pub fn chunk_statement(
+    select: &[String],
+    table: &str,
+    filter: &str,
+    order: &[String],
+    chunk: u64,
+) -> String {
+    let order_sql = if order.is_empty() {
+        "NULL".to_string()
+    } else {
+        order
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let wanted = format!("{}.{}", request.schema, request.table);
-    Err(DupesError::UnknownTable {
-        schema: request.schema.clone(),
-        table: request.table.clone(),
-        closest: closest(&wanted, &known, 3)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-    })
+    statement_text(include_str!("../../queries/dupes_chunk.sql"))
+        .replace("{select}", &select.join(", "))
+        .replace("{table}", table)
+        .replace("{filter}", filter)
+        .replace("{order}", &order_sql)
+        .replace("{chunk}", &chunk.to_string())
+}
+
+/// `(a > ?) OR (a = ? AND b > ?) OR …`: the rows after a bound in the order of
+/// `columns`. Spelled out rather than `(a, b) > (?, ?)`, which MariaDB reads
+/// from the start of the index on every chunk.
+pub fn keyset_after(columns: &[String]) -> String {
+    (0..columns.len())
+        .map(|i| {
+            let mut terms: Vec<String> = columns[..i]
+                .iter()
+                .map(|c| format!("{} = ?", quote_ident(c)))
+                .collect();
+            terms.push(format!("{} > ?", quote_ident(&columns[i])));
+            format!("({})", terms.join(" AND "))
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// The parameters of [`keyset_after`] for the bound `values`.
+pub fn keyset_params(values: &[Value]) -> Vec<Value> {
+    (0..values.len())
+        .flat_map(|i| values[..=i].iter().cloned())
+        .collect()
 }
 
 /// One pass over the table, chunk by chunk in the order of an index (the
 /// primary key, or one starting with the key columns), or in one
 /// time-limited read without a primary key.
-struct ChunkedRead<'a> {
-    pool: &'a Pool,
-    flavour: Flavour,
-    timeout: Duration,
-    /// The statement with everything but the chunk's lower bound filled in.
-    template: String,
+pub struct ChunkedRead<'a> {
+    pub pool: &'a Pool,
+    pub flavour: Flavour,
+    pub timeout: Duration,
+    /// The statement with everything but the chunk's lower bound filled in ([`chunk_statement`]).
+    pub template: String,
     /// The order's columns; their values close each row, and the last row's are the next bound.
-    order: Vec<String>,
+    pub order: Vec<String>,
     /// `schema.table`, for messages.
-    table: String,
-    pk_len: usize,
-    key_len: usize,
-    /// For each key column, whether a weight column follows the keys for it.
-    weighted: Vec<bool>,
-    filter_params: Vec<Value>,
-    chunk_rows: u64,
+    pub table: String,
+    pub filter_params: Vec<Value>,
+    pub chunk_rows: u64,
 }
 
 /// How a pass ended.
-struct PassOutcome {
-    chunks: u64,
-    interrupted: bool,
+#[derive(Debug, Clone, Copy)]
+pub struct PassOutcome {
+    pub chunks: u64,
+    pub interrupted: bool,
+}
+
+/// Why a pass stopped with an error.
+#[derive(Debug, Error)]
+pub enum ChunkError {
+    /// A chunk ended on the bound it started from: reading on would loop forever.
+    #[error(
+        "the scan of {0} stopped advancing (a chunk ended where it began); nothing was reported"
+    )]
+    NoProgress(String),
+    #[error("{0}")]
+    Query(#[from] QueryError),
 }
 
 impl ChunkedRead<'_> {
-    /// The row, and the values of its order columns.
-    fn split(&self, mut values: Vec<Value>) -> (ScannedRow, Vec<Value>) {
-        let bound = values.split_off(values.len().saturating_sub(self.order.len()));
-        let mut weights_in = values.split_off(self.pk_len + self.key_len).into_iter();
-        let key = values.split_off(self.pk_len);
-        let weights = self
-            .weighted
-            .iter()
-            .map(|w| if *w { weights_in.next() } else { None })
-            .collect();
-        let row = ScannedRow {
-            primary_key: values,
-            key,
-            weights,
-        };
-        (row, bound)
-    }
-
-    async fn pass(
+    /// One pass: each row's selected values (without the order columns that close
+    /// it) to `row_seen`, the rows read so far to `chunk_done` after each chunk;
+    /// `stop` ends it cleanly between chunks.
+    pub async fn pass(
         &self,
         stop: &AtomicBool,
-        mut row_seen: impl FnMut(ScannedRow),
+        mut row_seen: impl FnMut(Vec<Value>),
         mut chunk_done: impl FnMut(u64),
-    ) -> Result<PassOutcome, DupesError> {
+    ) -> Result<PassOutcome, ChunkError> {
         let mut last: Option<Vec<Value>> = None;
         let mut chunks = 0;
         let mut rows_read = 0;
@@ -243,15 +196,15 @@ impl ChunkedRead<'_> {
             let fetched = rows.len() as u64;
             rows_read += fetched;
             let previous = last.clone();
-            for values in rows {
-                let (row, bound) = self.split(values);
+            for mut values in rows {
+                let bound = values.split_off(values.len().saturating_sub(self.order.len()));
                 if !self.order.is_empty() {
                     last = Some(bound);
                 }
-                row_seen(row);
+                row_seen(values);
             }
             if fetched > 0 && previous.is_some() && last == previous {
-                return Err(DupesError::NoProgress(self.table.clone()));
+                return Err(ChunkError::NoProgress(self.table.clone()));
             }
             chunk_done(rows_read);
             if self.order.is_empty() || fetched < self.chunk_rows {
@@ -264,299 +217,17 @@ impl ChunkedRead<'_> {
     }
 }
 
-/// Scans for duplicate keys. `progress` is told after each chunk; `stop`
-/// ends the scan cleanly between chunks.
-pub async fn scan_duplicates(
-    pool: &Pool,
-    flavour: Flavour,
-    request: &DupesRequest,
-    stop: &AtomicBool,
-    mut progress: impl FnMut(ScanProgress),
-) -> Result<DupesReport, DupesError> {
-    let started = Instant::now();
-    let t = request.timeout;
-    let (schema, table, estimate) = locate_table(pool, flavour, request).await?;
-    let names = || Params::Positional(vec![schema.clone().into(), table.clone().into()]);
-    let (rows, _) = fetch(
-        pool,
-        include_str!("../../queries/dupes_columns.sql"),
-        names(),
-        Some(flavour),
-        t,
-    )
-    .await?;
-    let known: Vec<KeyColumn> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(KeyColumn {
-                name: r.text("column_name")?,
-                data_type: r.text("data_type").unwrap_or_default(),
-                collation: r.text("collation_name"),
-                nullable: r.str("is_nullable") != Some("NO"),
-            })
-        })
-        .collect();
-    // Names as the server spells them; anything unknown is an error, never pasted into SQL.
-    let resolve = |name: &str| -> Result<KeyColumn, DupesError> {
-        known
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-            .cloned()
-            .ok_or_else(|| DupesError::UnknownColumn {
-                schema: schema.clone(),
-                table: table.clone(),
-                column: name.to_string(),
-                known: known
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-    };
-    let key: Vec<KeyColumn> = request
-        .columns
-        .iter()
-        .map(|c| resolve(c))
-        .collect::<Result<_, _>>()?;
-    let key_names: Vec<String> = key.iter().map(|c| c.name.clone()).collect();
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    let (indexes, _) = fetch(
-        pool,
-        include_str!("../../queries/dupes_indexes.sql"),
-        names(),
-        Some(flavour),
-        t,
-    )
-    .await?;
-    let mut index_list: Vec<IndexInfo> = Vec::new();
-    for r in &indexes {
-        let Some(name) = r.text("index_name") else {
-            continue;
-        };
-        if index_list.last().is_none_or(|i| i.name != name) {
-            index_list.push(IndexInfo {
-                name: name.clone(),
-                unique: r.num("non_unique") == Some(0),
-                columns: Vec::new(),
-                whole_and_ascending: true,
-            });
-        }
-        if let Some(index) = index_list.last_mut() {
-            // A functional part (MySQL 8) has no column: the index is neither a
-            // plain order nor a plain uniqueness guarantee for the columns.
-            let plain = r.str("sub_part").is_none() && r.str("sort_order") == Some("A");
-            match r.text("column_name") {
-                Some(column) => index.columns.push(column),
-                None => index.columns.push(String::new()),
-            }
-            index.whole_and_ascending &=
-                plain && index.columns.last().is_some_and(|c| !c.is_empty());
-        }
+    #[test]
+    fn keyset() {
+        let cols = ["a".to_string(), "b".to_string()];
+        assert_eq!(keyset_after(&cols), "(`a` > ?) OR (`a` = ? AND `b` > ?)");
+        assert_eq!(
+            keyset_params(&[Value::Int(1), Value::Int(2)]),
+            vec![Value::Int(1), Value::Int(1), Value::Int(2)]
+        );
     }
-    let unique: Vec<(String, Vec<String>)> = index_list
-        .iter()
-        .filter(|i| i.unique && i.columns.iter().all(|c| !c.is_empty()))
-        .map(|i| (i.name.clone(), i.columns.clone()))
-        .collect();
-    let primary_key: Vec<KeyColumn> = unique
-        .iter()
-        .find(|(n, _)| n == "PRIMARY")
-        .map(|(_, cols)| cols.iter().filter_map(|c| resolve(c).ok()).collect())
-        .unwrap_or_default();
-    let unique_index = covering_unique_index(&unique, &key_names).map(str::to_string);
-
-    let mut filter_sql = String::new();
-    let mut filter_params: Vec<Value> = Vec::new();
-    if let Some(text) = &request.filter {
-        for condition in parse_filter(text)? {
-            let column = resolve(&condition.column)?;
-            filter_sql.push_str(&format!(
-                " AND {} {}",
-                quote_ident(&column.name),
-                condition.op
-            ));
-            match condition.value {
-                Some(FilterValue::Number(n)) => {
-                    filter_sql.push_str(" ?");
-                    filter_params.push(typed_param(&n, is_integer_type(&column.data_type)));
-                }
-                Some(FilterValue::Text(s)) => {
-                    filter_sql.push_str(" ?");
-                    filter_params.push(Value::Bytes(s.into_bytes()));
-                }
-                None => {}
-            }
-        }
-    }
-
-    // In the order of an index starting with the key columns when there is one
-    // (one pass, groups arrive whole); else in primary-key order, two passes.
-    let pk_names: Vec<String> = primary_key.iter().map(|c| c.name.clone()).collect();
-    let by_index = ordered_index(&index_list, &key, &known, &primary_key);
-    let (order, table_sql): (Vec<String>, String) = {
-        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&table));
-        match &by_index {
-            Some((index, order)) => (
-                order.clone(),
-                format!("{qualified} FORCE INDEX ({})", quote_ident(index)),
-            ),
-            None => (pk_names.clone(), qualified),
-        }
-    };
-    let select: Vec<String> = primary_key
-        .iter()
-        .chain(key.iter())
-        .map(|c| quote_ident(&c.name))
-        .chain(
-            key.iter()
-                .filter(|c| c.by_weight())
-                .map(KeyColumn::weight_sql),
-        )
-        .chain(order.iter().map(|c| quote_ident(c)))
-        .collect();
-    // Without any order there are no chunks: one time-limited pass.
-    let (order_sql, limit) = if order.is_empty() {
-        ("NULL".to_string(), u64::MAX)
-    } else {
-        (
-            order
-                .iter()
-                .map(|c| quote_ident(c))
-                .collect::<Vec<_>>()
-                .join(", "),
-            request.chunk_rows,
-        )
-    };
-    let template = statement_text(include_str!("../../queries/dupes_chunk.sql"))
-        .replace("{select}", &select.join(", "))
-        .replace("{table}", &table_sql)
-        .replace("{filter}", &filter_sql)
-        .replace("{order}", &order_sql)
-        .replace("{chunk}", &limit.to_string());
-    let read = ChunkedRead {
-        pool,
-        flavour,
-        timeout: t,
-        template,
-        order,
-        table: format!("{schema}.{table}"),
-        pk_len: primary_key.len(),
-        key_len: key.len(),
-        weighted: key.iter().map(KeyColumn::by_weight).collect(),
-        filter_params,
-        chunk_rows: limit,
-    };
-
-    let limit = request.limit;
-    let mut passes = 1;
-    let (rows_scanned, null_keys, chunks, interrupted, key_memory_bytes, duplicates) =
-        if by_index.is_some() {
-            let mut grouper = OrderedGrouper::new(limit);
-            let pass = read
-                .pass(
-                    stop,
-                    |row| grouper.add(row),
-                    reporter(&mut progress, 1, estimate),
-                )
-                .await?;
-            (
-                grouper.rows_scanned,
-                grouper.null_keys,
-                pass.chunks,
-                pass.interrupted,
-                grouper.memory_bytes(),
-                grouper.finish(&key, &primary_key),
-            )
-        } else {
-            // Pass 1: a digest per distinct key.
-            let mut counter = DigestCounter::default();
-            let first = read
-                .pass(
-                    stop,
-                    |row| counter.add(&row),
-                    reporter(&mut progress, 1, estimate),
-                )
-                .await?;
-            let (rows_scanned, null_keys) = (counter.rows_scanned, counter.null_keys);
-            let mut memory = counter.memory_bytes();
-            let candidates = counter.candidates();
-            let mut chunks = first.chunks;
-            let mut interrupted = first.interrupted;
-            let duplicates = if interrupted {
-                // Not verified: the digest counts of the rows read so far, no group listed.
-                Duplicates {
-                    duplicate_groups: candidates.len() as u64,
-                    duplicated_rows: candidates.rows,
-                    extra_rows: candidates.rows - candidates.len() as u64,
-                    ..Default::default()
-                }
-            } else if candidates.is_empty() {
-                Duplicates::default()
-            } else {
-                // Pass 2: only the rows whose digest repeated, grouped by their full collation key.
-                passes = 2;
-                let mut collector = GroupCollector::new(candidates);
-                let second = read
-                    .pass(
-                        stop,
-                        |row| collector.add(row),
-                        reporter(&mut progress, 2, rows_scanned),
-                    )
-                    .await?;
-                chunks += second.chunks;
-                interrupted = second.interrupted;
-                memory = memory.max(collector.memory_bytes());
-                collector.finish(&key, &primary_key, limit)
-            };
-            (
-                rows_scanned,
-                null_keys,
-                chunks,
-                interrupted,
-                memory,
-                duplicates,
-            )
-        };
-    let groups_omitted = duplicates
-        .duplicate_groups
-        .saturating_sub(duplicates.groups.len() as u64);
-    let extra_rows = duplicates.extra_rows;
-    let fix = unique_index.is_none().then(|| DupesFix {
-        cleanup: cleanup_statements(
-            &schema,
-            &table,
-            &key_names,
-            &primary_key,
-            &duplicates.to_remove,
-        ),
-        cleanup_rows: duplicates.to_remove.len() as u64,
-        cleanup_covers_all: duplicates.to_remove.len() as u64 == extra_rows,
-        add_unique: add_unique_statement(&schema, &table, &key_names),
-    });
-    Ok(DupesReport {
-        schema,
-        table,
-        columns: key_names,
-        collations: key
-            .iter()
-            .map(|c| c.by_weight().then(|| c.collation.clone()).flatten())
-            .collect(),
-        filter: request.filter.clone(),
-        primary_key: pk_names,
-        unique_index,
-        read_through_index: by_index.map(|(index, _)| index),
-        rows_scanned,
-        rows_with_null_key: null_keys,
-        chunks,
-        passes,
-        key_memory_bytes,
-        duplicate_groups: duplicates.duplicate_groups,
-        duplicated_rows: duplicates.duplicated_rows,
-        extra_rows,
-        groups: duplicates.groups,
-        groups_omitted,
-        interrupted,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-        fix,
-    })
 }

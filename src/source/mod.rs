@@ -1,15 +1,18 @@
-//! Source → model: a live server (connect, detect, collect) or text inputs.
+//! Source → model: a live server (one [`server::Server`] handle: connect, detect,
+//! collect), text inputs, saved snapshots; and the files lockdiag keeps.
 
 pub mod catalog;
 pub mod collect;
 pub mod connect;
 pub mod detect;
 pub mod dupes;
+pub mod kill;
 pub mod log_follow;
 pub mod option_files;
 pub mod pfs_error_log;
 pub mod probe;
 pub mod query;
 pub mod rows;
+pub mod server;
 pub mod snapshot_file;
 pub mod text;

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use mysql_async::{Params, Pool};
 
-use crate::analyze::record::Probe;
-use crate::model::Flavour;
+use crate::model::{Flavour, Probe};
 
 use super::query::{fetch, QueryError};
 

@@ -167,9 +167,25 @@ fn one(out: &mut String, report: &DeadlockReport, style: &TableStyle) {
         ]);
     }
     let _ = writeln!(out, "{table}");
-    if !a.edges.is_empty() {
+    cycle_lines(out, &a.edges);
+    let unparsed: usize = d.unparsed_lines.len()
+        + d.transactions
+            .iter()
+            .map(|t| t.unparsed_lines.len())
+            .sum::<usize>();
+    if unparsed > 0 {
+        let _ = writeln!(
+            out,
+            "({unparsed} line(s) not recognised; kept in the JSON output under unparsed_lines)"
+        );
+    }
+}
+
+/// The wait-for cycle, one edge a line.
+fn cycle_lines(out: &mut String, edges: &[crate::analyze::deadlock::DeadlockEdge]) {
+    if !edges.is_empty() {
         let _ = writeln!(out, "Wait-for cycle:");
-        for e in &a.edges {
+        for e in edges {
             let holder = e
                 .holder
                 .map_or("(holder not printed)".to_string(), |h| format!("T{h}"));
@@ -189,17 +205,6 @@ fn one(out: &mut String, report: &DeadlockReport, style: &TableStyle) {
                 e.waiter, e.waiter, e.waits_for
             );
         }
-    }
-    let unparsed: usize = d.unparsed_lines.len()
-        + d.transactions
-            .iter()
-            .map(|t| t.unparsed_lines.len())
-            .sum::<usize>();
-    if unparsed > 0 {
-        let _ = writeln!(
-            out,
-            "({unparsed} line(s) not recognised; kept in the JSON output under unparsed_lines)"
-        );
     }
 }
 

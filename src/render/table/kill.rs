@@ -1,7 +1,7 @@
 //! `kill` for people: what each kill does before the question, what happened after.
 
-use crate::act::kill::{KillOutcome, KillPlan, KillReport};
 use crate::analyze::kill::describe_target;
+use crate::analyze::kill::{KillOutcome, KillPlan, KillReport};
 use crate::analyze::waits::SessionState;
 
 /// Each target described, refused ones marked, the exact statement, and ids not found.
