@@ -5,7 +5,24 @@ use crate::model::PrintedTransaction;
 
 use crate::analyze::DeadlockReport;
 
-use super::View;
+use super::{Format, Renderer, TableStyle, View, ViewKind};
+
+/// Graphviz DOT: the graphs (waits, deadlocks).
+pub struct Dot;
+
+impl Renderer for Dot {
+    fn format(&self) -> Format {
+        Format::Dot
+    }
+
+    fn prints(&self, view: ViewKind) -> bool {
+        matches!(view, ViewKind::Waits | ViewKind::Deadlock)
+    }
+
+    fn render(&self, view: &View, _style: &TableStyle) -> Option<String> {
+        render(view)
+    }
+}
 
 /// The graph of a view that is one (waits, deadlocks); `None` for the others.
 pub fn render(view: &View) -> Option<String> {

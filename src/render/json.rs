@@ -6,7 +6,24 @@ use serde::Serialize;
 
 use crate::model::Versioned;
 
-use super::View;
+use super::{Format, Renderer, TableStyle, View, ViewKind};
+
+/// JSON: every view, as a versioned document.
+pub struct Json;
+
+impl Renderer for Json {
+    fn format(&self) -> Format {
+        Format::Json
+    }
+
+    fn prints(&self, _view: ViewKind) -> bool {
+        true
+    }
+
+    fn render(&self, view: &View, _style: &TableStyle) -> Option<String> {
+        Some(render(view))
+    }
+}
 
 /// The view as a pretty JSON document with a trailing newline.
 pub fn render(view: &View) -> String {

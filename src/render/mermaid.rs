@@ -4,7 +4,24 @@ use crate::analyze::sql_text::shorten_sql;
 
 use crate::analyze::DeadlockReport;
 
-use super::View;
+use super::{Format, Renderer, TableStyle, View, ViewKind};
+
+/// Mermaid flowcharts: the graphs (waits, deadlocks).
+pub struct Mermaid;
+
+impl Renderer for Mermaid {
+    fn format(&self) -> Format {
+        Format::Mermaid
+    }
+
+    fn prints(&self, view: ViewKind) -> bool {
+        matches!(view, ViewKind::Waits | ViewKind::Deadlock)
+    }
+
+    fn render(&self, view: &View, _style: &TableStyle) -> Option<String> {
+        render(view)
+    }
+}
 
 /// The flowchart of a view that is a graph (waits, deadlocks); `None` for the others.
 pub fn render(view: &View) -> Option<String> {

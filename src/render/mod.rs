@@ -96,19 +96,14 @@ impl ViewKind {
         }
     }
 
-    /// The formats this view prints in, the default first.
-    pub fn formats(self) -> &'static [Format] {
-        use Format::*;
-        match self {
-            ViewKind::Waits | ViewKind::Deadlock => &[Table, Json, Dot, Mermaid],
-            ViewKind::Snapshot => &[Json, Prometheus],
-            ViewKind::Status
-            | ViewKind::Ps
-            | ViewKind::Locks
-            | ViewKind::Kill
-            | ViewKind::Check
-            | ViewKind::Dupes => &[Table, Json],
-        }
+    /// The formats this view prints in, as the renderers say, the default first
+    /// (in the order of [`RENDERERS`]: a table for people where there is one).
+    pub fn formats(self) -> Vec<Format> {
+        RENDERERS
+            .iter()
+            .filter(|r| r.prints(self))
+            .map(|r| r.format())
+            .collect()
     }
 
     /// The format asked for, or this view's default; an unsupported pair is an error.
@@ -124,7 +119,7 @@ impl ViewKind {
 
 /// A view asked for in a format it does not print in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("`{}` prints {}, not --format {}", .view.name(), format_list(.view.formats()), .format.name())]
+#[error("`{}` prints {}, not --format {}", .view.name(), format_list(&.view.formats()), .format.name())]
 pub struct Unsupported {
     pub view: ViewKind,
     pub format: Format,
@@ -169,23 +164,37 @@ impl View {
     }
 }
 
+/// One output format: which views it prints, and how. A format is one file with
+/// one of these and one line in [`RENDERERS`]; which command accepts which
+/// `--format` follows from them.
+pub trait Renderer: Sync {
+    fn format(&self) -> Format;
+    /// Whether this format prints views of `view`'s kind.
+    fn prints(&self, view: ViewKind) -> bool;
+    /// The text; `None` only where [`Renderer::prints`] says no.
+    fn render(&self, view: &View, style: &TableStyle) -> Option<String>;
+}
+
+/// Every format, the preferred first.
+pub static RENDERERS: [&dyn Renderer; 5] = [
+    &table::Tables,
+    &json::Json,
+    &dot::Dot,
+    &mermaid::Mermaid,
+    &prometheus::Prometheus,
+];
+
 /// Renders a view in a format, or says the pair is unsupported.
 pub fn render(view: &View, format: Format, style: &TableStyle) -> Result<String, Unsupported> {
     let unsupported = Unsupported {
         view: view.kind(),
         format,
     };
-    if !view.kind().formats().contains(&format) {
-        return Err(unsupported);
-    }
-    let text = match format {
-        Format::Table => table::render(view, style),
-        Format::Json => Some(json::render(view)),
-        Format::Dot => dot::render(view),
-        Format::Mermaid => mermaid::render(view),
-        Format::Prometheus => prometheus::render(view),
-    };
-    text.ok_or(unsupported)
+    RENDERERS
+        .iter()
+        .find(|r| r.format() == format && r.prints(view.kind()))
+        .and_then(|r| r.render(view, style))
+        .ok_or(unsupported)
 }
 
 /// How table output looks.

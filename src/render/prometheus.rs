@@ -5,7 +5,24 @@ use std::fmt::Write;
 use crate::analyze::views::SnapshotView;
 use crate::model::SourceState;
 
-use super::View;
+use super::{Format, Renderer, TableStyle, View, ViewKind};
+
+/// Prometheus text: a snapshot's gauges.
+pub struct Prometheus;
+
+impl Renderer for Prometheus {
+    fn format(&self) -> Format {
+        Format::Prometheus
+    }
+
+    fn prints(&self, view: ViewKind) -> bool {
+        view == ViewKind::Snapshot
+    }
+
+    fn render(&self, view: &View, _style: &TableStyle) -> Option<String> {
+        render(view)
+    }
+}
 
 /// The gauges of a snapshot; `None` for other views.
 pub fn render(view: &View) -> Option<String> {

@@ -11,7 +11,24 @@ pub use live::{locks, ps, server_line, source_notes, status, unknown_waits_line,
 
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
-use super::{TableStyle, View};
+use super::{Format, Renderer, TableStyle, View, ViewKind};
+
+/// Tables for people: every view but a snapshot (a document for machines).
+pub struct Tables;
+
+impl Renderer for Tables {
+    fn format(&self) -> Format {
+        Format::Table
+    }
+
+    fn prints(&self, view: ViewKind) -> bool {
+        view != ViewKind::Snapshot
+    }
+
+    fn render(&self, view: &View, style: &TableStyle) -> Option<String> {
+        render(view, style)
+    }
+}
 
 /// The view for people. Every view has a table form except a snapshot (a
 /// document for machines). Names from the server can carry control characters:
