@@ -13,6 +13,16 @@ use serde::Serialize;
 use crate::analyze::kill::{KillServer, KillTarget};
 use crate::source::snapshot_file::{append_line, create_private_dir_all};
 
+/// Where kills are audited: `--audit-log` when given, else the default; with neither
+/// there is nowhere to write, and nothing may be killed (the one rule for `kill` and `watch`).
+pub fn audit_path(given: Option<PathBuf>) -> Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => default_audit_path()
+            .context("no audit log path: set --audit-log, XDG_STATE_HOME or HOME"),
+    }
+}
+
 /// `$XDG_STATE_HOME/lockdiag/audit.log`, else `~/.local/state/lockdiag/audit.log`.
 pub fn default_audit_path() -> Option<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")

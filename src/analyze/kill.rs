@@ -67,7 +67,6 @@ pub struct KillTarget {
 /// Why a session must never be killed by lockdiag (without `--force` on an explicit id).
 pub fn protected_reason(session: &Session) -> Option<String> {
     let command = session.command.as_str();
-    let state = session.state.as_deref().unwrap_or("").to_ascii_lowercase();
     if matches!(
         session.command,
         SessionCommand::BinlogDump | SessionCommand::BinlogDumpGtid
@@ -77,25 +76,33 @@ pub fn protected_reason(session: &Session) -> Option<String> {
             "replication: it sends the binary log to a replica ({command})"
         ));
     }
-    if session.user == "system user"
-        || matches!(
-            session.command,
-            SessionCommand::SlaveIo | SessionCommand::SlaveSql | SessionCommand::SlaveWorker
-        )
-    {
-        return Some("replication or server thread ('system user'): killing it stops replication or a server task".into());
+    if is_replica_thread(session) {
+        return Some("replication thread: killing it stops replication".into());
+    }
+    if session.user == "system user" {
+        return Some("server thread ('system user'): killing it stops a server task".into());
     }
     if session.user == "event_scheduler" || session.command == SessionCommand::Daemon {
         return Some("server background thread (event scheduler or daemon)".into());
     }
-    if state.contains("waiting for master")
-        || state.contains("waiting for source")
-        || state.contains("slave has read all relay log")
-        || state.contains("replica has read all relay log")
-    {
-        return Some("replication thread".into());
-    }
     None
+}
+
+/// A replica's own replication thread (I/O, SQL, worker) by its command or its
+/// state: the one definition behind "this server is a replica" and the refusal
+/// to kill it.
+pub fn is_replica_thread(session: &Session) -> bool {
+    let state = session.state.as_deref().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        session.command,
+        SessionCommand::SlaveIo | SessionCommand::SlaveSql | SessionCommand::SlaveWorker
+    ) || state.contains("waiting for master")
+        || state.contains("waiting for source")
+        || state.contains("has read all relay log")
+        || (session.user == "system user"
+            && (state.contains("master")
+                || state.contains("source")
+                || state.contains("relay log")))
 }
 
 fn find_node(nodes: &[BlockerNode], thread_id: u64) -> Option<&BlockerNode> {
@@ -244,16 +251,7 @@ pub fn select_targets(
 /// Whether replication threads run on the server (a replica), as far as the
 /// processlist shows (without PROCESS they are invisible).
 pub fn replication_threads_seen(state: &LiveState) -> bool {
-    state.sessions.iter().any(|s| {
-        matches!(
-            s.command,
-            SessionCommand::SlaveIo | SessionCommand::SlaveSql | SessionCommand::SlaveWorker
-        ) || (s.user == "system user"
-            && s.state.as_deref().is_some_and(|st| {
-                let st = st.to_ascii_lowercase();
-                st.contains("master") || st.contains("source") || st.contains("relay log")
-            }))
-    })
+    state.sessions.iter().any(is_replica_thread)
 }
 
 /// `trx 274`, or for MariaDB's id 0 what it means: a transaction that has only read.

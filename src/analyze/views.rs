@@ -15,8 +15,8 @@ use crate::model::{
 use super::checks::{CheckResult, CheckStatus};
 use super::report::{DeadlockGroup, DeadlockReport};
 use super::waits::{
-    all_waits, has_open_transaction, session_state, sessions_in_metadata_lock_wait, SessionState,
-    WaitAnalysis,
+    all_waits, has_open_transaction, open_transaction_count, session_state,
+    sessions_in_metadata_lock_wait, SessionState, WaitAnalysis,
 };
 
 /// Transactions older than this are listed on the status screen unless `--long-trx` says otherwise.
@@ -282,13 +282,9 @@ pub fn status_view(
                     .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
                     .count() as u64
             }),
-            open_transactions: state.was_read("transactions").then(|| {
-                state
-                    .transactions
-                    .iter()
-                    .filter(|t| !state.lockdiag_thread_ids.contains(&t.thread_id))
-                    .count() as u64
-            }),
+            open_transactions: state
+                .was_read("transactions")
+                .then(|| open_transaction_count(state)),
             waiting_sessions: lock_waits_read(state).then_some(analysis.waiting_sessions),
             root_blockers: lock_waits_read(state).then_some(analysis.root_blockers.len() as u64),
         },

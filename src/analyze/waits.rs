@@ -178,6 +178,27 @@ pub fn has_open_transaction(state: &LiveState, thread_id: u64) -> bool {
         || holds_transaction_mdl(state, thread_id)
 }
 
+/// The one count of open transactions: every transaction InnoDB lists (one with no
+/// session, an XA transaction left PREPARED, included) and every session holding a
+/// metadata lock that lasts until its transaction ends while InnoDB lists none for it
+/// (it only read, or read non-InnoDB tables); lockdiag's own never.
+pub fn open_transaction_count(state: &LiveState) -> u64 {
+    let own = |id: u64| state.lockdiag_thread_ids.contains(&id);
+    let innodb = state
+        .transactions
+        .iter()
+        .filter(|t| !own(t.thread_id))
+        .count();
+    let listed: BTreeSet<u64> = state.transactions.iter().map(|t| t.thread_id).collect();
+    let metadata_only: BTreeSet<u64> = state
+        .metadata_locks
+        .iter()
+        .map(|m| m.thread_id)
+        .filter(|&id| !own(id) && !listed.contains(&id) && holds_transaction_mdl(state, id))
+        .collect();
+    (innodb + metadata_only.len()) as u64
+}
+
 /// The graph with what each node needs looked up once (hundreds of waiters are common).
 struct Graph<'a> {
     sessions: HashMap<u64, &'a Session>,

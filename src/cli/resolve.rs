@@ -352,11 +352,7 @@ fn kill_job(args: KillArgs) -> Result<KillJob> {
     if !criteria.has_selector() {
         bail!("say whom to kill: thread ids, --root-blockers, --blocking-longer-than D or --idle-in-trx-longer-than D");
     }
-    let audit_log = match args.audit_log {
-        Some(path) => path,
-        None => crate::act::audit::default_audit_path()
-            .context("no audit log path: set --audit-log, XDG_STATE_HOME or HOME")?,
-    };
+    let audit_log = crate::act::audit::audit_path(args.audit_log)?;
     Ok(KillJob {
         request: KillRequest {
             criteria,

@@ -289,6 +289,17 @@ fn full_screen() -> Result<DefaultTerminal> {
 /// Leaves the full screen, runs `lockdiag kill THREAD` as the command would, waits for Enter.
 async fn kill_from_screen(thread_id: u64, server: &Server) -> Result<()> {
     ratatui::restore();
+    // Where `kill` would audit; with nowhere to write, nothing is killed (as `kill` says).
+    let audit_log = match crate::act::audit::audit_path(None) {
+        Ok(path) => path,
+        Err(e) => {
+            super::output::note(&format!(
+                "error: {}; nothing was killed",
+                super::output::error_chain(&e)
+            ));
+            return wait_for_enter();
+        }
+    };
     let job = KillJob {
         request: KillRequest {
             criteria: crate::analyze::kill::KillCriteria {
@@ -298,8 +309,7 @@ async fn kill_from_screen(thread_id: u64, server: &Server) -> Result<()> {
             expect_server: None,
             kill_query: false,
             dry_run: false,
-            audit_log: crate::act::audit::default_audit_path()
-                .unwrap_or_else(|| std::path::PathBuf::from("lockdiag-audit.log")),
+            audit_log,
         },
         yes: false,
     };
@@ -310,6 +320,10 @@ async fn kill_from_screen(thread_id: u64, server: &Server) -> Result<()> {
     if let Err(e) = super::kill::run(&job, server, &out).await {
         super::output::note(&format!("error: {}", super::output::error_chain(&e)));
     }
+    wait_for_enter()
+}
+
+fn wait_for_enter() -> Result<()> {
     eprint!("Press Enter to return to the watch screen ");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);

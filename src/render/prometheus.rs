@@ -118,9 +118,9 @@ pub fn snapshot(view: &SnapshotView) -> String {
         gauge(
             &mut out,
             "lockdiag_open_transactions",
-            "Open InnoDB transactions.",
+            "Open transactions (InnoDB's, and sessions holding a transaction-long metadata lock).",
             &server,
-            state.transactions.len(),
+            crate::analyze::waits::open_transaction_count(state),
         );
     }
     let _ = writeln!(out, "# HELP lockdiag_source_up Whether lockdiag could read a source (1) or not (0).\n# TYPE lockdiag_source_up gauge");

@@ -49,9 +49,8 @@ pub async fn table_columns(
     table: &str,
     timeout: Duration,
 ) -> Result<Vec<Record>, QueryError> {
-    let params = Params::Positional(vec![schema.into(), table.into()]);
     let sql = include_str!("../../queries/dupes_columns.sql");
-    Ok(fetch(pool, sql, params, Some(flavour), timeout).await?.0)
+    catalog_rows(pool, flavour, sql, schema, table, timeout).await
 }
 
 /// The table's index parts, in index order (`queries/dupes_indexes.sql`).
@@ -62,8 +61,20 @@ pub async fn table_indexes(
     table: &str,
     timeout: Duration,
 ) -> Result<Vec<Record>, QueryError> {
-    let params = Params::Positional(vec![schema.into(), table.into()]);
     let sql = include_str!("../../queries/dupes_indexes.sql");
+    catalog_rows(pool, flavour, sql, schema, table, timeout).await
+}
+
+/// The rows of a catalog statement about one table (`?` schema, `?` table).
+async fn catalog_rows(
+    pool: &Pool,
+    flavour: Flavour,
+    sql: &str,
+    schema: &str,
+    table: &str,
+    timeout: Duration,
+) -> Result<Vec<Record>, QueryError> {
+    let params = Params::Positional(vec![schema.into(), table.into()]);
     Ok(fetch(pool, sql, params, Some(flavour), timeout).await?.0)
 }
 

@@ -51,6 +51,24 @@ fn between(lines: &[Value], a: u32, b: u32) -> Vec<&Value> {
         .collect()
 }
 
+/// `record` into `dir` for `run_for`, following the server's error log, with no
+/// trigger that could fire in a test (only deadlocks are written).
+fn recorder_following_the_log(ctx: &Ctx, dir: &Path, run_for: &str) -> std::process::Child {
+    let error_log = ctx.server.error_log();
+    spawn_recorder(
+        ctx,
+        dir,
+        &[
+            "--on-trx-age",
+            "1h",
+            "--for",
+            run_for,
+            "--error-log",
+            error_log.to_str().unwrap(),
+        ],
+    )
+}
+
 /// A table of `rows` rows for deadlocks that each lock rows of their own.
 fn storm_table(ctx: &Ctx, name: &str, rows: u32) {
     let mut root = ctx.conn();
@@ -100,19 +118,7 @@ async fn deadlock_on(a: &mut Conn, b: &mut Conn, table: &str, i: u32) {
 pub fn a_deadlock_storm_is_kept_whole(ctx: &Ctx) {
     storm_table(ctx, "shop.storm", 64);
     let dir = ctx.server.dir.join("record-storm");
-    let error_log = ctx.server.error_log();
-    let recorder = spawn_recorder(
-        ctx,
-        &dir,
-        &[
-            "--on-trx-age",
-            "1h",
-            "--for",
-            "12s",
-            "--error-log",
-            error_log.to_str().unwrap(),
-        ],
-    );
+    let recorder = recorder_following_the_log(ctx, &dir, "12s");
     // Beside it, one without --error-log: the status text shows only the latest deadlock,
     // so it must say how many it could not keep.
     let dir_status_only = ctx.server.dir.join("record-storm-status-only");
@@ -251,19 +257,7 @@ pub fn a_full_disk_loses_no_deadlock(ctx: &Ctx) {
     storm_table(ctx, "shop.fulldisk", 16);
     let disk = SmallDisk::mount(ctx.server.dir.join("small-disk"), "2m");
     let dir = disk.path.join("record");
-    let error_log = ctx.server.error_log();
-    let recorder = spawn_recorder(
-        ctx,
-        &dir,
-        &[
-            "--on-trx-age",
-            "1h",
-            "--for",
-            "16s",
-            "--error-log",
-            error_log.to_str().unwrap(),
-        ],
-    );
+    let recorder = recorder_following_the_log(ctx, &dir, "16s");
     std::thread::sleep(Duration::from_millis(1500));
     let (mut a, mut b) = (ctx.conn(), ctx.conn());
     let (a_id, b_id) = (a.id(), b.id());
