@@ -522,15 +522,41 @@ fn leading_number(text: &str) -> Option<(u64, &str)> {
 }
 
 /// Splits `… trx id ID lock_mode MODE TAIL` (also `lock mode`, and 5.0's two-part `ID`).
+/// Whatever stands between the id and the mode that is not part of the id is skipped.
 fn split_owner_and_mode(text: &str) -> Option<(&str, &str, &str)> {
     let (id, rest) = text
         .split_once(" lock_mode ")
         .or_else(|| text.split_once(" lock mode "))?;
     let (mode, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-    Some((id.trim(), mode, tail))
+    Some((owner_id(id), mode, tail))
+}
+
+/// The transaction id at the start of `text`: one word, or 5.0's two decimal words
+/// (`0 3793489`); an unknown `key value` run after it is not part of it.
+fn owner_id(text: &str) -> &str {
+    let text = text.trim();
+    let mut words = text.split(' ');
+    let first = words.next().unwrap_or_default();
+    let two_part = all_digits(first.as_bytes())
+        && words
+            .next()
+            .is_some_and(|w| !w.is_empty() && all_digits(w.as_bytes()));
+    if two_part {
+        let second_end = text[first.len() + 1..]
+            .find(' ')
+            .map_or(text.len(), |p| first.len() + 1 + p);
+        &text[..second_end]
+    } else {
+        first
+    }
 }
 
 /// Parses a `RECORD LOCKS …` or `TABLE LOCK …` line (by hand: one per lock printed).
+///
+/// Amazon Aurora MySQL adds fields: `trx table locks N total table locks N` after the
+/// table (and after its partition comment), `lock hold time N wait time before grant N`
+/// after the mode. Any such `key value` run between the known fields is skipped: the
+/// table is read up to its closing quote, the id is one or two numbers, the flags are words.
 pub fn parse_lock_header(line: &str) -> Option<Lock> {
     let line = line.trim();
     if let Some(rest) = line.strip_prefix("RECORD LOCKS space id ") {
@@ -596,7 +622,10 @@ fn parse_mode(mode: &str, tail: &str, lock_type: LockType) -> (LockMode, GapMode
     } else {
         GapMode::NextKey
     };
-    (mode, gap_mode, tail.trim_end().ends_with("waiting"))
+    // Aurora prints `lock hold time N wait time before grant N` after the flags, so
+    // `waiting` is looked for as a word, not at the end.
+    let waiting = tail.split_ascii_whitespace().any(|word| word == "waiting");
+    (mode, gap_mode, waiting)
 }
 
 /// Reads one identifier at the start of `text`: quoted with backquotes, or with
@@ -606,7 +635,7 @@ fn read_identifier(text: &str) -> (String, &str) {
     let quote = match text.chars().next() {
         Some(q @ ('`' | '"')) => q,
         _ => {
-            let end = text.find(['.', '/']).unwrap_or(text.len());
+            let end = text.find(['.', '/', ' ']).unwrap_or(text.len());
             return (text[..end].trim().to_string(), &text[end..]);
         }
     };
@@ -885,6 +914,40 @@ mod tests {
             (lock.gap_mode, lock.waiting),
             (GapMode::InsertIntention, true)
         );
+    }
+
+    #[test]
+    fn aurora_lock_lines_with_extra_fields() {
+        // Aurora's fields around the known ones; the partition comment before them.
+        let lock = parse_lock_header("RECORD LOCKS space id 9 page no 3 n bits 72 index `PRIMARY` of table `db`.`t` /* Partition `p51` */ trx table locks 2 total table locks 2  trx id 5432 lock mode S locks rec but not gap waiting lock hold time 0 wait time before grant 0 ").unwrap();
+        assert_eq!(
+            (
+                lock.schema.as_deref(),
+                lock.table.as_str(),
+                lock.partition.as_deref()
+            ),
+            (Some("db"), "t", Some("p51"))
+        );
+        assert_eq!(lock.index.as_deref(), Some("PRIMARY"));
+        assert_eq!(lock.trx_id.as_deref(), Some("5432"));
+        assert_eq!(
+            (lock.mode, lock.gap_mode, lock.waiting),
+            (LockMode::S, GapMode::RecNotGap, true)
+        );
+        let lock = parse_lock_header("RECORD LOCKS space id 9 page no 3 n bits 72 index `PRIMARY` of table `db`.`t` trx table locks 1 total table locks 2 trx id 77 lock_mode X lock hold time 3 wait time before grant 0").unwrap();
+        assert_eq!((lock.table.as_str(), lock.partition), ("t", None));
+        assert_eq!((lock.gap_mode, lock.waiting), (GapMode::NextKey, false));
+        let lock = parse_lock_header("TABLE LOCK table `db`.`t` trx table locks 1 total table locks 1 trx id 77 lock mode IX lock hold time 0 wait time before grant 0").unwrap();
+        assert_eq!(
+            (lock.table.as_str(), lock.mode, lock.waiting),
+            ("t", LockMode::IX, false)
+        );
+        // 5.0's two-part id still reads whole, an unknown run after it does not join it.
+        let lock = parse_lock_header(
+            "TABLE LOCK table `test/t` trx id 0 3793489 some field 5 lock mode IX",
+        )
+        .unwrap();
+        assert_eq!(lock.trx_id.as_deref(), Some("3793489"));
     }
 
     #[test]
