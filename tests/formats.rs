@@ -491,3 +491,70 @@ fn aurora_lock_lines_with_table_lock_counts_and_hold_times() {
         }
     }
 }
+
+#[test]
+fn status_texts_and_sections_pasted_indented_or_quoted() {
+    // A status or its deadlock section copied into notes, a code block, a chat or a
+    // reply: every line behind the same tabs, spaces or `> ` (an empty line as `>`).
+    for name in CAPTURES {
+        let status = fixture(name);
+        let bare = section(&status).join("\n");
+        let expected = shape(&reference(name));
+        for margin in ["\t", "    ", "> ", "> > "] {
+            let quote = |text: &str| -> String {
+                text.lines()
+                    .map(|l| {
+                        if l.is_empty() && margin.starts_with('>') {
+                            ">\n".to_string()
+                        } else {
+                            format!("{margin}{l}\n")
+                        }
+                    })
+                    .collect()
+            };
+            for (what, text) in [("status", quote(&status)), ("section", quote(&bare))] {
+                let parsed = parse_innodb_status(&text);
+                let deadlock = parsed
+                    .latest_deadlock
+                    .unwrap_or_else(|| panic!("{name} {what} {margin:?}: no deadlock"));
+                assert_eq!(shape(&deadlock), expected, "{name} {what} {margin:?}");
+                assert_eq!(deadlock.first_unread_line(), None, "{name} {what}");
+            }
+            let full = parse_innodb_status(&quote(&status));
+            let original = parse_innodb_status(&status);
+            assert_eq!(full.transactions.len(), original.transactions.len());
+            assert_eq!(full.sections, original.sections);
+        }
+    }
+    // Through the command: the same document as the original, exit 0.
+    let text = fixture(CAPTURES[0]);
+    let run = |bytes: &[u8], tag: &str| {
+        let path = temp(tag, bytes);
+        let out = lockdiag(&[
+            "deadlock",
+            "--file",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        std::fs::remove_file(path).ok();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["source"] = serde_json::Value::Null;
+        v
+    };
+    let quoted: String = text.lines().map(|l| format!("> {l}\n")).collect();
+    assert_eq!(
+        run(quoted.as_bytes(), "quoted"),
+        run(text.as_bytes(), "plain")
+    );
+    // An error log quoted the same way is still read as a log.
+    let log = fixture("error.log");
+    let quoted: String = log.lines().map(|l| format!("> {l}\n")).collect();
+    assert_eq!(run(quoted.as_bytes(), "quoted-log")["deadlocks_total"], 3);
+}

@@ -13,7 +13,8 @@ use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
 use crate::analyze::DeadlockReport;
 use crate::model::{Flavour, InnodbStatus, ServerInfo};
 use crate::parse::{
-    is_json_sink, looks_like_error_log, parse_innodb_status, ErrorLogDeadlocks, JsonSinkText,
+    is_json_sink, looks_like_error_log, parse_innodb_status, strip_paste_margin, ErrorLogDeadlocks,
+    JsonSinkText,
 };
 use crate::render::View;
 use crate::source::pfs_error_log;
@@ -66,6 +67,8 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
             }
             (None, Some(path)) => {
                 let text = read_text(path)?;
+                // Pasted with every line indented or quoted (`> `): read under the margin.
+                let text = strip_paste_margin(&text);
                 let source = format!("file:{}", path.display());
                 if is_json_sink(text.as_bytes()) {
                     json_log_view(text.as_bytes(), not_before, job, source)?

@@ -1,6 +1,6 @@
 //! Reads a `SHOW ENGINE INNODB STATUS` text: the raw Status column, the
 //! `mysql … \G` form, the batch form with escaped newlines, or a pasted
-//! LATEST DETECTED DEADLOCK section alone.
+//! LATEST DETECTED DEADLOCK section alone; any of them indented or quoted as pasted.
 
 use std::borrow::Cow;
 
@@ -8,6 +8,7 @@ use crate::model::{InnodbStatus, PrintedTransaction};
 
 use super::deadlock::parse_deadlock_lines;
 use super::lines::{self, LineKind};
+use super::paste::strip_paste_margin;
 
 const DEADLOCK_SECTION: &str = "LATEST DETECTED DEADLOCK";
 const TRANSACTIONS_SECTION: &str = "TRANSACTIONS";
@@ -66,6 +67,8 @@ fn section_title_at(lines: &[&str], i: usize) -> Option<String> {
 /// the server has had no deadlock since it started.
 pub fn parse_innodb_status(text: &str) -> InnodbStatus {
     let text = unescape_client_output(text);
+    // Pasted with every line indented or quoted (`> `): the text under the margin.
+    let text = strip_paste_margin(&text);
     let all: Vec<&str> = text
         .lines()
         .map(|l| l.strip_prefix("Status: ").unwrap_or(l))
