@@ -558,3 +558,79 @@ fn status_texts_and_sections_pasted_indented_or_quoted() {
     let quoted: String = log.lines().map(|l| format!("> {l}\n")).collect();
     assert_eq!(run(quoted.as_bytes(), "quoted-log")["deadlocks_total"], 3);
 }
+
+#[test]
+fn error_log_excerpts_that_start_inside_a_print() {
+    use lockdiag::parse::deadlock::START_MISSING;
+    let read = |text: &str| -> Vec<Deadlock> {
+        ErrorLogDeadlocks::new(text.as_bytes())
+            .map(|d| d.unwrap())
+            .collect()
+    };
+    // MariaDB: each print copied without its `Transactions deadlock detected` line; the
+    // bare `*** (1) TRANSACTION:` after the empty `[Note] InnoDB:` line opens it.
+    let log = fixture("error.log");
+    let from_log = read(&log);
+    let excerpt: String = log
+        .lines()
+        .filter(|l| !l.contains("deadlock detected"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let found = read(&excerpt);
+    assert_eq!(found.len(), from_log.len());
+    for (got, want) in found.iter().zip(&from_log) {
+        assert_eq!(shape(got), shape(want));
+        assert_eq!(got.timestamp, want.timestamp);
+        assert_eq!(got.first_unread_line(), Some(START_MISSING));
+    }
+    // MySQL 8 (every `***` line prefixed), from its first section header, and from the
+    // second transaction on: still a deadlock, its victim read.
+    for name in CAPTURES {
+        let prefix = "2025-11-10T08:52:25.728850+08:00 9 [Note] [MY-012469] [InnoDB] ";
+        let found = as_error_log(name, "", |line| format!("{prefix} {line} "));
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(shape(&found[0]), shape(&reference(name)), "{name}");
+        assert_eq!(found[0].first_unread_line(), Some(START_MISSING));
+        let mut log = String::new();
+        for line in section(&fixture(name)) {
+            match line.starts_with("***") {
+                true => log.push_str(&format!("{prefix} {line}\n")),
+                false => log.push_str(&format!("{line}\n")),
+            }
+        }
+        let from_t2 = &log[log.find("*** (2) TRANSACTION").unwrap() - prefix.len() - 1..];
+        let found = read(from_t2);
+        assert_eq!(found.len(), 1, "{name}");
+        assert_eq!(found[0].victim, reference(name).victim, "{name}");
+        assert!(found[0].transactions.iter().any(|t| t.number == 2));
+        // The same excerpt as a status text (`--file`'s other reader) keeps the victim too.
+        let status = parse_innodb_status(from_t2).latest_deadlock.unwrap();
+        assert_eq!(status.victim, reference(name).victim, "{name}");
+    }
+    // A monitor output dumped into the log (bare lines) is no deadlock print.
+    let startup: String = log.lines().take(20).map(|l| format!("{l}\n")).collect();
+    let dumped = format!("{startup}{}{startup}", fixture(CAPTURES[0]));
+    assert_eq!(read(&dumped).len(), 0);
+
+    // Through the command: a partly read deadlock (exit 1, the note says why) for both
+    // readers; "no deadlocks" (exit 0) only for a log without deadlock text.
+    let path = temp("excerpt.log", excerpt.as_bytes());
+    for flag in ["--error-log", "--file"] {
+        let out = lockdiag(&["deadlock", flag, path.to_str().unwrap(), "--format", "json"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag}: {stderr}");
+        assert!(stderr.contains("start is missing"), "{stderr}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["deadlocks_total"], 3, "{flag}");
+        assert!(doc["deadlocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["victim"].is_number()));
+    }
+    std::fs::remove_file(path).ok();
+    let path = temp("startup.log", startup.as_bytes());
+    let out = lockdiag(&["deadlock", "--error-log", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::remove_file(path).ok();
+}

@@ -12,6 +12,7 @@ use crate::analyze::record::deadlock_key;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
 use crate::analyze::DeadlockReport;
 use crate::model::{Flavour, InnodbStatus, ServerInfo};
+use crate::parse::deadlock::START_MISSING;
 use crate::parse::{
     is_json_sink, looks_like_error_log, parse_innodb_status, strip_paste_margin, ErrorLogDeadlocks,
     JsonSinkText,
@@ -100,6 +101,8 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
 fn unread_note(count: u64, at: Option<&str>, line: &str) -> String {
     let what = if line.is_empty() {
         "no transaction could be read".to_string()
+    } else if line == START_MISSING {
+        "the text begins inside the print, its start is missing".to_string()
     } else {
         format!("first line not understood: {line:?}")
     };

@@ -3,7 +3,13 @@
 
 use crate::model::{Deadlock, Lock, PrintedTransaction};
 
+use super::error_log::log_message;
 use super::lines::{self, LineKind};
+
+/// Kept as the first unread line of a print read from inside: the text began after
+/// its `Transactions deadlock detected` line, so what came before is not known.
+pub const START_MISSING: &str =
+    "(the print's start is missing: the text begins inside it, after its `deadlock detected` line)";
 
 /// Where the next lock line belongs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,10 +84,26 @@ impl DeadlockBuilder {
         !self.deadlock.transactions.is_empty()
     }
 
+    pub fn has_timestamp(&self) -> bool {
+        self.deadlock.timestamp.is_some()
+    }
+
+    /// The print is read from inside (its opening lines are not in the text): said as
+    /// its first unread line, so that it counts as partly read.
+    pub fn mark_start_missing(&mut self) {
+        self.deadlock
+            .unparsed_lines
+            .insert(0, START_MISSING.to_string());
+    }
+
     /// Takes the next line of the print. Lines are recognised by their tokens
     /// (runs of spaces and tabs folded, ends trimmed); the statement text and
     /// record fields are read from the line as printed.
     pub fn feed(&mut self, raw: &str) {
+        self.feed_line(raw, true);
+    }
+
+    fn feed_line(&mut self, raw: &str, may_carry_prefix: bool) {
         // Record fields are most lines of a print, are read as printed, and their
         // `asc` column is full of runs of spaces: folding them would be work for nothing.
         let folded = if lines::is_field_line(raw) {
@@ -91,6 +113,13 @@ impl DeadlockBuilder {
         };
         let line: &str = &folded;
         let kind = lines::classify(line);
+        if may_carry_prefix && kind == LineKind::Other {
+            // A line with an error-log prefix (`… [Note] InnoDB: *** WE ROLL BACK …`) in a
+            // pasted print reads as its message (once: the message is read as it is).
+            if let Some(message) = log_message(raw) {
+                return self.feed_line(message, false);
+            }
+        }
         match kind {
             LineKind::Blank => {
                 if self.part == Part::Query {

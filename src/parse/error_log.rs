@@ -14,11 +14,14 @@ use memchr::memmem;
 use crate::model::Deadlock;
 
 use super::deadlock::DeadlockBuilder;
-use super::lines;
+use super::lines::{self, LineKind};
 
 /// Printed by MySQL 5.5–9.x and MariaDB before each deadlock
 /// (`Transactions deadlock detected, dumping detailed information.`).
 const MARKER: &[u8] = b"deadlock detected";
+/// Opens every section of a print (`*** (1) TRANSACTION:`, `*** WE ROLL BACK …`):
+/// where an excerpt that starts inside a print, without the marker line, is found.
+const SECTION: &[u8] = b"***";
 const READ_SIZE: usize = 1 << 20;
 /// A longer line is cut: no real deadlock line is near this size.
 const MAX_LINE: usize = 4 << 20;
@@ -77,6 +80,14 @@ fn skip_level_and_subsystem(rest: &str) -> Option<&str> {
     recognised.then(|| rest.trim_start())
 }
 
+/// The message of a line that carries an error-log prefix, or `None` for a line
+/// without one: lets every reader of deadlock prints take `*** WE ROLL BACK …`
+/// with its log prefix as the victim line, wherever the text came from.
+pub fn log_message(line: &str) -> Option<&str> {
+    let line = split_prefix(line);
+    line.prefixed.then_some(line.message)
+}
+
 /// Splits the error-log prefix off a line, by hand (every line of a deadlock
 /// print passes here), with any spacing: `2026-11-22 15:55:23 6 [Note] InnoDB: …`,
 /// `2024-05-02T10:20:07.000020Z 21 [Note] [MY-012469] [InnoDB]  …`,
@@ -127,6 +138,10 @@ pub struct ErrorLogDeadlocks<R: Read> {
     end: usize,
     eof: bool,
     finder: memmem::Finder<'static>,
+    sections: memmem::Finder<'static>,
+    /// The line before the one `seek_marker` stopped at is an InnoDB log line, or there
+    /// is none (MariaDB prints `*** (1) TRANSACTION:` bare after an empty `[Note] InnoDB:`).
+    previous_prefixed: bool,
     current: Option<DeadlockBuilder>,
     /// Bytes consumed so far (for progress and benchmarks).
     pub bytes_scanned: u64,
@@ -141,6 +156,8 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             end: 0,
             eof: false,
             finder: memmem::Finder::new(MARKER),
+            sections: memmem::Finder::new(SECTION),
+            previous_prefixed: false,
             current: None,
             bytes_scanned: 0,
         }
@@ -189,12 +206,31 @@ impl<R: Read> ErrorLogDeadlocks<R> {
         self.refill()
     }
 
-    /// Skips to the start of the line holding the next marker. False at end of input.
+    /// Skips to the start of the line holding the next marker or section opening
+    /// (`***`). False at end of input.
     fn seek_marker(&mut self) -> io::Result<bool> {
         loop {
             let window = &self.buf[self.start..self.end];
-            if let Some(hit) = self.finder.find(window) {
+            let marker = self.finder.find(window);
+            // Searched only up to the marker: together, one pass over the bytes.
+            let section = self
+                .sections
+                .find(&window[..marker.unwrap_or(window.len())]);
+            if let Some(hit) = section.or(marker) {
                 let line_start = memchr::memrchr(b'\n', &window[..hit]).map_or(0, |p| p + 1);
+                // The first line of the input has no line before it: nothing to mistake.
+                let first_line = self.bytes_scanned == 0 && self.start + line_start == 0;
+                self.previous_prefixed = section.is_some()
+                    && (first_line
+                        || line_start > 0 && {
+                            let before = &window[..line_start - 1];
+                            let from = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+                            // MariaDB's empty `[Note] InnoDB:` line, not a monitor output's
+                            // timestamp line (which a MySQL 5.6 section line also looks like).
+                            let text = String::from_utf8_lossy(&before[from..]);
+                            text.contains("InnoDB")
+                                && split_prefix(text.trim_end_matches('\r')).prefixed
+                        });
                 self.bytes_scanned += line_start as u64;
                 self.start += line_start;
                 return Ok(true);
@@ -259,15 +295,48 @@ impl<R: Read> ErrorLogDeadlocks<R> {
                 continue;
             }
             let Some(builder) = self.current.as_mut() else {
+                // An excerpt that starts inside a print: its first section header
+                // with a log prefix (or bare right after a prefixed line) opens it.
+                if self.opens_fragment(&log_line) {
+                    let mut builder = DeadlockBuilder::new();
+                    builder.mark_start_missing();
+                    builder.set_timestamp_if_missing(
+                        log_line.stamped.and_then(lines::parse_timestamp),
+                    );
+                    builder.feed(log_line.message);
+                    self.current = Some(builder);
+                }
                 continue;
             };
             if log_line.prefixed && !is_deadlock_message(log_line.message) {
                 return Ok(self.current.take().map(DeadlockBuilder::finish));
             }
+            if !builder.has_timestamp() {
+                builder.set_timestamp_if_missing(log_line.stamped.and_then(lines::parse_timestamp));
+            }
             builder.feed(log_line.message);
             if builder.is_complete() {
                 return Ok(self.current.take().map(DeadlockBuilder::finish));
             }
+        }
+    }
+}
+
+impl<R: Read> ErrorLogDeadlocks<R> {
+    /// Whether `line`, met outside any print, is a section header of one whose start
+    /// is not in the text. Bare headers count only after a prefixed line, so the
+    /// LATEST DETECTED DEADLOCK section of a monitor output in the log is no deadlock.
+    fn opens_fragment(&self, line: &LogLine<'_>) -> bool {
+        if !line.message.trim_start().starts_with("***") {
+            return false;
+        }
+        match lines::classify(line.message.trim_start()) {
+            LineKind::TransactionHeader(_) => line.prefixed || self.previous_prefixed,
+            LineKind::WaitingHeader(_)
+            | LineKind::HoldsHeader(_)
+            | LineKind::ConflictingHeader
+            | LineKind::RollBack(_) => line.prefixed,
+            _ => false,
         }
     }
 }
@@ -319,7 +388,11 @@ pub fn error_log_text(rows: &[ErrorLogRow]) -> String {
 pub fn looks_like_error_log(text: &str) -> bool {
     text.lines().take(100_000).any(|l| {
         let line = split_prefix(l);
-        line.prefixed && line.message.contains("deadlock detected")
+        line.prefixed
+            && (line.message.contains("deadlock detected")
+                // An excerpt from inside a print: its section headers keep their prefix.
+                || (line.message.starts_with("***")
+                    && !matches!(lines::classify(line.message), LineKind::Other)))
     })
 }
 

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use crate::model::{InnodbStatus, PrintedTransaction};
 
 use super::deadlock::parse_deadlock_lines;
+use super::error_log::log_message;
 use super::lines::{self, LineKind};
 use super::paste::strip_paste_margin;
 
@@ -121,10 +122,11 @@ pub fn parse_innodb_status(text: &str) -> InnodbStatus {
 
     // A pasted deadlock section without the monitor's headers.
     if status.latest_deadlock.is_none() && !status.sections.iter().any(|s| s == DEADLOCK_SECTION) {
-        if let Some(first) = all
-            .iter()
-            .position(|l| matches!(lines::classify(l), LineKind::TransactionHeader(_)))
-        {
+        if let Some(first) = all.iter().position(|l| {
+            // The header may keep an error-log prefix (a log pasted as a status).
+            let message = log_message(l).unwrap_or(l);
+            matches!(lines::classify(message), LineKind::TransactionHeader(_))
+        }) {
             let start = (0..first)
                 .rev()
                 .take(2)
