@@ -39,7 +39,11 @@ fn result(name: String, passed: bool, figure: String) -> CheckResult {
 }
 
 /// An assertion whose source could not be read is an error, not a pass.
-fn unreadable(state: &LiveState, name: &str, sources: &[&str]) -> Option<CheckResult> {
+fn unreadable(
+    state: &LiveState,
+    name: &str,
+    sources: &[crate::model::SourceName],
+) -> Option<CheckResult> {
     let broken = state.unread(sources);
     (!broken.is_empty()).then(|| CheckResult {
         name: name.into(),
@@ -50,7 +54,7 @@ fn unreadable(state: &LiveState, name: &str, sources: &[&str]) -> Option<CheckRe
 
 pub fn max_lock_wait(state: &LiveState, analysis: &WaitAnalysis, limit_secs: u64) -> CheckResult {
     let name = format!("max-lock-wait {limit_secs}s");
-    if let Some(e) = unreadable(state, &name, &["lock_waits"]) {
+    if let Some(e) = unreadable(state, &name, &[crate::model::SourceName::LockWaits]) {
         return e;
     }
     match analysis.waits.iter().max_by_key(|w| w.wait_secs) {
@@ -72,7 +76,7 @@ pub fn max_lock_wait(state: &LiveState, analysis: &WaitAnalysis, limit_secs: u64
 
 pub fn max_blocked(state: &LiveState, analysis: &WaitAnalysis, limit: u64) -> CheckResult {
     let name = format!("max-blocked {limit}");
-    if let Some(e) = unreadable(state, &name, &["lock_waits"]) {
+    if let Some(e) = unreadable(state, &name, &[crate::model::SourceName::LockWaits]) {
         return e;
     }
     result(
@@ -84,7 +88,7 @@ pub fn max_blocked(state: &LiveState, analysis: &WaitAnalysis, limit: u64) -> Ch
 
 pub fn max_trx_age(state: &LiveState, limit_secs: u64) -> CheckResult {
     let name = format!("max-trx-age {limit_secs}s");
-    if let Some(e) = unreadable(state, &name, &["transactions"]) {
+    if let Some(e) = unreadable(state, &name, &[crate::model::SourceName::Transactions]) {
         return e;
     }
     match state.transactions.iter().max_by_key(|t| t.age_secs) {
@@ -128,7 +132,7 @@ pub fn no_deadlock_since(
     now_epoch: i64,
 ) -> CheckResult {
     let name = format!("no-deadlock-since {since_secs}s");
-    if let Some(e) = unreadable(state, &name, &["innodb_status"]) {
+    if let Some(e) = unreadable(state, &name, &[crate::model::SourceName::InnodbStatus]) {
         return e;
     }
     match latest {
@@ -202,7 +206,7 @@ pub fn no_new_deadlock(
     baseline_name: &str,
 ) -> CheckResult {
     let name = format!("no-new-deadlock {baseline_name}");
-    if let Some(e) = unreadable(state, &name, &["innodb_status"]) {
+    if let Some(e) = unreadable(state, &name, &[crate::model::SourceName::InnodbStatus]) {
         return e;
     }
     let describe = |m: &DeadlockMark| {
@@ -321,7 +325,7 @@ mod tests {
         assert_eq!(max_blocked(&state, &analysis, 0).status, CheckStatus::Fail);
         assert_eq!(max_trx_age(&state, 120).status, CheckStatus::Pass);
         state.sources.push(SourceStatus {
-            source: "transactions".into(),
+            source: crate::model::SourceName::Transactions,
             from: None,
             status: SourceState::Unavailable,
             reason: Some("no PROCESS".into()),

@@ -234,7 +234,9 @@ pub struct LongTransaction {
 
 /// Whether the row-lock waits were read: without them, "nobody waits" cannot be said.
 pub fn lock_waits_read(state: &LiveState) -> bool {
-    crate::model::WAIT_SOURCES.iter().all(|s| state.was_read(s))
+    crate::model::WAIT_SOURCES
+        .iter()
+        .all(|s| state.was_read(*s))
 }
 
 pub fn status_view(
@@ -275,15 +277,17 @@ pub fn status_view(
     StatusView {
         header: LiveHeader::of(state),
         counts: StatusCounts {
-            sessions: state.was_read("processlist").then(|| {
-                state
-                    .sessions
-                    .iter()
-                    .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
-                    .count() as u64
-            }),
+            sessions: state
+                .was_read(crate::model::SourceName::Processlist)
+                .then(|| {
+                    state
+                        .sessions
+                        .iter()
+                        .filter(|s| !state.lockdiag_thread_ids.contains(&s.thread_id))
+                        .count() as u64
+                }),
             open_transactions: state
-                .was_read("transactions")
+                .was_read(crate::model::SourceName::Transactions)
                 .then(|| open_transaction_count(state)),
             waiting_sessions: lock_waits_read(state).then_some(analysis.waiting_sessions),
             root_blockers: lock_waits_read(state).then_some(analysis.root_blockers.len() as u64),

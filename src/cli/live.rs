@@ -88,10 +88,10 @@ pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
         ));
         return super::EXIT_ERROR;
     }
-    let cut = state
-        .sources
-        .iter()
-        .filter(|s| s.source == "lock_waits" && s.status == crate::model::SourceState::Partial);
+    let cut = state.sources.iter().filter(|s| {
+        s.source == crate::model::SourceName::LockWaits
+            && s.status == crate::model::SourceState::Partial
+    });
     if let Some(reason) = cut.filter_map(|s| s.reason.as_deref()).next() {
         super::output::note(&format!(
             "error: the lock waits listed are not all the server has ({reason})"
@@ -125,7 +125,7 @@ pub async fn locks(
     let (state, _) = load(input, Some(limit), false).await?;
     let view = locks_view(&state, table);
     // An unread lock source is an unknown answer, not an empty one.
-    let unread = state.unread(&["locks"]);
+    let unread = state.unread(&[crate::model::SourceName::Locks]);
     if !unread.is_empty() {
         out.emit(&View::Locks(view))?;
         super::output::note(&format!(

@@ -180,11 +180,49 @@ pub struct ServerInfo {
     pub read_only: Option<bool>,
 }
 
+/// What a collector reads: each a part of the picture that can be missing on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceName {
+    Processlist,
+    Transactions,
+    LockWaits,
+    Locks,
+    MetadataLocks,
+    InnodbStatus,
+}
+
+impl SourceName {
+    /// The name in JSON, messages and the Prometheus `source` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceName::Processlist => "processlist",
+            SourceName::Transactions => "transactions",
+            SourceName::LockWaits => "lock_waits",
+            SourceName::Locks => "locks",
+            SourceName::MetadataLocks => "metadata_locks",
+            SourceName::InnodbStatus => "innodb_status",
+        }
+    }
+}
+
+impl std::fmt::Display for SourceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for SourceName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Whether a collector could read its source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
     /// `processlist`, `transactions`, `lock_waits`, `locks`, `metadata_locks`, `innodb_status`.
-    pub source: String,
+    pub source: SourceName,
     /// The table or statement read, e.g. `performance_schema.data_lock_waits`.
     pub from: Option<String>,
     /// `ok`, `partial` or `unavailable`.
@@ -360,12 +398,12 @@ pub struct InnodbCounters {
 
 impl LiveState {
     /// `source: reason` for each of `sources` that could not be read; empty when all were.
-    pub fn unread(&self, sources: &[&str]) -> Vec<String> {
+    pub fn unread(&self, sources: &[SourceName]) -> Vec<String> {
         unread_sources(&self.sources, sources)
     }
 
     /// Whether `source` was read (fully or in part).
-    pub fn was_read(&self, source: &str) -> bool {
+    pub fn was_read(&self, source: SourceName) -> bool {
         !self
             .sources
             .iter()
@@ -375,13 +413,13 @@ impl LiveState {
 
 /// The sources without which "who waits for whom" cannot be said: with either
 /// unread, the wait picture is unknown, never empty.
-pub const WAIT_SOURCES: [&str; 2] = ["lock_waits", "processlist"];
+pub const WAIT_SOURCES: [SourceName; 2] = [SourceName::LockWaits, SourceName::Processlist];
 
 /// `source: reason` for each of `names` among `sources` that could not be read.
-pub fn unread_sources(sources: &[SourceStatus], names: &[&str]) -> Vec<String> {
+pub fn unread_sources(sources: &[SourceStatus], names: &[SourceName]) -> Vec<String> {
     sources
         .iter()
-        .filter(|s| names.contains(&s.source.as_str()) && s.status == SourceState::Unavailable)
+        .filter(|s| names.contains(&s.source) && s.status == SourceState::Unavailable)
         .map(|s| {
             format!(
                 "{}: {}",

@@ -107,7 +107,7 @@ pub fn snapshot(view: &SnapshotView) -> String {
             analysis.root_blockers.len(),
         );
     }
-    if state.was_read("transactions") {
+    if state.was_read(crate::model::SourceName::Transactions) {
         gauge(
             &mut out,
             "lockdiag_oldest_transaction_age_seconds",
@@ -129,7 +129,7 @@ pub fn snapshot(view: &SnapshotView) -> String {
         let _ = writeln!(
             out,
             "lockdiag_source_up{{{server},source=\"{}\"}} {up}",
-            escape(&s.source)
+            s.source.as_str()
         );
     }
     if let Some(d) = latest_deadlock {

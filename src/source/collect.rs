@@ -9,7 +9,7 @@ use mysql_async::{Params, Pool};
 
 use crate::model::{
     Flavour, InnodbCounters, LiveState, LockStatus, LockSummary, LockWait, MdlDuration,
-    MetadataLock, Session, SourceState, SourceStatus, Transaction, WaitKind,
+    MetadataLock, Session, SourceName, SourceState, SourceStatus, Transaction, WaitKind,
 };
 use crate::parse::lines::split_table_name;
 
@@ -266,9 +266,14 @@ pub fn map_metadata_lock(r: &Record) -> Option<MetadataLock> {
     })
 }
 
-fn status(source: &str, from: &str, state: SourceState, reason: Option<String>) -> SourceStatus {
+fn status(
+    source: SourceName,
+    from: &str,
+    state: SourceState,
+    reason: Option<String>,
+) -> SourceStatus {
     SourceStatus {
-        source: source.into(),
+        source,
         from: Some(from.into()),
         status: state,
         reason,
@@ -307,7 +312,7 @@ impl<T> Collected<T> {
 /// One statement to run for one source.
 struct Collector<'a> {
     /// The source name reported in `sources[]`.
-    source: &'a str,
+    source: SourceName,
     /// The SQL and the table it reads, for messages.
     statement: (&'a str, &'a str),
     params: Params,
@@ -344,11 +349,11 @@ const NEEDS_PROCESS: &str = "needs the PROCESS privilege: GRANT PROCESS ON *.* T
 const NEEDS_PS_SELECT: &str =
     "needs SELECT on performance_schema: GRANT SELECT ON performance_schema.* TO <account>";
 
-fn unavailable<T>(source: &str, reason: String) -> Collected<T> {
+fn unavailable<T>(source: SourceName, reason: String) -> Collected<T> {
     Collected {
         rows: Vec::new(),
         status: SourceStatus {
-            source: source.into(),
+            source,
             from: None,
             status: SourceState::Unavailable,
             reason: Some(reason),
@@ -380,7 +385,7 @@ struct CacheSources {
 }
 
 /// A source whose statement failed.
-fn failed<T>(source: &str, from: &str, e: &QueryError, privilege_hint: &str) -> Collected<T> {
+fn failed<T>(source: SourceName, from: &str, e: &QueryError, privilege_hint: &str) -> Collected<T> {
     Collected {
         refused_slot: matches!(e, QueryError::NoConnectionSlot(_)),
         rows: Vec::new(),
@@ -397,7 +402,7 @@ fn failed<T>(source: &str, from: &str, e: &QueryError, privilege_hint: &str) -> 
 
 /// A source whose raw rows are joined afterwards, read on connection `id`.
 fn raw_rows<T>(
-    source: &str,
+    source: SourceName,
     from: &str,
     rows: Result<Vec<Record>, QueryError>,
     id: u32,
@@ -447,9 +452,10 @@ async fn collect_innodb_cache(
         Ok(read) => read,
         Err(e) => {
             return CacheSources {
-                transactions: failed("transactions", TRX, &e, NEEDS_PROCESS),
-                lock_waits: innodb_is.then(|| failed("lock_waits", WAITS, &e, NEEDS_PROCESS)),
-                locks: innodb_is.then(|| failed("locks", LOCKS, &e, NEEDS_PROCESS)),
+                transactions: failed(SourceName::Transactions, TRX, &e, NEEDS_PROCESS),
+                lock_waits: innodb_is
+                    .then(|| failed(SourceName::LockWaits, WAITS, &e, NEEDS_PROCESS)),
+                locks: innodb_is.then(|| failed(SourceName::Locks, LOCKS, &e, NEEDS_PROCESS)),
                 check: CacheCheck::default(),
             }
         }
@@ -479,14 +485,27 @@ async fn collect_innodb_cache(
                 .filter_map(map_transaction)
                 .filter(|t| t.thread_id != own)
                 .collect(),
-            status: status("transactions", TRX, SourceState::Ok, None),
+            status: status(SourceName::Transactions, TRX, SourceState::Ok, None),
             connection_id: Some(read.connection_id),
             raw: Vec::new(),
             refused_slot: false,
         },
-        lock_waits: innodb_is
-            .then(|| raw_rows("lock_waits", WAITS, more.next().unwrap_or(Ok(vec![])), id)),
-        locks: innodb_is.then(|| raw_rows("locks", LOCKS, more.next().unwrap_or(Ok(vec![])), id)),
+        lock_waits: innodb_is.then(|| {
+            raw_rows(
+                SourceName::LockWaits,
+                WAITS,
+                more.next().unwrap_or(Ok(vec![])),
+                id,
+            )
+        }),
+        locks: innodb_is.then(|| {
+            raw_rows(
+                SourceName::Locks,
+                LOCKS,
+                more.next().unwrap_or(Ok(vec![])),
+                id,
+            )
+        }),
         check: CacheCheck {
             fresh: Some(read.fresh),
             counters,
@@ -561,7 +580,7 @@ struct Plan {
 }
 
 fn collector(
-    source: &'static str,
+    source: SourceName,
     sql: &'static str,
     from: &'static str,
     params: Params,
@@ -584,14 +603,14 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     let row_lock_reason = caps.row_locks.clone().err().unwrap_or_default();
     let sessions = match caps.processlist {
         ProcesslistSource::PerformanceSchema => collector(
-            "processlist",
+            SourceName::Processlist,
             include_str!("../../queries/processlist_ps.sql"),
             "performance_schema.processlist",
             Params::Empty,
             NEEDS_PROCESS,
         ),
         ProcesslistSource::InformationSchema => collector(
-            "processlist",
+            SourceName::Processlist,
             if caps.server.flavour == Flavour::Mariadb {
                 include_str!("../../queries/processlist_mariadb.sql")
             } else {
@@ -612,7 +631,7 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
         };
         let from = "performance_schema.data_lock_waits";
         Ok(collector(
-            "lock_waits",
+            SourceName::LockWaits,
             sql,
             from,
             Params::Empty,
@@ -626,7 +645,7 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     let locks = options.locks_limit.map(|limit| {
         if data_locks {
             Ok(collector(
-                "locks",
+                SourceName::Locks,
                 include_str!("../../queries/locks_mysql8.sql"),
                 "performance_schema.data_locks",
                 Params::Positional(vec![limit.into()]),
@@ -640,7 +659,7 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     });
     let metadata_locks = caps.metadata_locks.clone().map(|()| {
         collector(
-            "metadata_locks",
+            SourceName::MetadataLocks,
             include_str!("../../queries/metadata_locks.sql"),
             "performance_schema.metadata_locks",
             Params::Empty,
@@ -649,7 +668,7 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     });
     let innodb_status = options.innodb_status.then(|| {
         collector(
-            "innodb_status",
+            SourceName::InnodbStatus,
             include_str!("../../queries/innodb_status.sql"),
             "SHOW ENGINE INNODB STATUS",
             Params::Empty,
@@ -696,7 +715,7 @@ async fn run_plan(
         match plan.innodb_cache {
             Ok(()) => collect_innodb_cache(pool, caps, innodb_is, t).await,
             Err(missing) => CacheSources {
-                transactions: unavailable("transactions", missing),
+                transactions: unavailable(SourceName::Transactions, missing),
                 lock_waits: None,
                 locks: None,
                 check: CacheCheck::default(),
@@ -706,20 +725,20 @@ async fn run_plan(
     let row_waits = async {
         match plan.lock_waits {
             Ok(c) => collect(pool, caps, c, t, map_row_wait).await,
-            Err(reason) => unavailable("lock_waits", reason),
+            Err(reason) => unavailable(SourceName::LockWaits, reason),
         }
     };
     let locks = async {
         match plan.locks? {
             Ok(c) => Some(collect(pool, caps, c, t, map_lock_summary).await),
             Err(reason) if reason == FROM_INNODB_CACHE => None,
-            Err(reason) => Some(unavailable("locks", reason)),
+            Err(reason) => Some(unavailable(SourceName::Locks, reason)),
         }
     };
     let metadata = async {
         match plan.metadata_locks {
             Ok(c) => collect(pool, caps, c, t, map_metadata_lock).await,
-            Err(reason) => unavailable("metadata_locks", reason),
+            Err(reason) => unavailable(SourceName::MetadataLocks, reason),
         }
     };
     let status_text = async {
@@ -871,7 +890,10 @@ fn assemble(
     }
     if innodb_is && !stale_cache {
         if let Some(reason) = undercount(&state) {
-            if let Some(waits) = sources.iter_mut().find(|s| s.source == "lock_waits") {
+            if let Some(waits) = sources
+                .iter_mut()
+                .find(|s| s.source == SourceName::LockWaits)
+            {
                 if waits.status == SourceState::Ok {
                     waits.status = SourceState::Partial;
                     waits.reason = Some(reason);
