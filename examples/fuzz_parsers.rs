@@ -42,6 +42,11 @@ const EXTRA_LINES: &[&str] = &[
     "RECORD LOCKS space id 7 page no 3 n bits 320 index \"PRIMARY\" of table \"shop\".\"pay\"\"ments\" /* Partition \"p1\" */ trx id 76 lock_mode X locks rec but not gap waiting",
     "111212 1:23:4é",
     " 0: len 4294967295; hex 8000000000000bb1; asc         ;;",
+    "RECORD LOCKS space id 1926 page no 10117 n bits 368 index `PRIMARY` of table `db`.`t` /* Partition `p51` */ trx table locks 2 total table locks 2  trx id 5432527494 lock mode S locks rec but not gap waiting lock hold time 0 wait time before grant 0 ",
+    "TABLE LOCK table `db`.`t` trx table locks 1 total table locks 1 trx id 0 77 key 5 lock mode IX lock hold time 0 wait time before grant 0",
+    "2026-11-23 12:43:22 5 [Note] InnoDB: \n*** (1) TRANSACTION:",
+    "2026-11-23 12:43:23 24 [Note] InnoDB: *** WE ROLL BACK TRANSACTION (1)",
+    "> > \t*** (2) HOLDS THE LOCK(S):",
 ];
 
 /// What may be spliced in: multi-byte characters of every width, a BOM, controls.
@@ -149,6 +154,11 @@ fn mutate_text(text: &str, rng: &mut Rng) -> String {
             }
             _ => lines[i] = mutate_line(&lines[i], rng),
         }
+    }
+    // Pasted: every line behind one margin (indentation, a quote prefix).
+    if rng.below(8) == 0 {
+        let margin = ["\t", "> ", "    ", ">"][rng.below(4)];
+        lines.iter_mut().for_each(|l| l.insert_str(0, margin));
     }
     lines.join(if rng.below(10) == 0 { "\r\n" } else { "\n" })
 }
