@@ -28,7 +28,7 @@ for n in "${counts[@]}"; do
   /usr/bin/time -f "%e %M" -o "$dir/time" "$bin" --no-defaults -S "$dir/sock" -u root status --format json >"$dir/status.json" 2>"$dir/status.err"
   code=$?
   set -e
-  read -r wall rss <"$dir/time"
+  read -r wall rss < <(tail -n 1 "$dir/time")
   reported=$(grep -m1 -o '"waiting_sessions": [0-9a-z]*' "$dir/status.json" | awk '{print $2}')
   counter=$(client -N -e "SELECT COUNT FROM information_schema.INNODB_METRICS WHERE NAME = 'lock_row_lock_current_waits'")
   sleep 0.3
