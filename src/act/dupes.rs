@@ -22,7 +22,7 @@ use crate::model::quote_ident;
 use crate::parse::where_filter::{parse_filter, FilterError, FilterValue};
 use crate::source::catalog::user_tables;
 use crate::source::dupes::{
-    chunk_statement, locate_table, table_columns, table_indexes, ChunkError, ChunkedRead,
+    chunk_statement, locate_table, table_catalog, ChunkError, ChunkedRead, TableCatalog,
 };
 use crate::source::query::QueryError;
 use crate::source::server::Server;
@@ -188,24 +188,26 @@ async fn describe_table(server: &Server, request: &DupesRequest) -> Result<Table
                 .collect(),
         });
     };
-    let columns: Vec<KeyColumn> = table_columns(pool, flavour, &schema, &table, t)
-        .await?
-        .iter()
-        .filter_map(|r| {
-            Some(KeyColumn {
-                name: r.text("column_name")?,
-                data_type: r.text("data_type").unwrap_or_default(),
-                collation: r.text("collation_name"),
-                nullable: r.str("is_nullable") != Some("NO"),
+    let columns: Vec<KeyColumn> =
+        table_catalog(pool, flavour, TableCatalog::Columns, &schema, &table, t)
+            .await?
+            .iter()
+            .filter_map(|r| {
+                Some(KeyColumn {
+                    name: r.text("column_name")?,
+                    data_type: r.text("data_type").unwrap_or_default(),
+                    collation: r.text("collation_name"),
+                    nullable: r.str("is_nullable") != Some("NO"),
+                })
             })
-        })
-        .collect();
+            .collect();
     let key: Vec<KeyColumn> = request
         .columns
         .iter()
         .map(|c| find_column(&columns, &schema, &table, c))
         .collect::<Result<_, _>>()?;
-    let indexes = index_list(&table_indexes(pool, flavour, &schema, &table, t).await?);
+    let indexes =
+        index_list(&table_catalog(pool, flavour, TableCatalog::Indexes, &schema, &table, t).await?);
     let unique: Vec<(String, Vec<String>)> = indexes
         .iter()
         .filter(|i| i.unique && i.columns.iter().all(|c| !c.is_empty()))

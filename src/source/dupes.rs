@@ -41,39 +41,28 @@ pub async fn locate_table(
     }))
 }
 
-/// The table's columns (`queries/dupes_columns.sql`).
-pub async fn table_columns(
-    pool: &Pool,
-    flavour: Flavour,
-    schema: &str,
-    table: &str,
-    timeout: Duration,
-) -> Result<Vec<Record>, QueryError> {
-    let sql = include_str!("../../queries/dupes_columns.sql");
-    catalog_rows(pool, flavour, sql, schema, table, timeout).await
+/// What the catalog is asked about a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableCatalog {
+    /// Its columns (`queries/dupes_columns.sql`).
+    Columns,
+    /// Its index parts, in index order (`queries/dupes_indexes.sql`).
+    Indexes,
 }
 
-/// The table's index parts, in index order (`queries/dupes_indexes.sql`).
-pub async fn table_indexes(
+/// The catalog's rows about one table.
+pub async fn table_catalog(
     pool: &Pool,
     flavour: Flavour,
+    part: TableCatalog,
     schema: &str,
     table: &str,
     timeout: Duration,
 ) -> Result<Vec<Record>, QueryError> {
-    let sql = include_str!("../../queries/dupes_indexes.sql");
-    catalog_rows(pool, flavour, sql, schema, table, timeout).await
-}
-
-/// The rows of a catalog statement about one table (`?` schema, `?` table).
-async fn catalog_rows(
-    pool: &Pool,
-    flavour: Flavour,
-    sql: &str,
-    schema: &str,
-    table: &str,
-    timeout: Duration,
-) -> Result<Vec<Record>, QueryError> {
+    let sql = match part {
+        TableCatalog::Columns => include_str!("../../queries/dupes_columns.sql"),
+        TableCatalog::Indexes => include_str!("../../queries/dupes_indexes.sql"),
+    };
     let params = Params::Positional(vec![schema.into(), table.into()]);
     Ok(fetch(pool, sql, params, Some(flavour), timeout).await?.0)
 }
