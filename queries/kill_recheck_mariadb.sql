@@ -1,12 +1,13 @@
 -- One session and its transaction, read again right before its KILL, on the connection that sends it.
 -- PROCESSLIST is read live; INNODB_TRX comes from InnoDB's cache, refreshed when it was not read for
 -- 100 ms. The connection runs it inside a read-only transaction it opened just before, so
--- cache_fresh > 0 proves the cache was refreshed after that (a client polling INNODB_TRX faster than
+-- cache_fresh > 0 proves the cache was refreshed after that: it lists this very
+-- statement, found by the mark lockdiag puts into its text ({mark}: new for every re-check) (a client polling INNODB_TRX faster than
 -- every 100 ms freezes it; its rows could name a transaction that has ended). MariaDB: QUERY_ID tells statements apart.
 SELECT p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS time_secs, p.INFO AS info,
        p.QUERY_ID AS query_id, t.trx_id AS trx_id, t.trx_started AS trx_started,
        (SELECT COUNT(*) FROM information_schema.INNODB_TRX o
-         WHERE o.trx_mysql_thread_id = CONNECTION_ID()) AS cache_fresh
+         WHERE o.trx_mysql_thread_id = CONNECTION_ID() AND o.trx_query LIKE '%{mark}%') AS cache_fresh
 FROM information_schema.PROCESSLIST p
 LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID
 WHERE p.ID = ?

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use mysql_async::prelude::Queryable;
 use mysql_async::{Params, Pool};
 
 use crate::analyze::analyze_waits;
@@ -19,7 +18,7 @@ use crate::analyze::kill::{
 use crate::analyze::waits::SessionState;
 use crate::model::{Flavour, LiveState, WAIT_SOURCES};
 use crate::source::kill::kill_statement;
-use crate::source::query::{checkout, fetch_on};
+use crate::source::query::{checkout, fetch_on, freshness_mark, snapshot_transaction};
 use crate::source::server::Server;
 
 use super::audit::{self, AuditPhase, AuditRecord};
@@ -292,65 +291,62 @@ pub async fn recheck_and_kill(
         _ => include_str!("../../queries/kill_recheck_mysql.sql"),
     };
     let give_up_at = Instant::now() + FRESH_CACHE_PATIENCE;
-    let (rows, checked_at) = loop {
+    loop {
+        let mut tx = match conn.start_transaction(snapshot_transaction()).await {
+            Ok(tx) => tx,
+            Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
+        };
+        let recheck = sql.replace("{mark}", &freshness_mark());
         let params = Params::Positional(vec![target.thread_id.into()]);
-        let began = conn
-            .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            .await;
-        if let Err(e) = began {
-            return skipped(format!("cannot re-check before the KILL: {e}"));
-        }
-        let rows = match fetch_on(&mut conn, sql, params, Some(flavour), timeout).await {
+        let rows = match fetch_on(&mut tx, &recheck, params, Some(flavour), timeout).await {
             Ok(rows) => rows,
-            Err(e) => {
-                let _ = conn.query_drop("ROLLBACK").await;
-                return skipped(format!("cannot re-check before the KILL: {e}"));
-            }
+            // Dropped unfinished, the transaction is rolled back by the pool.
+            Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
         };
         let checked_at = Instant::now();
         // No row: the session is gone (the processlist is read live, whatever the cache).
         let fresh = rows
             .first()
             .is_none_or(|r| r.num("cache_fresh").is_some_and(|n| n > 0));
-        if fresh {
-            break (rows, checked_at);
+        if !fresh {
+            let _ = tx.rollback().await;
+            if Instant::now() >= give_up_at {
+                return skipped(format!(
+                    "cannot confirm its transaction: InnoDB did not refresh its INNODB_TRX cache within {FRESH_CACHE_PATIENCE:?} (it refreshes it only after 100 ms without a reader; another client polls it faster), so the transaction seen could have ended"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            continue;
         }
-        let _ = conn.query_drop("ROLLBACK").await;
-        if Instant::now() >= give_up_at {
-            return skipped(format!(
-                "cannot confirm its transaction: InnoDB did not refresh its INNODB_TRX cache within {FRESH_CACHE_PATIENCE:?} (it refreshes it only after 100 ms without a reader; another client polls it faster), so the transaction seen could have ended"
-            ));
+        let now = rows.first().map(|r| SessionNow {
+            user: r.text("user").unwrap_or_default(),
+            host: r.text("host").unwrap_or_default(),
+            command: r.text("command").unwrap_or_default().into(),
+            time_secs: r.num("time_secs").unwrap_or(0),
+            info: r.text("info"),
+            query_id: r.num("query_id"),
+            trx_id: r.text("trx_id"),
+            trx_started: r.text("trx_started"),
+        });
+        if let Err(why) = same_session(target, now.as_ref(), kill_query) {
+            let _ = tx.rollback().await;
+            return skipped(why);
         }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    };
-    let now = rows.first().map(|r| SessionNow {
-        user: r.text("user").unwrap_or_default(),
-        host: r.text("host").unwrap_or_default(),
-        command: r.text("command").unwrap_or_default().into(),
-        time_secs: r.num("time_secs").unwrap_or(0),
-        info: r.text("info"),
-        query_id: r.num("query_id"),
-        trx_id: r.text("trx_id"),
-        trx_started: r.text("trx_started"),
-    });
-    if let Err(why) = same_session(target, now.as_ref(), kill_query) {
-        let _ = conn.query_drop("ROLLBACK").await;
-        return skipped(why);
-    }
-    // The KILL first, then the read-only transaction's end: the window stays one round trip.
-    let sent = fetch_on(&mut conn, statement, Params::Empty, None, timeout).await;
-    let recheck_to_kill = Some(checked_at.elapsed());
-    let _ = conn.query_drop("ROLLBACK").await;
-    match sent {
-        Ok(_) => Acted {
-            outcome: KillOutcome::Killed,
-            detail: None,
-            recheck_to_kill,
-        },
-        Err(e) => Acted {
-            outcome: KillOutcome::Failed,
-            detail: Some(e.to_string()),
-            recheck_to_kill,
-        },
+        // The KILL first, then the read-only transaction's end: the window stays one round trip.
+        let sent = fetch_on(&mut tx, statement, Params::Empty, None, timeout).await;
+        let recheck_to_kill = Some(checked_at.elapsed());
+        let _ = tx.rollback().await;
+        return match sent {
+            Ok(_) => Acted {
+                outcome: KillOutcome::Killed,
+                detail: None,
+                recheck_to_kill,
+            },
+            Err(e) => Acted {
+                outcome: KillOutcome::Failed,
+                detail: Some(e.to_string()),
+                recheck_to_kill,
+            },
+        };
     }
 }

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use crate::analyze::record::{deadlock_key, deadlock_moment_key, Pacer, SnapshotDue, Triggers};
 use crate::analyze::views::{lock_waits_read, SnapshotView};
 use crate::analyze::{analyze_waits, DeadlockReport};
+use crate::model::SourceName;
 use crate::render::text::error_chain;
 use crate::render::{json, View};
 use crate::source::connect::ConnectionConfig;
@@ -216,9 +217,21 @@ impl Recorder<'_> {
         from: &'static str,
     ) {
         for report in reports {
+            let report = report.in_server_zone(offset);
+            // Read again while an earlier copy still waits for the disk: queued once.
+            let key = deadlock_key(&report, offset);
+            if self
+                .pending
+                .iter()
+                .any(|p| deadlock_key(&p.report, offset) == key)
+            {
+                continue;
+            }
             if self.pending.len() >= MAX_PENDING {
-                // Memory stays bounded through a long full-disk outage: the oldest unwritten goes.
+                // Memory stays bounded through a long full-disk outage: the oldest unwritten
+                // goes, said now and counted, so the counter check does not say it again.
                 self.pending.pop_front();
+                self.tally.missed += 1;
                 self.log.event(
                     "deadlocks-missed",
                     &[
@@ -230,10 +243,7 @@ impl Recorder<'_> {
                     ],
                 );
             }
-            self.pending.push_back(PendingDeadlock {
-                report: report.in_server_zone(offset),
-                from,
-            });
+            self.pending.push_back(PendingDeadlock { report, from });
         }
         self.flush_deadlocks(offset);
     }
@@ -318,8 +328,10 @@ impl Recorder<'_> {
         }
     }
 
-    /// Writes a snapshot into the directory and applies the retention.
-    async fn snapshot(&mut self, server: &Server, trigger: String) -> Result<()> {
+    /// Writes a snapshot into the directory and applies the retention; keeps the
+    /// deadlock its status text shows first (even when the snapshot cannot be written).
+    /// `Ok(true)` when the status text was read.
+    async fn snapshot(&mut self, server: &Server, trigger: String) -> Result<bool> {
         let started = chrono::Utc::now();
         let view = take_snapshot(
             server,
@@ -329,7 +341,12 @@ impl Recorder<'_> {
             Some(trigger.clone()),
         )
         .await;
-        let latest = view.latest_deadlock.clone();
+        let status_read = view.state.was_read(SourceName::InnodbStatus);
+        if self.job.deadlocks {
+            let offset = server.caps().server.utc_offset_secs;
+            let latest = view.latest_deadlock.clone();
+            self.keep_deadlocks(latest.into_iter().collect(), offset, "status");
+        }
         let text = json::render(&View::Snapshot(Box::new(view)));
         let dir = self.job.out.join("");
         let path = output_path(&dir, started, "json")?;
@@ -344,11 +361,7 @@ impl Recorder<'_> {
         if let Some(max) = self.job.max_size {
             enforce_max_size(&self.job.out, max, &path)?;
         }
-        if self.job.deadlocks {
-            let offset = server.caps().server.utc_offset_secs;
-            self.keep_deadlocks(latest.into_iter().collect(), offset, "status");
-        }
-        Ok(())
+        Ok(status_read)
     }
 
     /// One probe, and what it calls for. `Err`: the connection is gone.
@@ -364,13 +377,14 @@ impl Recorder<'_> {
         };
         let mut status_read = false;
         if let Some(trigger) = trigger {
-            if let Err(e) = self.snapshot(server, trigger).await {
-                // A full disk or an unwritable directory: said, and tried again next probe.
-                self.log
-                    .event("write-failed", &[("error", format!("{e:#}"))]);
-                self.pacer.retry();
-            } else {
-                status_read = true;
+            match self.snapshot(server, trigger).await {
+                Ok(read) => status_read = read,
+                Err(e) => {
+                    // A full disk or an unwritable directory: said, and tried again next probe.
+                    self.log
+                        .event("write-failed", &[("error", format!("{e:#}"))]);
+                    self.pacer.retry();
+                }
             }
         }
         if self.job.deadlocks && !status_read {

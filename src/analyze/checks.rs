@@ -91,7 +91,11 @@ pub fn max_trx_age(state: &LiveState, limit_secs: u64) -> CheckResult {
     if let Some(e) = unreadable(state, &name, &[crate::model::SourceName::Transactions]) {
         return e;
     }
-    match state.transactions.iter().max_by_key(|t| t.age_secs) {
+    let others = state
+        .transactions
+        .iter()
+        .filter(|t| !state.lockdiag_thread_ids.contains(&t.thread_id));
+    match others.max_by_key(|t| t.age_secs) {
         Some(t) => result(
             name,
             t.age_secs <= limit_secs,

@@ -91,7 +91,7 @@ pub fn redact(text: &str) -> String {
     let patterns = PATTERNS.get_or_init(|| {
         [
             (
-                Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*):[^@\s]*@").expect("valid"),
+                Regex::new(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]*):\S*@").expect("valid"),
                 "$1:****@",
             ),
             (
@@ -129,6 +129,8 @@ mod tests {
             redact("cannot connect to mysql://app:a@db:3306/shop"),
             "cannot connect to mysql://app:****@db:3306/shop"
         );
+        // A password holding '@': everything up to the last '@' of the URL goes.
+        assert_eq!(redact("mysql://u:p@ss@db/x"), "mysql://u:****@db/x");
         assert_eq!(
             redact("unexpected argument '--password=hunter2' found"),
             "unexpected argument '--password=****' found"

@@ -373,7 +373,7 @@ struct CacheCheck {
 }
 
 /// Why rows of InnoDB's transaction cache are not used when it was not refreshed.
-pub const STALE_CACHE: &str = "stale: InnoDB did not refresh its INNODB_TRX/INNODB_LOCKS/INNODB_LOCK_WAITS cache for this read (it refreshes it only after 100 ms without a reader; another client polls it faster), so its rows may be seconds old and are not used";
+pub const STALE_CACHE: &str = "stale: InnoDB's INNODB_TRX/INNODB_LOCKS/INNODB_LOCK_WAITS cache did not list lockdiag's own read — it was not refreshed for this read (InnoDB refreshes it only after 100 ms without a reader; another client polls it faster), or it was cut at its 16 MB limit before that row — so its rows may be old or incomplete and are not used";
 
 /// What one read of InnoDB's transaction cache gave: the transactions and, on
 /// MariaDB/5.7, the raw lock waits and locks of the same refresh.
@@ -531,16 +531,14 @@ async fn collect_innodb_cache(
 /// reads once more; still stale, those sources are unavailable with the reason.
 pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOptions) -> LiveState {
     let mut sequential = false;
-    let mut attempts = 0;
+    let mut waited_out = false;
     loop {
         let (state, outcome) = collect_all(pool, caps, options, sequential).await;
-        attempts += 1;
-        if attempts >= 3 {
-            return state;
-        }
         if outcome.refused_slot && !sequential {
             sequential = true;
-        } else if outcome.stale_cache {
+        } else if outcome.stale_cache && !waited_out {
+            // Once: a cache lockdiag itself read less than 100 ms ago refreshes by then.
+            waited_out = true;
             tokio::time::sleep(CACHE_IDLE_TO_REFRESH).await;
         } else {
             return state;
@@ -756,8 +754,15 @@ async fn run_plan(
             metadata.await,
             status_text.await,
         )
-    } else {
+    } else if innodb_is {
         tokio::join!(sessions, cache, row_waits, locks, metadata, status_text)
+    } else {
+        // MySQL 8's lock-wait statement joins INNODB_TRX too: run before the proven read,
+        // it would refresh the cache and the proven read would then find it unrefreshed.
+        let cache = cache.await;
+        let (sessions, row_waits, locks, metadata, status_text) =
+            tokio::join!(sessions, row_waits, locks, metadata, status_text);
+        (sessions, cache, row_waits, locks, metadata, status_text)
     };
     Round {
         sessions,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Params, Pool, Row, Value};
+use mysql_async::{Conn, Params, Pool, Row, TxOpts, Value};
 use thiserror::Error;
 
 use crate::model::Flavour;
@@ -182,7 +182,7 @@ pub async fn checkout(pool: &Pool) -> Result<Conn, QueryError> {
 }
 
 async fn run(
-    conn: &mut Conn,
+    conn: &mut impl Queryable,
     sql: &str,
     params: Params,
     prepared: bool,
@@ -212,14 +212,37 @@ pub struct CacheRead {
     pub counters_after: Option<Record>,
 }
 
+/// A mark no earlier statement carried: put into a statement's text, it tells that
+/// statement's row in `INNODB_TRX` (its `trx_query`) from any row of an earlier
+/// statement of the same connection that a cache not refreshed since still shows.
+pub fn freshness_mark() -> String {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("lockdiag-fresh-{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// A read-only snapshot transaction: listed in `INNODB_TRX` once InnoDB refreshes its
+/// cache. mysql_async rolls it back if it is dropped unfinished (a timeout, an error),
+/// so a pooled connection never keeps one.
+pub fn snapshot_transaction() -> TxOpts {
+    let mut opts = TxOpts::default();
+    opts.with_consistent_snapshot(true);
+    opts
+}
+
 /// Reads InnoDB's transaction cache (`INNODB_TRX`, `INNODB_LOCKS`, `INNODB_LOCK_WAITS`
 /// share it) in a way that proves the answer is fresh and of one moment. InnoDB
 /// refreshes that cache only when nobody read it for 100 ms, so a client polling
 /// faster (a monitoring agent, a second lockdiag) freezes it: its rows can be seconds
 /// old with no warning. Here a read-only transaction is opened on the connection
-/// first; the cache is fresh when the first statement's rows include that transaction
-/// (a `thread_id` equal to the connection's id), i.e. it was refreshed after it began.
-/// The further statements follow at once on the same connection, within the cache's
+/// first, and the first statement carries a [`freshness_mark`]: the cache is fresh
+/// when its rows list this connection running that very statement (`query` holds the
+/// mark), i.e. it was refreshed during it — a row of an earlier statement of the same
+/// connection, which a cache not refreshed since still shows, does not count. The
+/// further statements follow at once on the same connection, within the cache's
 /// 100 ms: the same refresh, so waits, locks and transactions agree. The transaction
 /// is rolled back after. `counters_sql` (uncached figures to hold the rows against)
 /// is read just before and just after, on the same connection.
@@ -231,6 +254,9 @@ pub async fn fetch_innodb_cache(
     flavour: Option<Flavour>,
     timeout: Duration,
 ) -> Result<CacheRead, QueryError> {
+    let mark = freshness_mark();
+    let transactions_sql =
+        statement_text(transactions_sql).replacen("SELECT", &format!("SELECT /* {mark} */"), 1);
     let work = async {
         let mut conn = checkout(pool).await?;
         let connection_id = conn.id();
@@ -241,12 +267,13 @@ pub async fn fetch_innodb_cache(
                 .and_then(|rows| to_records(rows).into_iter().next())
         };
         let counters_before = counters(&mut conn).await;
-        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        let mut tx = conn
+            .start_transaction(snapshot_transaction())
             .await
             .map_err(classify)?;
         let transactions = run(
-            &mut conn,
-            transactions_sql,
+            &mut tx,
+            &transactions_sql,
             Params::Empty,
             false,
             flavour,
@@ -255,16 +282,17 @@ pub async fn fetch_innodb_cache(
         .await;
         let mut more = Vec::with_capacity(more_sql.len());
         for sql in more_sql {
-            let rows = run(&mut conn, sql, Params::Empty, false, flavour, timeout).await;
+            let rows = run(&mut tx, sql, Params::Empty, false, flavour, timeout).await;
             more.push(rows.map(to_records));
         }
-        let ended = conn.query_drop("ROLLBACK").await.map_err(classify);
+        let ended = tx.rollback().await.map_err(classify);
         let transactions = to_records(transactions?);
         ended?;
         let counters_after = counters(&mut conn).await;
-        let fresh = transactions
-            .iter()
-            .any(|r| r.num("thread_id") == Some(u64::from(connection_id)));
+        let fresh = transactions.iter().any(|r| {
+            r.num("thread_id") == Some(u64::from(connection_id))
+                && r.str("query").is_some_and(|q| q.contains(&mark))
+        });
         Ok(CacheRead {
             transactions,
             more,
@@ -274,13 +302,15 @@ pub async fn fetch_innodb_cache(
             counters_after,
         })
     };
-    bounded(timeout, work).await
+    // Each statement has its own server-side limit; the client's deadline covers them all.
+    let statements = more_sql.len() as u32 + 4;
+    bounded(timeout * statements, work).await
 }
 
 /// Runs a statement on a connection the caller holds (to keep a check and
 /// the action it guards on one session), bounded in time like [`fetch`].
 pub async fn fetch_on(
-    conn: &mut Conn,
+    conn: &mut impl Queryable,
     sql: &str,
     params: Params,
     flavour: Option<Flavour>,

@@ -171,10 +171,15 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
         .mode(PRIVATE_FILE)
         .open(path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    let before = file
+    let mut before = file
         .metadata()
         .with_context(|| format!("cannot read the length of {}", path.display()))?
         .len();
+    // A line left half-written (a cut-back that failed too) is cut before this one follows it.
+    if before > 0 && !ends_with_newline(path)? {
+        repair_partial_line(path)?;
+        before = file.metadata()?.len();
+    }
     let mut record = Vec::with_capacity(line.len() + 1);
     record.extend_from_slice(line.as_bytes());
     record.push(b'\n');
@@ -188,6 +193,15 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
         return Err(e).with_context(|| format!("cannot append to {} ({undo})", path.display()));
     }
     Ok(())
+}
+
+/// Whether the file's last byte is a newline.
+fn ends_with_newline(path: &Path) -> Result<bool> {
+    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 /// Cuts a JSON-lines file back to its last complete line: a writer killed in the
