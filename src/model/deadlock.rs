@@ -17,6 +17,10 @@ pub struct Deadlock {
     /// The text ended before the deadlock did (no victim line): what is here
     /// was read, the rest is missing.
     pub truncated: bool,
+    /// The text began inside the print (an excerpt without its `deadlock detected`
+    /// line): its opening lines are missing. Present in JSON only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start_missing: bool,
     pub transactions: Vec<PrintedTransaction>,
     /// Locks printed as conflicting (MariaDB `CONFLICTING WITH`) whose trx id is
     /// none of the deadlock's transactions: a third party also in the way.
@@ -25,10 +29,18 @@ pub struct Deadlock {
     pub unparsed_lines: Vec<String>,
 }
 
+/// What a deadlock read from inside its print says as its first unread line.
+pub const START_MISSING: &str =
+    "(the print's start is missing: the text begins inside it, after its `deadlock detected` line)";
+
 impl Deadlock {
-    /// The first line of the print that no rule recognised, if any; a deadlock
-    /// without a single transaction read counts as unread too (`Some("")`).
+    /// The first line of the print that no rule recognised, if any ([`START_MISSING`]
+    /// when its start is not in the text); a deadlock without a single transaction
+    /// read counts as unread too (`Some("")`).
     pub fn first_unread_line(&self) -> Option<&str> {
+        if self.start_missing {
+            return Some(START_MISSING);
+        }
         if let Some(line) = self.unparsed_lines.first() {
             return Some(line);
         }

@@ -6,10 +6,7 @@ use crate::model::{Deadlock, Lock, PrintedTransaction};
 use super::error_log::log_message;
 use super::lines::{self, LineKind};
 
-/// Kept as the first unread line of a print read from inside: the text began after
-/// its `Transactions deadlock detected` line, so what came before is not known.
-pub const START_MISSING: &str =
-    "(the print's start is missing: the text begins inside it, after its `deadlock detected` line)";
+pub use crate::model::START_MISSING;
 
 /// Where the next lock line belongs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,12 +85,10 @@ impl DeadlockBuilder {
         self.deadlock.timestamp.is_some()
     }
 
-    /// The print is read from inside (its opening lines are not in the text): said as
-    /// its first unread line, so that it counts as partly read.
+    /// The print is read from inside (its opening lines are not in the text): it
+    /// counts as partly read.
     pub fn mark_start_missing(&mut self) {
-        self.deadlock
-            .unparsed_lines
-            .insert(0, START_MISSING.to_string());
+        self.deadlock.start_missing = true;
     }
 
     /// Takes the next line of the print. Lines are recognised by their tokens
