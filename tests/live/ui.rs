@@ -231,8 +231,8 @@ fn is_deadlock_view(screen: &[String]) -> bool {
             .is_some_and(|r| r.contains("Esc, Backspace or d: back to the watch screen"))
 }
 
-/// Two sessions in a deadlock on `ui_pair`; the survivor's session is ended.
-fn make_deadlock(ctx: &Ctx) {
+/// The two-row table the screen tests lock.
+fn ui_pair(ctx: &Ctx) {
     let mut admin = ctx.conn();
     ctx.exec(
         &mut admin,
@@ -242,6 +242,11 @@ fn make_deadlock(ctx: &Ctx) {
         &mut admin,
         "INSERT IGNORE INTO ui_pair VALUES (1, 0), (2, 0)",
     );
+}
+
+/// Two sessions in a deadlock on `ui_pair`; the survivor's session is ended.
+fn make_deadlock(ctx: &Ctx) {
+    ui_pair(ctx);
     let (mut x, mut y) = (ctx.conn(), ctx.conn());
     let ids = [x.id(), y.id()];
     ctx.exec(&mut x, "BEGIN");
@@ -257,15 +262,7 @@ fn make_deadlock(ctx: &Ctx) {
 
 /// An idle transaction holding row 1 of `ui_pair` and one session waiting for it.
 fn blocker_and_waiter(ctx: &Ctx) -> (mysql_async::Conn, Pending) {
-    let mut admin = ctx.conn();
-    ctx.exec(
-        &mut admin,
-        "CREATE TABLE IF NOT EXISTS ui_pair (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB",
-    );
-    ctx.exec(
-        &mut admin,
-        "INSERT IGNORE INTO ui_pair VALUES (1, 0), (2, 0)",
-    );
+    ui_pair(ctx);
     let mut blocker = ctx.conn();
     ctx.exec(&mut blocker, "BEGIN");
     ctx.exec(&mut blocker, "UPDATE ui_pair SET v = v + 1 WHERE id = 1");
