@@ -144,6 +144,8 @@ fn known_deadlocks(path: &Path, offset: Option<i64>) -> HashSet<String> {
 struct PendingDeadlock {
     report: DeadlockReport,
     from: &'static str,
+    /// Its [`deadlock_key`], computed once.
+    key: String,
 }
 
 /// InnoDB's deadlock counter held against the deadlocks kept since the recorder
@@ -220,11 +222,7 @@ impl Recorder<'_> {
             let report = report.in_server_zone(offset);
             // Read again while an earlier copy still waits for the disk: queued once.
             let key = deadlock_key(&report, offset);
-            if self
-                .pending
-                .iter()
-                .any(|p| deadlock_key(&p.report, offset) == key)
-            {
+            if self.pending.iter().any(|p| p.key == key) {
                 continue;
             }
             if self.pending.len() >= MAX_PENDING {
@@ -243,7 +241,8 @@ impl Recorder<'_> {
                     ],
                 );
             }
-            self.pending.push_back(PendingDeadlock { report, from });
+            self.pending
+                .push_back(PendingDeadlock { report, from, key });
         }
         self.flush_deadlocks(offset);
     }
@@ -254,8 +253,7 @@ impl Recorder<'_> {
         let known = self
             .known
             .get_or_insert_with(|| known_deadlocks(&self.deadlog, offset));
-        while let Some(PendingDeadlock { report, from }) = self.pending.pop_front() {
-            let key = deadlock_key(&report, offset);
+        while let Some(PendingDeadlock { report, from, key }) = self.pending.pop_front() {
             let moment = deadlock_moment_key(&report, offset);
             // Read again (from the other source, or the status text unchanged), or a
             // header-only copy (performance_schema.error_log) of a deadlock kept already.
@@ -282,7 +280,8 @@ impl Recorder<'_> {
                         ("deadlocks_waiting", (self.pending.len() + 1).to_string()),
                     ],
                 );
-                self.pending.push_front(PendingDeadlock { report, from });
+                self.pending
+                    .push_front(PendingDeadlock { report, from, key });
                 return;
             }
             known.insert(key);

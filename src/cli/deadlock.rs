@@ -43,7 +43,7 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                 let reason = state
                     .sources
                     .iter()
-                    .find(|s| s.source == "innodb_status")
+                    .find(|s| s.source == crate::model::SourceName::InnodbStatus)
                     .and_then(|s| s.reason.clone())
                     .unwrap_or_default();
                 bail!("cannot read SHOW ENGINE INNODB STATUS: {reason}");

@@ -212,12 +212,6 @@ impl std::fmt::Display for SourceName {
     }
 }
 
-impl PartialEq<&str> for SourceName {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 /// Whether a collector could read its source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {

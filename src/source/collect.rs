@@ -566,11 +566,10 @@ struct Plan {
     /// INNODB_TRX can be read (with, on MariaDB/5.7, INNODB_LOCK_WAITS and INNODB_LOCKS
     /// from the same refresh of InnoDB's cache).
     innodb_cache: Result<(), String>,
-    /// MySQL 8's performance_schema row-lock waits; `Err` when they come from InnoDB's
-    /// cache (`Ok(None)` of `innodb_is`) or cannot be read (the reason).
-    lock_waits: Result<Collector<'static>, String>,
-    /// MySQL 8's lock groups, when a listing is asked for.
-    locks: Option<Result<Collector<'static>, String>>,
+    /// Row-lock waits: MySQL 8's performance_schema statement, or InnoDB's cache.
+    lock_waits: Read,
+    /// Lock groups, when a listing is asked for.
+    locks: Option<Read>,
     metadata_locks: Result<Collector<'static>, String>,
     innodb_status: Option<Collector<'static>>,
     /// 5.7/MariaDB: waits and locks are raw cache rows, joined afterwards.
@@ -592,8 +591,15 @@ fn collector(
     }
 }
 
-/// An empty reason: read with the transactions, from the same refresh of InnoDB's cache.
-const FROM_INNODB_CACHE: &str = "";
+/// How one source of the picture is read.
+enum Read {
+    /// By a statement of its own.
+    Statement(Collector<'static>),
+    /// With the transactions, from the same refresh of InnoDB's cache (5.7/MariaDB).
+    WithInnodbCache,
+    /// Not on this server: why.
+    Unavailable(String),
+}
 
 fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     let innodb_is = caps.row_locks == Ok(RowLockSource::InnodbLocks);
@@ -628,7 +634,7 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
             include_str!("../../queries/lock_waits_mysql8_no_process.sql")
         };
         let from = "performance_schema.data_lock_waits";
-        Ok(collector(
+        Read::Statement(collector(
             SourceName::LockWaits,
             sql,
             from,
@@ -636,13 +642,13 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
             NEEDS_PS_SELECT,
         ))
     } else if innodb_is {
-        Err(FROM_INNODB_CACHE.to_string())
+        Read::WithInnodbCache
     } else {
-        Err(row_lock_reason.clone())
+        Read::Unavailable(row_lock_reason.clone())
     };
     let locks = options.locks_limit.map(|limit| {
         if data_locks {
-            Ok(collector(
+            Read::Statement(collector(
                 SourceName::Locks,
                 include_str!("../../queries/locks_mysql8.sql"),
                 "performance_schema.data_locks",
@@ -650,9 +656,9 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
                 NEEDS_PS_SELECT,
             ))
         } else if innodb_is {
-            Err(FROM_INNODB_CACHE.to_string())
+            Read::WithInnodbCache
         } else {
-            Err(row_lock_reason.clone())
+            Read::Unavailable(row_lock_reason.clone())
         }
     });
     let metadata_locks = caps.metadata_locks.clone().map(|()| {
@@ -693,7 +699,8 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
 struct Round {
     sessions: Collected<Session>,
     cache: CacheSources,
-    row_waits: Collected<LockWait>,
+    /// `None` when read with the transactions (then in `cache`).
+    row_waits: Option<Collected<LockWait>>,
     locks: Option<Collected<LockSummary>>,
     metadata: Collected<MetadataLock>,
     status_text: Option<Collected<String>>,
@@ -722,15 +729,16 @@ async fn run_plan(
     };
     let row_waits = async {
         match plan.lock_waits {
-            Ok(c) => collect(pool, caps, c, t, map_row_wait).await,
-            Err(reason) => unavailable(SourceName::LockWaits, reason),
+            Read::Statement(c) => Some(collect(pool, caps, c, t, map_row_wait).await),
+            Read::WithInnodbCache => None,
+            Read::Unavailable(reason) => Some(unavailable(SourceName::LockWaits, reason)),
         }
     };
     let locks = async {
         match plan.locks? {
-            Ok(c) => Some(collect(pool, caps, c, t, map_lock_summary).await),
-            Err(reason) if reason == FROM_INNODB_CACHE => None,
-            Err(reason) => Some(unavailable(SourceName::Locks, reason)),
+            Read::Statement(c) => Some(collect(pool, caps, c, t, map_lock_summary).await),
+            Read::WithInnodbCache => None,
+            Read::Unavailable(reason) => Some(unavailable(SourceName::Locks, reason)),
         }
     };
     let metadata = async {
@@ -809,9 +817,17 @@ fn assemble(
         locks: cache_locks,
         check: cache,
     } = cache;
-    let (mut row_waits, locks) = match cache_waits {
-        Some(waits) => (waits, cache_locks),
-        None => (row_waits, locks),
+    let (mut row_waits, locks) = match (cache_waits, row_waits) {
+        (Some(waits), _) => (waits, cache_locks),
+        (None, Some(waits)) => (waits, locks),
+        // Planned with a cache that could not be read (no INNODB_TRX): said there.
+        (None, None) => (
+            unavailable(
+                SourceName::LockWaits,
+                "read with INNODB_TRX, which could not be read".into(),
+            ),
+            locks,
+        ),
     };
     let refused_slot = sessions.refused_slot
         || transactions.refused_slot

@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -167,6 +167,7 @@ fn abandoned_temp(path: &Path) -> bool {
 pub fn append_line(path: &Path, line: &str) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .mode(PRIVATE_FILE)
         .open(path)
@@ -176,7 +177,7 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
         .with_context(|| format!("cannot read the length of {}", path.display()))?
         .len();
     // A line left half-written (a cut-back that failed too) is cut before this one follows it.
-    if before > 0 && !ends_with_newline(path)? {
+    if before > 0 && !ends_with_newline(&file, before)? {
         repair_partial_line(path)?;
         before = file.metadata()?.len();
     }
@@ -195,12 +196,10 @@ pub fn append_line(path: &Path, line: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether the file's last byte is a newline.
-fn ends_with_newline(path: &Path) -> Result<bool> {
-    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    file.seek(SeekFrom::End(-1))?;
+/// Whether the last byte of a file of `len` bytes is a newline.
+fn ends_with_newline(file: &File, len: u64) -> Result<bool> {
     let mut last = [0u8; 1];
-    file.read_exact(&mut last)?;
+    file.read_exact_at(&mut last, len - 1)?;
     Ok(last[0] == b'\n')
 }
 
