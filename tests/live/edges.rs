@@ -389,6 +389,81 @@ pub fn one_recorder_per_directory_and_no_password_in_argv(ctx: &Ctx) {
     );
 }
 
+/// A recorder SIGKILLed mid-run leaves its lock file behind: the lock dies with it, so
+/// the next recorder on the directory starts (a stale pid file must not lock it out),
+/// and every line the killed one wrote is whole.
+pub fn a_killed_recorder_does_not_lock_its_directory(ctx: &Ctx) {
+    let dir = ctx.server.dir.join("record-killed");
+    let mut first = spawn_recorder(ctx, &dir, &["--on-trx-age", "1h", "--for", "30s"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    storm_table(ctx, "shop.killed", 8);
+    let (mut a, mut b) = (ctx.conn(), ctx.conn());
+    ctx.rt
+        .block_on(deadlock_on(&mut a, &mut b, "shop.killed", 0));
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-KILL", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = first.wait();
+    assert!(
+        dir.join(".lockdiag.lock").exists(),
+        "the lock file stays behind"
+    );
+    let second = spawn_recorder(ctx, &dir, &["--on-trx-age", "1h", "--for", "3s"])
+        .wait_with_output()
+        .unwrap();
+    assert!(
+        second.status.success(),
+        "the next recorder starts: {}",
+        stderr(&second)
+    );
+    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    assert_eq!(between(&lines, a.id(), b.id()).len(), 1, "{lines:?}");
+}
+
+/// Two copies of lockdiag at once on the same pile-up: one of them reads the cache the
+/// other just refreshed, waits it out once, and both give the whole, same picture.
+pub fn two_copies_at_once_agree(ctx: &Ctx) {
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(&mut holder, "UPDATE chain SET v = v + 1 WHERE id = 4");
+    let waiters: Vec<_> = (0..2)
+        .map(|_| ctx.spawn(ctx.conn(), &["UPDATE chain SET v = v + 1 WHERE id = 4"]))
+        .collect();
+    ctx.wait_for_waiters(2);
+    std::thread::sleep(Duration::from_millis(300));
+    let socket = ctx.server.socket();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+            .args([
+                "--no-defaults",
+                "-S",
+                socket.to_str().unwrap(),
+                "-u",
+                "root",
+            ])
+            .args(["status", "--format", "json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (one, two) = (run(), run());
+    for out in [
+        one.wait_with_output().unwrap(),
+        two.wait_with_output().unwrap(),
+    ] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["counts"]["waiting_sessions"], 2, "{doc:#}");
+        assert_eq!(doc["root_blockers"][0]["thread_id"], holder.id());
+    }
+    ctx.exec(&mut holder, "ROLLBACK");
+    ctx.kill(&waiters.iter().map(|w| w.thread_id).collect::<Vec<_>>());
+}
+
 /// A client polling INNODB_TRX every 30 ms freezes InnoDB's cache: `status` never says
 /// "0 waiting" with exit 0 while sessions wait, and `kill` does not act on the frozen
 /// picture (the blocker committed and began another transaction meanwhile).

@@ -169,6 +169,11 @@ const TESTS: &[Test] = &[
         edges::one_recorder_per_directory_and_no_password_in_argv,
     ),
     (
+        "edges_killed_recorder",
+        edges::a_killed_recorder_does_not_lock_its_directory,
+    ),
+    ("edges_two_copies_at_once", edges::two_copies_at_once_agree),
+    (
         "edges_frozen_innodb_cache",
         edges::a_frozen_innodb_cache_is_never_taken_for_the_truth,
     ),
