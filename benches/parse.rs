@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use lockdiag::analyze::analyze_deadlock;
-use lockdiag::parse::{parse_innodb_status, ErrorLogDeadlocks};
+use lockdiag::parse::{parse_innodb_status, ErrorLogDeadlocks, ErrorLogEntries};
 
 const STATUS: [(&str, &str); 3] = [
     (
@@ -22,6 +22,8 @@ const STATUS: [(&str, &str); 3] = [
     ),
 ];
 const LOG: &str = include_str!("../fixtures/live/error.log");
+/// Five Percona lock wait timeout entries (fixtures/percona/NOTES.md).
+const TIMEOUTS: &str = include_str!("../fixtures/percona/lock-wait-timeouts.log");
 
 /// The deadlock prints of the captured log, without its startup lines.
 fn deadlock_prints() -> String {
@@ -39,7 +41,11 @@ fn filler_line(i: usize) -> String {
 
 /// About `target` bytes: `deadlock_rounds` copies of the three captured prints spread among filler lines.
 pub fn generated_log(target: usize, deadlock_rounds: usize) -> String {
-    let prints = deadlock_prints();
+    generated_log_of(target, deadlock_rounds, &deadlock_prints())
+}
+
+/// About `target` bytes: `rounds` copies of `prints` spread among filler lines.
+fn generated_log_of(target: usize, deadlock_rounds: usize, prints: &str) -> String {
     let mut log = String::with_capacity(target + prints.len());
     let filler_budget = target.saturating_sub(prints.len() * deadlock_rounds);
     let per_gap = filler_budget
@@ -53,7 +59,7 @@ pub fn generated_log(target: usize, deadlock_rounds: usize) -> String {
             i += 1;
         }
         if round < deadlock_rounds {
-            log.push_str(&prints);
+            log.push_str(prints);
         }
     }
     log
@@ -99,6 +105,17 @@ fn error_logs(c: &mut Criterion) {
             })
         });
     }
+    // Percona's lock wait timeout entries too: 20,000 deadlocks and 33,000 timeouts, every entry read.
+    let mixed_prints = format!("{}{TIMEOUTS}", deadlock_prints());
+    let mixed = generated_log_of(200 << 20, 20_000 / 3, &mixed_prints);
+    group.throughput(Throughput::Bytes(mixed.len() as u64));
+    group.bench_function("200MB_deadlocks_and_timeouts", |b| {
+        b.iter(|| {
+            ErrorLogEntries::new(mixed.as_bytes())
+                .filter_map(Result::ok)
+                .count()
+        })
+    });
     // Only the deadlock prints, back to back: the structured parse rate inside a log.
     let prints = deadlock_prints().repeat(2_000);
     group.throughput(Throughput::Bytes(prints.len() as u64));

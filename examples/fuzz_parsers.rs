@@ -22,11 +22,12 @@ use lockdiag::parse::option_file::parse_option_file;
 use lockdiag::parse::where_filter::parse_filter;
 use lockdiag::parse::{parse_deadlock_lines, parse_innodb_status, ErrorLogDeadlocks, JsonSinkText};
 
-const SEEDS: [&str; 4] = [
+const SEEDS: [&str; 5] = [
     include_str!("../fixtures/live/payments-reservations.status.txt"),
     include_str!("../fixtures/live/three-way-cycle.status.txt"),
     include_str!("../fixtures/live/check-then-insert-gap.status.txt"),
     include_str!("../fixtures/live/error.log"),
+    include_str!("../fixtures/percona/lock-wait-timeouts.log"),
 ];
 
 /// Shapes the captures lack, one line each: a MySQL 8 and 5.6 log prefix, a JSON-sink

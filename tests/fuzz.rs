@@ -7,11 +7,12 @@ use proptest::prelude::*;
 use lockdiag::analyze::analyze_deadlock;
 use lockdiag::parse::{parse_innodb_status, ErrorLogDeadlocks};
 
-const SEEDS: [&str; 4] = [
+const SEEDS: [&str; 5] = [
     include_str!("../fixtures/live/payments-reservations.status.txt"),
     include_str!("../fixtures/live/three-way-cycle.status.txt"),
     include_str!("../fixtures/live/check-then-insert-gap.status.txt"),
     include_str!("../fixtures/live/error.log"),
+    include_str!("../fixtures/percona/lock-wait-timeouts.log"),
 ];
 
 fn mutate(seed: &str, ops: &[(u8, usize, String)]) -> String {

@@ -15,9 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::analyze::record::{deadlock_key, deadlock_moment_key, Pacer, SnapshotDue, Triggers};
+use crate::analyze::time::timestamp_rfc3339;
+use crate::analyze::timeouts::TimeoutReport;
 use crate::analyze::views::{lock_waits_read, SnapshotView};
 use crate::analyze::{analyze_waits, DeadlockReport};
 use crate::model::SourceName;
+use crate::parse::LogEntry;
 use crate::render::text::error_chain;
 use crate::render::{json, View};
 use crate::source::connect::ConnectionConfig;
@@ -55,6 +58,8 @@ pub struct RecordSummary {
     pub ever_connected: bool,
     /// Deadlocks read but never written (the disk stayed full).
     pub deadlocks_not_written: usize,
+    /// Logged lock wait timeouts read but never written.
+    pub lock_wait_timeouts_not_written: usize,
 }
 
 /// One full collection as a snapshot document's body (`snapshot`, and `record` when a
@@ -140,6 +145,15 @@ fn known_deadlocks(path: &Path, offset: Option<i64>) -> HashSet<String> {
         .collect()
 }
 
+/// `DIR/lock-wait-timeouts.jsonl` and the timeouts read but not yet written to it.
+struct TimeoutLog {
+    path: PathBuf,
+    /// Retried every probe until written, as deadlocks are; at most [`MAX_PENDING`].
+    pending: VecDeque<TimeoutReport>,
+    /// Dropped from a full queue (the disk stayed full), said in `stop`.
+    dropped: usize,
+}
+
 /// A deadlock read and not yet written.
 struct PendingDeadlock {
     report: DeadlockReport,
@@ -203,6 +217,8 @@ struct Recorder<'a> {
     /// The server's zone as last read (deadlock times without a zone are read in it).
     server_utc_offset: Option<i64>,
     follower: Option<LogFollower>,
+    /// Percona's logged lock wait timeouts, for `lock-wait-timeouts.jsonl`.
+    timeouts: TimeoutLog,
     deadlock_count: Option<u64>,
     probes_since_status: u32,
     /// The last `performance_schema.error_log` entry read (MySQL 8.0.22+), and whether reading failed.
@@ -299,6 +315,59 @@ impl Recorder<'_> {
                     ),
                     ("fingerprint", report.analysis.fingerprint.clone()),
                     ("summary", report.analysis.summary.clone()),
+                ],
+            );
+        }
+    }
+
+    /// Appends the queued lock wait timeouts in order; stops at the first failed
+    /// write (it and the rest stay queued for the next probe).
+    fn flush_timeouts(&mut self) {
+        while self.timeouts.pending.len() > MAX_PENDING {
+            self.timeouts.pending.pop_front();
+            self.timeouts.dropped += 1;
+        }
+        while let Some(report) = self.timeouts.pending.pop_front() {
+            let written = serde_json::to_string(&report)
+                .context("cannot encode the lock wait timeout")
+                .and_then(|line| append_line(&self.timeouts.path, &line));
+            if let Err(e) = written {
+                self.log.event(
+                    "write-failed",
+                    &[
+                        ("error", format!("{e:#}")),
+                        (
+                            "lock_wait_timeouts_waiting",
+                            (self.timeouts.pending.len() + 1).to_string(),
+                        ),
+                    ],
+                );
+                self.timeouts.pending.push_front(report);
+                return;
+            }
+            let t = &report.timeout;
+            let blockers = t
+                .blockers
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{}/{}",
+                        b.thread_id.map_or("-".to_string(), |n| n.to_string()),
+                        b.trx_id.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            self.log.event(
+                "lock-wait-timeout",
+                &[
+                    ("timestamp", t.timestamp.clone().unwrap_or_default()),
+                    (
+                        "thread_id",
+                        t.thread_id.map(|n| n.to_string()).unwrap_or_default(),
+                    ),
+                    ("fingerprint", report.fingerprint.clone()),
+                    ("blockers", blockers),
                 ],
             );
         }
@@ -420,6 +489,7 @@ impl Recorder<'_> {
         if self.job.deadlocks {
             // Deadlocks a full disk held back are written before anything else is counted.
             self.flush_deadlocks(caps.server.utc_offset_secs);
+            self.flush_timeouts();
         }
         // MySQL 8.0.22+ keeps its error log in performance_schema too: deadlocks between probes
         // are there even where the log file is out of reach (RDS and other managed servers).
@@ -452,8 +522,22 @@ impl Recorder<'_> {
         if let Some(follower) = &mut self.follower {
             match follower.poll() {
                 Ok(found) => {
-                    let reports = found.into_iter().map(DeadlockReport::new).collect();
+                    let mut reports = Vec::new();
+                    for entry in found {
+                        match entry {
+                            LogEntry::Deadlock(d) => reports.push(DeadlockReport::new(d)),
+                            LogEntry::LockWaitTimeout(t) => {
+                                let mut report = TimeoutReport::new(t);
+                                report.timestamp_rfc3339 =
+                                    report.timeout.timestamp.as_deref().and_then(|ts| {
+                                        timestamp_rfc3339(ts, caps.server.utc_offset_secs)
+                                    });
+                                self.timeouts.pending.push_back(report);
+                            }
+                        }
+                    }
                     self.keep_deadlocks(reports, caps.server.utc_offset_secs, "error_log");
+                    self.flush_timeouts();
                 }
                 Err(e) => self
                     .log
@@ -480,7 +564,9 @@ pub async fn record(
     let _lock = lock_directory(&job.out)?;
     let deadlog = job.out.join("deadlocks.jsonl");
     // A recorder killed mid-append left half a line: cut it, or the next line is spoiled too.
+    let timeout_log = job.out.join("lock-wait-timeouts.jsonl");
     let repaired = repair_partial_line(&deadlog)?;
+    let repaired_timeouts = repair_partial_line(&timeout_log)?;
     let mut recorder = Recorder {
         job,
         log: EventLog {
@@ -493,6 +579,11 @@ pub async fn record(
         pending: VecDeque::new(),
         tally: DeadlockTally::default(),
         server_utc_offset: None,
+        timeouts: TimeoutLog {
+            path: timeout_log,
+            pending: VecDeque::new(),
+            dropped: 0,
+        },
         follower: job
             .error_log
             .as_deref()
@@ -517,14 +608,19 @@ pub async fn record(
             ("target", config.address()),
         ],
     );
-    if repaired > 0 {
-        recorder.log.event(
-            "repaired",
-            &[
-                ("path", recorder.deadlog.display().to_string()),
-                ("partial_bytes_removed", repaired.to_string()),
-            ],
-        );
+    for (path, cut) in [
+        (&recorder.deadlog, repaired),
+        (&recorder.timeouts.path, repaired_timeouts),
+    ] {
+        if cut > 0 {
+            recorder.log.event(
+                "repaired",
+                &[
+                    ("path", path.display().to_string()),
+                    ("partial_bytes_removed", cut.to_string()),
+                ],
+            );
+        }
     }
     let mut ever_connected = false;
     let mut connection: Option<Server> = None;
@@ -596,18 +692,25 @@ pub async fn record(
     if job.deadlocks && !recorder.pending.is_empty() {
         recorder.flush_deadlocks(recorder.server_utc_offset);
     }
+    recorder.flush_timeouts();
     let unwritten = recorder.pending.len();
+    let timeouts_unwritten = recorder.timeouts.pending.len() + recorder.timeouts.dropped;
     recorder.log.event(
         "stop",
         &[
             ("reason", reason.to_string()),
             ("deadlocks_not_written", unwritten.to_string()),
+            (
+                "lock_wait_timeouts_not_written",
+                timeouts_unwritten.to_string(),
+            ),
         ],
     );
     Ok(RecordSummary {
         reason,
         ever_connected,
         deadlocks_not_written: unwritten,
+        lock_wait_timeouts_not_written: timeouts_unwritten,
     })
 }
 

@@ -6,14 +6,47 @@ use std::collections::{HashMap, VecDeque};
 use super::report::{DeadlockGroup, DeadlockReport};
 use super::time::{deadlock_time, rfc3339_text};
 
+/// `--since` over printed times: which entries of a log are recent enough, and
+/// each kept one's time in RFC 3339. Shared by deadlocks and lock wait timeouts.
+#[derive(Debug)]
+pub struct TimeWindow {
+    /// Only entries at or after this epoch second (unknown timestamps are kept).
+    pub not_before: Option<i64>,
+    /// The server's UTC offset, for timestamps printed in server time.
+    pub server_utc_offset_secs: Option<i64>,
+    /// Entries kept although `--since` could not judge them (server time, offset unknown).
+    pub undated: u64,
+}
+
+impl TimeWindow {
+    pub fn new(not_before: Option<i64>, server_utc_offset_secs: Option<i64>) -> Self {
+        TimeWindow {
+            not_before,
+            server_utc_offset_secs,
+            undated: 0,
+        }
+    }
+
+    /// `None` when the entry printed at `timestamp` is older than the window; else
+    /// its time in RFC 3339 (itself `None` when its zone is unknown). One parse per entry.
+    pub fn admit(&mut self, timestamp: Option<&str>) -> Option<Option<String>> {
+        let at = timestamp.and_then(|ts| deadlock_time(ts, self.server_utc_offset_secs));
+        if let Some(limit) = self.not_before {
+            match &at {
+                Some(at) if at.timestamp() < limit => return None,
+                Some(_) => {}
+                None => self.undated += 1,
+            }
+        }
+        Some(at.as_ref().map(rfc3339_text))
+    }
+}
+
 /// Accumulates deadlocks in the order they were found.
 #[derive(Debug)]
 pub struct DeadlockHistory {
-    /// Only deadlocks at or after this epoch second (unknown timestamps are kept).
-    not_before: Option<i64>,
+    window: TimeWindow,
     keep_last: usize,
-    /// The server's UTC offset, for timestamps printed in server time.
-    server_utc_offset_secs: Option<i64>,
     pub total: u64,
     /// Deadlocks kept although `--since` could not judge them (server time, offset unknown).
     pub undated: u64,
@@ -32,9 +65,8 @@ impl DeadlockHistory {
         server_utc_offset_secs: Option<i64>,
     ) -> Self {
         DeadlockHistory {
-            not_before,
+            window: TimeWindow::new(not_before, server_utc_offset_secs),
             keep_last,
-            server_utc_offset_secs,
             total: 0,
             undated: 0,
             unread: 0,
@@ -47,27 +79,16 @@ impl DeadlockHistory {
 
     /// The zone for the deadlocks added from now on (each snapshot knows its own).
     pub fn set_server_utc_offset(&mut self, offset_secs: Option<i64>) {
-        self.server_utc_offset_secs = offset_secs;
+        self.window.server_utc_offset_secs = offset_secs;
     }
 
     pub fn add(&mut self, mut report: DeadlockReport) {
-        // One parse of the time per deadlock (logs hold tens of thousands): its RFC 3339
-        // form and the epoch second the filter needs come from it.
-        let at = report
-            .deadlock
-            .timestamp
-            .as_deref()
-            .and_then(|ts| deadlock_time(ts, self.server_utc_offset_secs));
+        let Some(rfc3339) = self.window.admit(report.deadlock.timestamp.as_deref()) else {
+            return;
+        };
+        self.undated = self.window.undated;
         if report.timestamp_rfc3339.is_none() {
-            report.timestamp_rfc3339 = at.as_ref().map(rfc3339_text);
-        }
-        let epoch = at.map(|t| t.timestamp());
-        if let Some(limit) = self.not_before {
-            match epoch {
-                Some(at) if at < limit => return,
-                Some(_) => {}
-                None => self.undated += 1,
-            }
+            report.timestamp_rfc3339 = rfc3339;
         }
         self.total += 1;
         if let Some(line) = report.deadlock.first_unread_line() {

@@ -13,6 +13,7 @@ pub mod report;
 pub mod sql_text;
 pub mod suggest;
 pub mod time;
+pub mod timeouts;
 pub mod views;
 pub mod waits;
 

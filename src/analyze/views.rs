@@ -14,6 +14,7 @@ use crate::model::{
 
 use super::checks::{CheckResult, CheckStatus};
 use super::report::{DeadlockGroup, DeadlockReport};
+use super::timeouts::{TimeoutGroup, TimeoutHistory, TimeoutReport};
 use super::waits::{
     all_waits, has_open_transaction, open_transaction_count, session_state,
     sessions_in_metadata_lock_wait, SessionState, WaitAnalysis,
@@ -335,6 +336,9 @@ pub struct DeadlocksView {
     /// Present for logs and snapshot directories: deadlocks grouped by fingerprint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<DeadlockGroup>>,
+    /// Present for error-log files: the lock wait timeouts Percona Server logged.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<TimeoutsSection>,
     #[serde(skip)]
     pub origin: DeadlockOrigin,
     /// Set when a deadlock was found but part of it could not be read (said on stderr, exit 1).
@@ -356,8 +360,35 @@ impl DeadlocksView {
             deadlocks_omitted: total.saturating_sub(deadlocks.len() as u64),
             deadlocks,
             groups,
+            timeouts: None,
             origin,
             unread: None,
+        }
+    }
+}
+
+/// The lock wait timeouts of an error log (`innodb_print_lock_wait_timeout_info=ON`,
+/// Percona Server), after `--since`; the newest `--last` listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeoutsSection {
+    pub lock_wait_timeouts_total: u64,
+    /// Found but not listed (older than the `--last` window).
+    pub lock_wait_timeouts_omitted: u64,
+    /// Oldest first.
+    pub lock_wait_timeouts: Vec<TimeoutReport>,
+    /// By the statement that timed out, most frequent first.
+    pub lock_wait_timeout_groups: Vec<TimeoutGroup>,
+}
+
+impl TimeoutsSection {
+    pub fn new(history: TimeoutHistory) -> Self {
+        let groups = history.groups();
+        let listed: Vec<TimeoutReport> = history.newest.into_iter().collect();
+        TimeoutsSection {
+            lock_wait_timeouts_total: history.total,
+            lock_wait_timeouts_omitted: history.total.saturating_sub(listed.len() as u64),
+            lock_wait_timeouts: listed,
+            lock_wait_timeout_groups: groups,
         }
     }
 }

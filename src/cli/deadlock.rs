@@ -9,13 +9,14 @@ use anyhow::{anyhow, bail, Result};
 
 use crate::analyze::history::DeadlockHistory;
 use crate::analyze::record::deadlock_key;
-use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
+use crate::analyze::timeouts::TimeoutHistory;
+use crate::analyze::views::{DeadlockOrigin, DeadlocksView, TimeoutsSection};
 use crate::analyze::DeadlockReport;
 use crate::model::{Flavour, InnodbStatus, ServerInfo};
 use crate::parse::deadlock::START_MISSING;
 use crate::parse::{
-    is_json_sink, looks_like_error_log, parse_innodb_status, strip_paste_margin, ErrorLogDeadlocks,
-    JsonSinkText,
+    is_json_sink, looks_like_error_log, parse_innodb_status, strip_paste_margin, ErrorLogEntries,
+    JsonSinkText, LogEntry,
 };
 use crate::render::View;
 use crate::source::pfs_error_log;
@@ -62,8 +63,7 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                 if is_json_sink(reader.fill_buf()?) {
                     json_log_view(reader, not_before, job, source)?
                 } else {
-                    let history = scan_log(reader, not_before, job)?;
-                    history_view(history, DeadlockOrigin::ErrorLog, source)
+                    log_view(reader, not_before, job, source)?
                 }
             }
             (None, Some(path)) => {
@@ -74,8 +74,7 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                 if is_json_sink(text.as_bytes()) {
                     json_log_view(text.as_bytes(), not_before, job, source)?
                 } else if looks_like_error_log(&text) {
-                    let history = scan_log(text.as_bytes(), not_before, job)?;
-                    history_view(history, DeadlockOrigin::ErrorLog, source)
+                    log_view(text.as_bytes(), not_before, job, source)?
                 } else {
                     latest(
                         parse_innodb_status(&text),
@@ -246,16 +245,50 @@ fn from_snapshots(
     ))
 }
 
+/// Every deadlock and logged lock wait timeout of an error log, in one pass.
 fn scan_log(
     reader: impl std::io::Read,
     not_before: Option<i64>,
     job: &DeadlockJob,
-) -> Result<DeadlockHistory> {
-    let mut history = DeadlockHistory::new(not_before, job.last, job.server_utc_offset);
-    for deadlock in ErrorLogDeadlocks::new(reader) {
-        history.add(DeadlockReport::new(deadlock?));
+) -> Result<(DeadlockHistory, TimeoutHistory)> {
+    let mut deadlocks = DeadlockHistory::new(not_before, job.last, job.server_utc_offset);
+    let mut timeouts = TimeoutHistory::new(not_before, job.last, job.server_utc_offset);
+    for entry in ErrorLogEntries::new(reader) {
+        match entry? {
+            LogEntry::Deadlock(deadlock) => deadlocks.add(DeadlockReport::new(deadlock)),
+            LogEntry::LockWaitTimeout(timeout) => timeouts.add(timeout),
+        }
     }
-    Ok(history)
+    Ok((deadlocks, timeouts))
+}
+
+/// The view of an error-log file: its deadlocks, then its lock wait timeouts.
+fn log_view(
+    reader: impl std::io::Read,
+    not_before: Option<i64>,
+    job: &DeadlockJob,
+    source: String,
+) -> Result<DeadlocksView> {
+    let (deadlocks, timeouts) = scan_log(reader, not_before, job)?;
+    let mut view = history_view(deadlocks, DeadlockOrigin::ErrorLog, source);
+    if timeouts.cut > 0 {
+        let cut = format!(
+            "{} lock wait timeout entr(ies) cut before their last blocker: the blockers listed are the ones printed",
+            timeouts.cut
+        );
+        view.unread = Some(match view.unread.take() {
+            Some(deadlocks) => format!("{deadlocks}; {cut}"),
+            None => cut,
+        });
+    }
+    if timeouts.undated() > 0 {
+        super::output::note(&format!(
+            "{} lock wait timeout(s) carry server-local timestamps and the server's zone is unknown: --since kept them (give --server-tz)",
+            timeouts.undated()
+        ));
+    }
+    view.timeouts = Some(TimeoutsSection::new(timeouts));
+    Ok(view)
 }
 
 /// The deadlocks of MySQL's JSON error log (`log_sink_json`): their times and count only,
@@ -267,7 +300,7 @@ fn json_log_view(
     source: String,
 ) -> Result<DeadlocksView> {
     let mut text = JsonSinkText::new(reader);
-    let history = scan_log(&mut text, not_before, job)?;
+    let (history, _) = scan_log(&mut text, not_before, job)?;
     let found = history.total;
     let mut view = history_view_quiet(history, DeadlockOrigin::ErrorLog, source);
     super::output::note(&format!(

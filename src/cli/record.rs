@@ -21,9 +21,11 @@ pub async fn run(job: &RecordJob, config: &ConnectionConfig) -> Result<i32> {
         ));
         return Ok(EXIT_ERROR);
     }
-    Ok(if summary.deadlocks_not_written > 0 {
-        EXIT_ERROR
-    } else {
-        EXIT_OK
-    })
+    Ok(
+        if summary.deadlocks_not_written + summary.lock_wait_timeouts_not_written > 0 {
+            EXIT_ERROR
+        } else {
+            EXIT_OK
+        },
+    )
 }

@@ -1,20 +1,24 @@
 //! Streams every deadlock out of a server error log written with
-//! `innodb_print_all_deadlocks=ON`, in bounded memory.
+//! `innodb_print_all_deadlocks=ON`, in bounded memory — and every lock wait
+//! timeout Percona Server logs with `innodb_print_lock_wait_timeout_info=ON`.
 //!
 //! The section headers of a deadlock print carry the log's line prefix
 //! (`2026-11-22 15:55:23 6 [Note] InnoDB: `, MySQL 8: `…Z 12 [Note] [MY-012469] [InnoDB] `)
 //! while the transaction, lock and record lines do not. Outside a deadlock
 //! the reader does not split lines at all: it searches the raw bytes for the
-//! `deadlock detected` marker, which is what makes big logs cheap to scan.
+//! `deadlock detected` and `Lock wait timeout info:` markers, which is what
+//! makes big logs cheap to scan.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 
 use memchr::memmem;
 
-use crate::model::Deadlock;
+use crate::model::{Deadlock, LockWaitTimeout};
 
 use super::deadlock::DeadlockBuilder;
 use super::lines::{self, LineKind};
+use super::lock_wait_timeout::{Fed, LockWaitTimeoutBuilder, TIMEOUT_MARKER};
 
 /// Printed by MySQL 5.5–9.x and MariaDB before each deadlock
 /// (`Transactions deadlock detected, dumping detailed information.`).
@@ -130,8 +134,15 @@ fn split_prefix(line: &str) -> LogLine<'_> {
     }
 }
 
-/// An iterator over the deadlocks of an error log, oldest first.
-pub struct ErrorLogDeadlocks<R: Read> {
+/// What an error log holds that lockdiag reads, in the order it was logged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEntry {
+    Deadlock(Deadlock),
+    LockWaitTimeout(LockWaitTimeout),
+}
+
+/// An iterator over the deadlocks and logged lock wait timeouts of an error log, oldest first.
+pub struct ErrorLogEntries<R: Read> {
     reader: R,
     buf: Vec<u8>,
     start: usize,
@@ -139,17 +150,49 @@ pub struct ErrorLogDeadlocks<R: Read> {
     eof: bool,
     finder: memmem::Finder<'static>,
     sections: memmem::Finder<'static>,
+    timeouts: memmem::Finder<'static>,
     /// The line before the one `seek_marker` stopped at is an InnoDB log line, or there
     /// is none (MariaDB prints `*** (1) TRANSACTION:` bare after an empty `[Note] InnoDB:`).
     previous_prefixed: bool,
     current: Option<DeadlockBuilder>,
+    timeout: Option<LockWaitTimeoutBuilder>,
+    /// Entries completed and not yet handed out (one line can end one and open another).
+    ready: VecDeque<LogEntry>,
     /// Bytes consumed so far (for progress and benchmarks).
     pub bytes_scanned: u64,
 }
 
+/// An iterator over the deadlocks of an error log only, oldest first.
+pub struct ErrorLogDeadlocks<R: Read>(ErrorLogEntries<R>);
+
 impl<R: Read> ErrorLogDeadlocks<R> {
     pub fn new(reader: R) -> Self {
-        ErrorLogDeadlocks {
+        ErrorLogDeadlocks(ErrorLogEntries::new(reader))
+    }
+}
+
+impl<R: Read> Iterator for ErrorLogDeadlocks<R> {
+    type Item = io::Result<Deadlock>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.find_map(|entry| match entry {
+            Ok(LogEntry::Deadlock(d)) => Some(Ok(d)),
+            Ok(LogEntry::LockWaitTimeout(_)) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+}
+
+/// The longest marker: a read boundary may cut this many bytes of one.
+const MARKER_SPAN: usize = if MARKER.len() > TIMEOUT_MARKER.len() {
+    MARKER.len()
+} else {
+    TIMEOUT_MARKER.len()
+};
+
+impl<R: Read> ErrorLogEntries<R> {
+    pub fn new(reader: R) -> Self {
+        ErrorLogEntries {
             reader,
             buf: vec![0; READ_SIZE],
             start: 0,
@@ -157,8 +200,11 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             eof: false,
             finder: memmem::Finder::new(MARKER),
             sections: memmem::Finder::new(SECTION),
+            timeouts: memmem::Finder::new(TIMEOUT_MARKER.as_bytes()),
             previous_prefixed: false,
             current: None,
+            timeout: None,
+            ready: VecDeque::new(),
             bytes_scanned: 0,
         }
     }
@@ -177,7 +223,7 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             let grown = (self.buf.len() * 2).min(MAX_LINE + READ_SIZE);
             if grown == self.buf.len() {
                 // A line longer than MAX_LINE: drop its head, keep scanning.
-                self.start = self.end - MARKER.len();
+                self.start = self.end - MARKER_SPAN;
                 return self.refill_after_drop();
             }
             self.buf.resize(grown, 0);
@@ -212,11 +258,14 @@ impl<R: Read> ErrorLogDeadlocks<R> {
         loop {
             let window = &self.buf[self.start..self.end];
             let marker = self.finder.find(window);
-            // Searched only up to the marker: together, one pass over the bytes.
+            // Each searched only up to the one found before: together, about one pass.
+            let timeout = self
+                .timeouts
+                .find(&window[..marker.unwrap_or(window.len())]);
             let section = self
                 .sections
-                .find(&window[..marker.unwrap_or(window.len())]);
-            if let Some(hit) = section.or(marker) {
+                .find(&window[..timeout.or(marker).unwrap_or(window.len())]);
+            if let Some(hit) = section.or(timeout).or(marker) {
                 let line_start = memchr::memrchr(b'\n', &window[..hit]).map_or(0, |p| p + 1);
                 // The first line of the input has no line before it: nothing to mistake.
                 let first_line = self.bytes_scanned == 0 && self.start + line_start == 0;
@@ -238,7 +287,7 @@ impl<R: Read> ErrorLogDeadlocks<R> {
             // Keep the partial last line: the marker may straddle the read boundary.
             let keep_from = match memchr::memrchr(b'\n', window) {
                 Some(p) => p + 1,
-                None => window.len().saturating_sub(MARKER.len()),
+                None => window.len().saturating_sub(MARKER_SPAN),
             };
             self.bytes_scanned += keep_from as u64;
             self.start += keep_from;
@@ -273,24 +322,51 @@ impl<R: Read> ErrorLogDeadlocks<R> {
         }
     }
 
-    fn read_next(&mut self) -> io::Result<Option<Deadlock>> {
+    fn read_next(&mut self) -> io::Result<Option<LogEntry>> {
         loop {
-            if self.current.is_none() && !self.seek_marker()? {
+            if let Some(entry) = self.ready.pop_front() {
+                return Ok(Some(entry));
+            }
+            if self.current.is_none() && self.timeout.is_none() && !self.seek_marker()? {
                 return Ok(None);
             }
             let Some((from, to)) = self.next_line()? else {
-                return Ok(self.current.take().map(DeadlockBuilder::finish));
+                // The text ended: what was open is handed out as read (cut).
+                end_timeout(&mut self.timeout, &mut self.ready);
+                end_deadlock(&mut self.current, &mut self.ready);
+                return Ok(self.ready.pop_front());
             };
             // Borrowed when the bytes are UTF-8 (they almost always are).
             let text = String::from_utf8_lossy(&self.buf[from..to]);
-            let log_line = split_prefix(text.trim_end_matches('\r'));
+            let raw = text.trim_end_matches('\r');
+            let log_line = split_prefix(raw);
+            if let Some(builder) = self.timeout.as_mut() {
+                match builder.feed(log_line.message, log_line.prefixed) {
+                    Fed::Taken => continue,
+                    Fed::Complete => {
+                        end_timeout(&mut self.timeout, &mut self.ready);
+                        continue;
+                    }
+                    // The entry ended before this line, which is read as any other.
+                    Fed::NotMine => end_timeout(&mut self.timeout, &mut self.ready),
+                }
+            }
+            if log_line.message.contains(TIMEOUT_MARKER) {
+                // A new log message: it ends a deadlock print being read.
+                end_deadlock(&mut self.current, &mut self.ready);
+                // MySQL 5.6 writes `2019-11-14 18:32:11 7f…` before it, no level tag.
+                let stamp = log_line.stamped.unwrap_or(raw);
+                self.timeout = Some(LockWaitTimeoutBuilder::new(lines::parse_timestamp(stamp)));
+                continue;
+            }
             if self.finder.find(log_line.message.as_bytes()).is_some() {
                 let mut builder = DeadlockBuilder::new();
                 builder.set_timestamp_if_missing(log_line.stamped.and_then(lines::parse_timestamp));
-                let previous = self.current.replace(builder);
                 // A new print began before the last one ended: that one was cut.
-                if let Some(previous) = previous.filter(DeadlockBuilder::has_transactions) {
-                    return Ok(Some(previous.finish()));
+                if let Some(previous) = self.current.replace(builder) {
+                    if previous.has_transactions() {
+                        self.ready.push_back(LogEntry::Deadlock(previous.finish()));
+                    }
                 }
                 continue;
             }
@@ -309,20 +385,35 @@ impl<R: Read> ErrorLogDeadlocks<R> {
                 continue;
             };
             if log_line.prefixed && !is_deadlock_message(log_line.message) {
-                return Ok(self.current.take().map(DeadlockBuilder::finish));
+                end_deadlock(&mut self.current, &mut self.ready);
+                continue;
             }
             if !builder.has_timestamp() {
                 builder.set_timestamp_if_missing(log_line.stamped.and_then(lines::parse_timestamp));
             }
             builder.feed(log_line.message);
             if builder.is_complete() {
-                return Ok(self.current.take().map(DeadlockBuilder::finish));
+                end_deadlock(&mut self.current, &mut self.ready);
             }
         }
     }
 }
 
-impl<R: Read> ErrorLogDeadlocks<R> {
+/// Hands out the deadlock being read, if any.
+fn end_deadlock(current: &mut Option<DeadlockBuilder>, ready: &mut VecDeque<LogEntry>) {
+    if let Some(builder) = current.take() {
+        ready.push_back(LogEntry::Deadlock(builder.finish()));
+    }
+}
+
+/// Hands out the lock wait timeout being read, if any.
+fn end_timeout(timeout: &mut Option<LockWaitTimeoutBuilder>, ready: &mut VecDeque<LogEntry>) {
+    if let Some(builder) = timeout.take() {
+        ready.push_back(LogEntry::LockWaitTimeout(builder.finish()));
+    }
+}
+
+impl<R: Read> ErrorLogEntries<R> {
     /// Whether `line`, met outside any print, is a section header of one whose start
     /// is not in the text. Bare headers count only after a prefixed line, so the
     /// LATEST DETECTED DEADLOCK section of a monitor output in the log is no deadlock.
@@ -350,15 +441,46 @@ fn is_deadlock_message(message: &str) -> bool {
         || lines::parse_timestamp(m).is_some()
 }
 
-impl<R: Read> Iterator for ErrorLogDeadlocks<R> {
-    type Item = io::Result<Deadlock>;
+impl<R: Read> Iterator for ErrorLogEntries<R> {
+    type Item = io::Result<LogEntry>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.read_next().transpose()
     }
 }
 
-/// Whether `text` looks like an error log (as opposed to a status text).
+/// How much of `text` — a log still being written — holds only complete entries:
+/// up to the end of the last deadlock print's victim line (`*** WE ROLL BACK
+/// TRANSACTION (N)`, the last line InnoDB writes of a print, in the text and the
+/// JSON sink alike) or of the last lock wait timeout entry whose every announced
+/// blocker is there. `None` while nothing is complete yet.
+pub fn complete_entries_len(text: &[u8]) -> Option<usize> {
+    let printed = memmem::rfind(text, b"WE ROLL BACK TRANSACTION")
+        .and_then(|at| memchr::memchr(b'\n', &text[at..]).map(|nl| at + nl + 1));
+    let Some(at) = memmem::rfind(text, TIMEOUT_MARKER.as_bytes()) else {
+        return printed;
+    };
+    let opens = memchr::memrchr(b'\n', &text[..at]).map_or(0, |p| p + 1);
+    if printed.is_some_and(|end| end > opens) {
+        return printed;
+    }
+    // The last timeout comes after the last print: complete once its last blocker is there.
+    let mut builder = LockWaitTimeoutBuilder::new(None);
+    let body_from = memchr::memchr(b'\n', &text[at..])? + at + 1;
+    let mut from = body_from;
+    while let Some(nl) = memchr::memchr(b'\n', &text[from..]) {
+        let line = String::from_utf8_lossy(&text[from..from + nl]);
+        let log_line = split_prefix(line.trim_end_matches('\r'));
+        match builder.feed(log_line.message, log_line.prefixed) {
+            Fed::Taken => from += nl + 1,
+            Fed::Complete => return Some(from + nl + 1),
+            // Something else was logged after it: the entry ended (cut) there.
+            Fed::NotMine => return Some(from),
+        }
+    }
+    (opens > 0).then_some(opens)
+}
+
 /// One row of MySQL's `performance_schema.error_log`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorLogRow {
@@ -385,11 +507,14 @@ pub fn error_log_text(rows: &[ErrorLogRow]) -> String {
     text
 }
 
+/// Whether `text` looks like an error log (as opposed to a status text).
 pub fn looks_like_error_log(text: &str) -> bool {
     text.lines().take(100_000).any(|l| {
         let line = split_prefix(l);
-        line.prefixed
-            && (line.message.contains("deadlock detected")
+        // Percona 5.6 writes a timeout's line after a bare timestamp: no level, no `InnoDB:`.
+        line.message.contains(TIMEOUT_MARKER) && lines::parse_timestamp(l).is_some()
+            || line.prefixed
+                && (line.message.contains("deadlock detected")
                 // An excerpt from inside a print: its section headers keep their prefix.
                 || (line.message.starts_with("***")
                     && !matches!(lines::classify(line.message), LineKind::Other)))
@@ -578,8 +703,85 @@ Record lock, heap no 2 PHYSICAL RECORD: n_fields 4; compact format; info bits 0
         let marker_at = MYSQL8_LOG.find("deadlock detected").unwrap();
         let pad = "x".repeat(READ_SIZE - marker_at - 5) + "\n";
         let text = format!("{pad}{MYSQL8_LOG}{pad}{MYSQL8_LOG}");
-        let mut reader = ErrorLogDeadlocks::new(text.as_bytes());
+        let mut reader = ErrorLogEntries::new(text.as_bytes());
         assert_eq!(reader.by_ref().filter_map(Result::ok).count(), 2);
         assert_eq!(reader.bytes_scanned, text.len() as u64);
+    }
+
+    const TIMEOUTS_LOG: &str = include_str!("../../fixtures/percona/lock-wait-timeouts.log");
+    const LIVE_LOG: &str = include_str!("../../fixtures/live/error.log");
+
+    fn timeouts(entries: &[LogEntry]) -> Vec<&LockWaitTimeout> {
+        entries
+            .iter()
+            .filter_map(|e| match e {
+                LogEntry::LockWaitTimeout(t) => Some(t),
+                LogEntry::Deadlock(_) => None,
+            })
+            .collect()
+    }
+
+    /// What fixtures/percona/NOTES.md says a correct parse finds.
+    #[test]
+    fn percona_lock_wait_timeouts_in_every_prefix_form() {
+        let entries: Vec<LogEntry> = ErrorLogEntries::new(TIMEOUTS_LOG.as_bytes())
+            .collect::<io::Result<_>>()
+            .unwrap();
+        let found = timeouts(&entries);
+        assert_eq!((entries.len(), found.len()), (5, 5));
+        let threads: Vec<Option<u64>> = found.iter().map(|t| t.thread_id).collect();
+        assert_eq!(threads, [Some(41), Some(42), Some(44), Some(45), Some(46)]);
+        let stamps: Vec<&str> = found
+            .iter()
+            .filter_map(|t| t.timestamp.as_deref())
+            .collect();
+        assert_eq!(
+            stamps,
+            [
+                "2026-11-30T09:14:02Z",
+                "2026-11-30T09:14:03Z",
+                "2026-11-30T09:15:40Z",
+                "2026-11-30 09:16:01",
+                "2026-11-30T09:17:00Z"
+            ]
+        );
+        assert_eq!(found[1].blockers.len(), 2);
+        assert_eq!(found[1].blockers[1].trx_id.as_deref(), Some("5127"));
+        assert_eq!(
+            found[2].query.as_deref(),
+            Some("UPDATE payments\n   SET state = 'refunded'\n WHERE id = 3")
+        );
+        assert_eq!(found[2].blockers[0].thread_id, None);
+        assert!(found[3].blockers.is_empty() && !found[3].truncated);
+        assert!(found[4].truncated && found[4].blockers.len() == 1);
+        assert!(found[..4]
+            .iter()
+            .all(|t| !t.truncated && t.unparsed_lines.is_empty()));
+    }
+
+    /// Timeouts between deadlock prints, the whole log pasted indented and read in
+    /// small pieces: every entry, in log order, none swallowing another.
+    #[test]
+    fn timeouts_and_deadlocks_interleaved_keep_their_order() {
+        let log = format!("{LIVE_LOG}{TIMEOUTS_LOG}\n{LIVE_LOG}");
+        let indented: String = log.lines().map(|l| format!("\t{l}\n")).collect();
+        for text in [&log, &indented] {
+            let entries: Vec<LogEntry> =
+                ErrorLogEntries::new(std::io::BufReader::with_capacity(7, text.as_bytes()))
+                    .collect::<io::Result<_>>()
+                    .unwrap();
+            let kinds: String = entries
+                .iter()
+                .map(|e| match e {
+                    LogEntry::Deadlock(d) => {
+                        assert!(!d.truncated && d.victim.is_some());
+                        'D'
+                    }
+                    LogEntry::LockWaitTimeout(_) => 'T',
+                })
+                .collect();
+            assert_eq!(kinds, "DDDTTTTTDDD");
+            assert_eq!(ErrorLogDeadlocks::new(text.as_bytes()).count(), 6);
+        }
     }
 }

@@ -6,13 +6,16 @@ pub mod encoding;
 pub mod error_log;
 pub mod json_log;
 pub mod lines;
+pub mod lock_wait_timeout;
 pub mod option_file;
 pub mod paste;
 pub mod status;
 pub mod where_filter;
 
 pub use deadlock::{parse_deadlock_lines, DeadlockBuilder};
-pub use error_log::{error_log_text, looks_like_error_log, ErrorLogDeadlocks, ErrorLogRow};
+pub use error_log::{
+    error_log_text, looks_like_error_log, ErrorLogDeadlocks, ErrorLogEntries, ErrorLogRow, LogEntry,
+};
 pub use json_log::{is_json_sink, JsonSinkText};
 pub use paste::strip_paste_margin;
 pub use status::parse_innodb_status;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::model::Deadlock;
-use crate::parse::{is_json_sink, ErrorLogDeadlocks, JsonSinkText};
+use crate::parse::error_log::complete_entries_len;
+use crate::parse::{is_json_sink, ErrorLogEntries, JsonSinkText, LogEntry};
 
 #[derive(Debug)]
 pub struct LogFollower {
@@ -37,9 +37,9 @@ impl LogFollower {
         }
     }
 
-    /// The deadlocks written since the last poll. A missing file (between a
-    /// rotation and the server's reopen) has none yet.
-    pub fn poll(&mut self) -> Result<Vec<Deadlock>> {
+    /// The deadlocks and logged lock wait timeouts written since the last poll.
+    /// A missing file (between a rotation and the server's reopen) has none yet.
+    pub fn poll(&mut self) -> Result<Vec<LogEntry>> {
         let Ok(meta) = std::fs::metadata(&self.path) else {
             return Ok(Vec::new());
         };
@@ -61,8 +61,8 @@ impl LogFollower {
         let mut text = Vec::new();
         file.take(size - self.offset).read_to_end(&mut text)?;
         if growing {
-            // Only the prints that are complete: up to the end of the last victim's line.
-            let Some(end) = end_of_last_print(&text) else {
+            // Only the entries that are complete; the rest is read at the next poll.
+            let Some(end) = complete_entries_len(&text) else {
                 return Ok(Vec::new());
             };
             text.truncate(end);
@@ -71,19 +71,10 @@ impl LogFollower {
         // MySQL's JSON sink (`log_sink_json`): the deadlocks' times, not their transactions.
         if is_json_sink(&text) {
             let events = JsonSinkText::new(text.as_slice());
-            return Ok(ErrorLogDeadlocks::new(events).collect::<std::io::Result<_>>()?);
+            return Ok(ErrorLogEntries::new(events).collect::<std::io::Result<_>>()?);
         }
-        Ok(ErrorLogDeadlocks::new(text.as_slice()).collect::<std::io::Result<_>>()?)
+        Ok(ErrorLogEntries::new(text.as_slice()).collect::<std::io::Result<_>>()?)
     }
-}
-
-/// Where the last complete deadlock print of `text` ends: after the line that
-/// names its victim (`*** WE ROLL BACK TRANSACTION (N)`, the last line InnoDB
-/// writes of a print, in the text and the JSON sink alike).
-fn end_of_last_print(text: &[u8]) -> Option<usize> {
-    let at = memchr::memmem::rfind(text, b"WE ROLL BACK TRANSACTION")?;
-    let newline = memchr::memchr(b'\n', &text[at..])?;
-    Some(at + newline + 1)
 }
 
 #[cfg(test)]
@@ -110,7 +101,10 @@ mod tests {
             let mut found = follower.poll().unwrap();
             found.extend(follower.poll().unwrap());
             assert_eq!(found.len(), expected, "{name}");
-            assert!(found[0].timestamp.is_some(), "{name}");
+            assert!(
+                matches!(&found[0], LogEntry::Deadlock(d) if d.timestamp.is_some()),
+                "{name}"
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -138,7 +132,51 @@ mod tests {
             }
         }
         assert_eq!(found.len(), 30, "3 deadlocks × 10, none lost, none cut");
-        assert!(found.iter().all(|d| !d.truncated && d.victim.is_some()));
+        assert!(found
+            .iter()
+            .all(|e| matches!(e, LogEntry::Deadlock(d) if !d.truncated && d.victim.is_some())));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Percona's timeout entries between deadlock prints, in a log that never stops
+    /// growing: each entry read once and whole, in order.
+    #[test]
+    fn timeouts_in_a_growing_log_are_read_whole() {
+        let dir = std::env::temp_dir().join(format!("lockdiag-timeouts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("error.log");
+        std::fs::write(&path, "").unwrap();
+        let timeouts = include_str!("../../fixtures/percona/lock-wait-timeouts.log");
+        // Without its cut last entry: a log being written ends inside one only for now.
+        let whole = &timeouts[..timeouts.rfind("2026-11-30T09:17:00").unwrap()];
+        let log = format!("{}{whole}", include_str!("../../fixtures/live/error.log"));
+        let mut follower = LogFollower::from_end(&path);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let mut found = Vec::new();
+        for _ in 0..3 {
+            for piece in log.as_bytes().chunks(97) {
+                std::io::Write::write_all(&mut file, piece).unwrap();
+                found.extend(follower.poll().unwrap());
+            }
+        }
+        found.extend(follower.poll().unwrap());
+        let kinds: String = found
+            .iter()
+            .map(|e| match e {
+                LogEntry::Deadlock(d) => {
+                    assert!(!d.truncated);
+                    'D'
+                }
+                LogEntry::LockWaitTimeout(t) => {
+                    assert!(!t.truncated, "{t:?}");
+                    'T'
+                }
+            })
+            .collect();
+        assert_eq!(kinds, "DDDTTTT".repeat(3));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -131,6 +131,10 @@ const TESTS: &[Test] = &[
         record::record_catches_a_timeout_and_a_deadlock,
     ),
     (
+        "record_keeps_percona_lock_wait_timeouts",
+        record::record_keeps_percona_lock_wait_timeouts,
+    ),
+    (
         "dupes_groups_and_unique_key",
         cron::dupes_finds_groups_and_names_the_unique_key,
     ),

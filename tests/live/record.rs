@@ -216,3 +216,101 @@ pub fn record_survives_a_restart(ctx: &Ctx) {
     );
     assert!(has(after), "the deadlock after the restart: {lines}\n{log}");
 }
+
+/// Percona Server's `innodb_print_lock_wait_timeout_info` entries, followed by `record
+/// --error-log`. MariaDB does not write them, so a real 1205 is made here and the entry
+/// Percona would log for it (its format: `print_lock_wait_timeout` in lock0wait.cc) is
+/// appended with the real thread and transaction ids, once in two writes that cut it (a poll
+/// may fall between; the server writes an entry in one go, so well under a poll apart): each
+/// timeout lands in lock-wait-timeouts.jsonl once, whole, naming the session that held the key.
+pub fn record_keeps_percona_lock_wait_timeouts(ctx: &Ctx) {
+    let dir = ctx.server.dir.join("record-timeouts");
+    let log_path = ctx.server.dir.join("percona-error.log");
+    std::fs::write(&log_path, "").unwrap();
+    let recorder = spawn_recorder(
+        ctx,
+        &dir,
+        &["--for", "6s", "--error-log", log_path.to_str().unwrap()],
+    );
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(
+        &mut holder,
+        "INSERT INTO paid_events (order_id, payment_key) VALUES (4343, 'pk_timeout')",
+    );
+    let holder_trx = ctx.query_u64(
+        &mut holder,
+        "SELECT trx_id FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()",
+    );
+    let mut waiter = ctx.conn();
+    let waiter_id = waiter.id();
+    let statement = "INSERT INTO paid_events (order_id, payment_key) VALUES (4343, 'pk_timeout')";
+    ctx.exec(&mut waiter, "SET SESSION innodb_lock_wait_timeout = 1");
+    ctx.exec(&mut waiter, "BEGIN");
+    let failed = ctx
+        .rt
+        .block_on(mysql_async::prelude::Queryable::query_drop(
+            &mut waiter,
+            statement,
+        ))
+        .expect_err("the INSERT must time out");
+    assert!(failed.to_string().contains("1205"), "{failed}");
+    ctx.exec(&mut holder, "ROLLBACK");
+    ctx.exec(&mut waiter, "ROLLBACK");
+
+    let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+    let entry = format!(
+        "{stamp} {waiter_id} [Note] InnoDB: Lock wait timeout info:\n\
+         Requested thread id: {waiter_id}\n\
+         Requested trx id: 999001\n\
+         Requested query: {statement}\n\
+         Total blocking transactions count: 1\n\
+         Blocking transaction number: 1\n\
+         Blocking thread id: {}\n\
+         Blocking query id: 77\n\
+         Blocking trx id: {holder_trx}\n",
+        holder.id()
+    );
+    let cut = entry.find("Blocking thread id").unwrap();
+    let append = |text: &str| {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    };
+    std::thread::sleep(Duration::from_millis(1200));
+    append(&entry[..cut]);
+    std::thread::sleep(Duration::from_millis(300));
+    append(&entry[cut..]);
+    std::thread::sleep(Duration::from_millis(1500));
+    append(&entry);
+
+    let out = recorder.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let written = std::fs::read_to_string(dir.join("lock-wait-timeouts.jsonl"))
+        .unwrap_or_else(|e| panic!("no lock-wait-timeouts.jsonl ({e}): {log}"));
+    let lines: Vec<Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{written}\n{log}");
+    for line in &lines {
+        assert_eq!(line["thread_id"], waiter_id, "{line:#}");
+        assert_eq!(line["truncated"], false, "{line:#}");
+        assert_eq!(line["blockers"][0]["thread_id"], holder.id(), "{line:#}");
+        assert_eq!(line["blockers"][0]["trx_id"], holder_trx.to_string());
+        assert!(line["timestamp_rfc3339"].is_string(), "{line:#}");
+    }
+    assert!(log.contains("\"event\":\"lock-wait-timeout\""), "{log}");
+
+    // The same log read afterwards: both timeouts in one group, blocked by the holder twice.
+    let doc = ctx.lockdiag_json(&["deadlock", "--error-log", log_path.to_str().unwrap()]);
+    assert_eq!(doc["lock_wait_timeouts_total"], 2, "{doc:#}");
+    let group = &doc["lock_wait_timeout_groups"][0];
+    assert_eq!(group["count"], 2);
+    assert_eq!(group["blockers"][0]["thread_id"], holder.id());
+    assert_eq!(group["blockers"][0]["timeouts"], 2);
+}

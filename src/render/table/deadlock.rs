@@ -6,7 +6,7 @@ use comfy_table::Color;
 
 use crate::analyze::deadlock::{describe_lock, describe_mode, transaction_sentences};
 use crate::analyze::sql_text::shorten_sql;
-use crate::analyze::views::{DeadlockOrigin, DeadlocksView};
+use crate::analyze::views::{DeadlockOrigin, DeadlocksView, TimeoutsSection};
 use crate::analyze::{DeadlockGroup, DeadlockReport};
 use crate::render::TableStyle;
 
@@ -15,6 +15,14 @@ use super::{headline, new_table, sql_width, styled};
 /// The deadlock view: what "none" means for its origin, the groups of a log or
 /// snapshot directory, then each listed deadlock.
 pub fn view(view: &DeadlocksView, style: &TableStyle) -> String {
+    let mut text = deadlocks_part(view, style);
+    if let Some(section) = &view.timeouts {
+        text.push_str(&timeouts(section, style));
+    }
+    text
+}
+
+fn deadlocks_part(view: &DeadlocksView, style: &TableStyle) -> String {
     if view.deadlocks_total == 0 {
         return match view.origin {
             DeadlockOrigin::Status => "No deadlock recorded: the InnoDB status has no LATEST DETECTED DEADLOCK section (none since the server started).\n".into(),
@@ -179,6 +187,135 @@ fn one(out: &mut String, report: &DeadlockReport, style: &TableStyle) {
             "({unparsed} line(s) not recognised; kept in the JSON output under unparsed_lines)"
         );
     }
+}
+
+/// Percona's logged lock wait timeouts: by statement with their top blockers, then each listed one.
+fn timeouts(section: &TimeoutsSection, style: &TableStyle) -> String {
+    if section.lock_wait_timeouts_total == 0 {
+        // Said only where it can matter: the option is Percona Server's, off by default.
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        headline(
+            style,
+            &format!(
+                "Lock wait timeouts logged: {} (Percona innodb_print_lock_wait_timeout_info)",
+                section.lock_wait_timeouts_total
+            )
+        )
+    );
+    let mut groups = new_table(
+        style,
+        &[
+            "count",
+            "statement that timed out",
+            "blocked by (thread/trx ×timeouts)",
+            "first",
+            "last",
+        ],
+    );
+    for g in &section.lock_wait_timeout_groups {
+        let blockers = g
+            .blockers
+            .iter()
+            .map(|b| {
+                format!(
+                    "{}/{} ×{}",
+                    thread_text(b.thread_id),
+                    b.trx_id.as_deref().unwrap_or("?"),
+                    b.timeouts
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        groups.add_row(vec![
+            styled(style, &g.count.to_string(), None, true),
+            styled(
+                style,
+                &shorten_sql(&g.statement, sql_width(style, 40)),
+                None,
+                false,
+            ),
+            styled(style, &blockers, Some(Color::Yellow), false),
+            styled(style, g.first_seen.as_deref().unwrap_or("?"), None, false),
+            styled(style, g.last_seen.as_deref().unwrap_or("?"), None, false),
+        ]);
+    }
+    let _ = writeln!(out, "{groups}");
+    let mut listed = new_table(
+        style,
+        &[
+            "logged",
+            "thread/trx",
+            "statement",
+            "blocked by (thread/trx, query id)",
+        ],
+    );
+    for r in &section.lock_wait_timeouts {
+        let t = &r.timeout;
+        let mut blockers: Vec<String> = t
+            .blockers
+            .iter()
+            .map(|b| {
+                let query = b
+                    .query_id
+                    .map(|q| format!(", query {q}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}/{}{query}",
+                    thread_text(b.thread_id),
+                    b.trx_id.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
+        if t.truncated {
+            blockers.push("(entry cut: more were listed)".into());
+        } else if blockers.is_empty() {
+            blockers.push("(none listed)".into());
+        }
+        listed.add_row(vec![
+            styled(style, t.timestamp.as_deref().unwrap_or("?"), None, false),
+            styled(
+                style,
+                &format!(
+                    "{}/{}",
+                    thread_text(t.thread_id),
+                    t.trx_id.as_deref().unwrap_or("?")
+                ),
+                None,
+                false,
+            ),
+            styled(
+                style,
+                &shorten_sql(t.query.as_deref().unwrap_or(""), sql_width(style, 40)),
+                None,
+                false,
+            ),
+            styled(style, &blockers.join("\n"), Some(Color::Yellow), false),
+        ]);
+    }
+    let _ = writeln!(out, "{listed}");
+    if section.lock_wait_timeouts_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "(showing the newest {} of {}; --last N for more)",
+            section.lock_wait_timeouts.len(),
+            section.lock_wait_timeouts_total
+        );
+    }
+    let _ = writeln!(
+        out,
+        "The log names each blocker's thread, transaction and query id, not its statement: look the query id up in performance_schema.events_statements_history while the session lives."
+    );
+    out
+}
+
+/// A thread id, or what thread 0 means in Percona's print.
+fn thread_text(thread: Option<u64>) -> String {
+    thread.map_or("no session".to_string(), |t| t.to_string())
 }
 
 /// The wait-for cycle, one edge a line.
