@@ -65,6 +65,45 @@ fn live_error_log_fixture_matches_status_fixtures() {
     }
 }
 
+/// Other threads' log lines written inside deadlock prints, captured live
+/// (fixtures/live/NOTES.md): every print read whole, the split fields joined again.
+#[test]
+fn other_threads_lines_inside_prints_are_taken_out() {
+    let log = std::fs::read_to_string(fixture("interleaved-error.log")).unwrap();
+    let deadlocks: Vec<_> = ErrorLogDeadlocks::new(log.as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    let shapes: Vec<(usize, Option<u32>)> = deadlocks
+        .iter()
+        .map(|d| (d.transactions.len(), d.victim))
+        .collect();
+    assert_eq!(
+        shapes,
+        [(3, Some(3)), (2, Some(1)), (2, Some(1)), (2, Some(1))]
+    );
+    for d in &deadlocks {
+        assert_eq!(d.first_unread_line(), None, "{:?}", d.timestamp);
+        assert!(!d.truncated && !d.start_missing);
+        // The split record equals the unsplit copy of it printed under CONFLICTING WITH.
+        let waited = d.transactions[0].waits_for.as_ref().unwrap();
+        assert!(waited.records.iter().all(|r| r
+            .fields
+            .iter()
+            .all(|f| f
+                .hex
+                .as_deref()
+                .is_none_or(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit())))));
+    }
+    let last = &deadlocks[3].transactions[0];
+    let held_by_other = &deadlocks[3].other_locks;
+    let same_record = held_by_other
+        .iter()
+        .chain(deadlocks[3].transactions[1].holds.iter())
+        .flat_map(|l| l.records.iter())
+        .any(|r| Some(r) == last.waits_for.as_ref().and_then(|l| l.records.first()));
+    assert!(same_record, "{last:#?}");
+}
+
 /// Every prefix of a real status text parses without panic; a prefix that ends
 /// inside the deadlock section is flagged truncated, never reported whole.
 #[test]

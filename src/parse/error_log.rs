@@ -155,6 +155,11 @@ pub struct ErrorLogEntries<R: Read> {
     /// is none (MariaDB prints `*** (1) TRANSACTION:` bare after an empty `[Note] InnoDB:`).
     previous_prefixed: bool,
     current: Option<DeadlockBuilder>,
+    /// The thread that writes the print being read (the id after its lines' timestamp).
+    print_thread: Option<u64>,
+    /// The start of a print line another thread's log line was written into the middle
+    /// of: the rest of it is the next line.
+    split_head: Option<String>,
     timeout: Option<LockWaitTimeoutBuilder>,
     /// Entries completed and not yet handed out (one line can end one and open another).
     ready: VecDeque<LogEntry>,
@@ -203,6 +208,8 @@ impl<R: Read> ErrorLogEntries<R> {
             timeouts: memmem::Finder::new(TIMEOUT_MARKER.as_bytes()),
             previous_prefixed: false,
             current: None,
+            print_thread: None,
+            split_head: None,
             timeout: None,
             ready: VecDeque::new(),
             bytes_scanned: 0,
@@ -336,9 +343,21 @@ impl<R: Read> ErrorLogEntries<R> {
                 end_deadlock(&mut self.current, &mut self.ready);
                 return Ok(self.ready.pop_front());
             };
-            // Borrowed when the bytes are UTF-8 (they almost always are).
-            let text = String::from_utf8_lossy(&self.buf[from..to]);
-            let raw = text.trim_end_matches('\r');
+            let text = utf8_line(&self.buf[from..to]);
+            let mut raw = text.trim_end_matches('\r');
+            let joined;
+            if let Some(head) = self.split_head.take() {
+                joined = head + raw;
+                raw = &joined;
+            } else if self.current.is_some() {
+                // The server writes a record field in pieces: another thread's whole log
+                // line can land inside it (seen live, even inside the hex). Its head waits
+                // for its tail on the next line; the foreign line is dropped.
+                if let Some(at) = foreign_line_inside(raw) {
+                    self.split_head = Some(raw[..at].to_string());
+                    continue;
+                }
+            }
             let log_line = split_prefix(raw);
             if let Some(builder) = self.timeout.as_mut() {
                 match builder.feed(log_line.message, log_line.prefixed) {
@@ -351,7 +370,8 @@ impl<R: Read> ErrorLogEntries<R> {
                     Fed::NotMine => end_timeout(&mut self.timeout, &mut self.ready),
                 }
             }
-            if log_line.message.contains(TIMEOUT_MARKER) {
+            // The prepared searcher: `str::contains` would build one for every line.
+            if self.timeouts.find(log_line.message.as_bytes()).is_some() {
                 // A new log message: it ends a deadlock print being read.
                 end_deadlock(&mut self.current, &mut self.ready);
                 // MySQL 5.6 writes `2019-11-14 18:32:11 7f…` before it, no level tag.
@@ -360,6 +380,7 @@ impl<R: Read> ErrorLogEntries<R> {
                 continue;
             }
             if self.finder.find(log_line.message.as_bytes()).is_some() {
+                self.print_thread = log_line.stamped.and_then(log_thread);
                 let mut builder = DeadlockBuilder::new();
                 builder.set_timestamp_if_missing(log_line.stamped.and_then(lines::parse_timestamp));
                 // A new print began before the last one ended: that one was cut.
@@ -374,6 +395,7 @@ impl<R: Read> ErrorLogEntries<R> {
                 // An excerpt that starts inside a print: its first section header
                 // with a log prefix (or bare right after a prefixed line) opens it.
                 if self.opens_fragment(&log_line) {
+                    self.print_thread = log_line.stamped.and_then(log_thread);
                     let mut builder = DeadlockBuilder::new();
                     builder.mark_start_missing();
                     builder.set_timestamp_if_missing(
@@ -385,6 +407,12 @@ impl<R: Read> ErrorLogEntries<R> {
                 continue;
             };
             if log_line.prefixed && !is_deadlock_message(log_line.message) {
+                // Another thread's message written in the middle of the print (a client's
+                // `Aborted connection` warning, seen live): skipped, the print goes on.
+                let thread = log_line.stamped.and_then(log_thread);
+                if thread.is_some() && self.print_thread.is_some() && thread != self.print_thread {
+                    continue;
+                }
                 end_deadlock(&mut self.current, &mut self.ready);
                 continue;
             }
@@ -396,6 +424,44 @@ impl<R: Read> ErrorLogEntries<R> {
                 end_deadlock(&mut self.current, &mut self.ready);
             }
         }
+    }
+}
+
+/// Where another log line (`2026-12-01 17:33:00 2295 [Warning] …`) begins inside
+/// `line`, after its start; `None` when there is none. Looked for only at a `[` (a
+/// level tag) that a timestamp and a thread id come right before.
+fn foreign_line_inside(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    memchr::memchr_iter(b'[', bytes).find_map(|tag| {
+        // The timestamp begins at most ~40 bytes before the tag, with its year.
+        let from = tag.saturating_sub(48);
+        memchr::memchr_iter(b'-', &bytes[from..tag]).find_map(|dash| {
+            let start = (from + dash).checked_sub(4)?;
+            let candidate = line.get(start..)?;
+            let rest = lines::skip_timestamp(candidate)?;
+            // After something (an indented line's own prefix is no foreign line).
+            let inside = !line[..start].trim().is_empty();
+            (inside && rest.trim_start().starts_with('[') && line.len() - rest.len() <= tag + 1)
+                .then_some(start)
+        })
+    })
+}
+
+/// The thread id a prefixed log line names after its timestamp (`2026-12-01 17:31:20 485
+/// [Warning] …`, `2024-05-02T10:20:07.000020Z 21 [Note] …`); `None` for a prefix without one.
+fn log_thread(stamped: &str) -> Option<u64> {
+    let mut words = stamped.split_whitespace();
+    // The time is the first word with a `:` (a word of its own, or the ISO form's tail).
+    words.find(|w| w.contains(':'))?;
+    words.next()?.parse().ok()
+}
+
+/// A line as text: borrowed when its bytes are UTF-8 (they almost always are; the
+/// validation is the fast one), else with U+FFFD for what is not.
+fn utf8_line(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -469,7 +535,7 @@ pub fn complete_entries_len(text: &[u8]) -> Option<usize> {
     let body_from = memchr::memchr(b'\n', &text[at..])? + at + 1;
     let mut from = body_from;
     while let Some(nl) = memchr::memchr(b'\n', &text[from..]) {
-        let line = String::from_utf8_lossy(&text[from..from + nl]);
+        let line = utf8_line(&text[from..from + nl]);
         let log_line = split_prefix(line.trim_end_matches('\r'));
         match builder.feed(log_line.message, log_line.prefixed) {
             Fed::Taken => from += nl + 1,
@@ -706,6 +772,69 @@ Record lock, heap no 2 PHYSICAL RECORD: n_fields 4; compact format; info bits 0
         let mut reader = ErrorLogEntries::new(text.as_bytes());
         assert_eq!(reader.by_ref().filter_map(Result::ok).count(), 2);
         assert_eq!(reader.bytes_scanned, text.len() as u64);
+    }
+
+    /// A client's warning from another thread lands inside a print (seen in a live run:
+    /// `Aborted connection 485` between `*** (3) TRANSACTION:` and its lock): the print
+    /// is read whole; a message of the printing thread itself still ends it.
+    #[test]
+    fn another_threads_message_inside_a_print_is_skipped() {
+        let at = LIVE_LOG.find("*** WE ROLL BACK").unwrap();
+        let at = LIVE_LOG[..at].rfind("*** (2) TRANSACTION").unwrap();
+        let line_start = LIVE_LOG[..at].rfind('\n').unwrap() + 1;
+        let print_thread =
+            log_thread(&LIVE_LOG[LIVE_LOG[..line_start - 1].rfind('\n').unwrap() + 1..])
+                .expect("the capture's lines name their thread");
+        for (thread, whole) in [(print_thread + 1, true), (print_thread, false)] {
+            let warning = format!(
+                "2026-11-23 12:43:22 {thread} [Warning] Aborted connection {thread} to db: 'shop' user: 'root' host: 'localhost' (Got an error reading communication packets)\n"
+            );
+            let log = format!(
+                "{}{warning}{}",
+                &LIVE_LOG[..line_start],
+                &LIVE_LOG[line_start..]
+            );
+            let first = ErrorLogDeadlocks::new(log.as_bytes())
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                first.transactions.len() == 2 && first.victim.is_some(),
+                whole,
+                "thread {thread}"
+            );
+        }
+    }
+
+    /// Another thread's warning written into the middle of a record field line (seen
+    /// live twice: after the `asc` text, and inside the hex): the field is joined again
+    /// and read whole; the deadlock has no unread line.
+    #[test]
+    fn a_log_line_written_inside_a_field_is_taken_out() {
+        let warning = "2026-12-01 17:33:00 2295 [Warning] Aborted connection 2295 to db: 'shop' user: 'root' host: 'localhost' (Got an error reading communication packets)\n";
+        let field = LIVE_LOG.find(" 2: len 7; hex ").unwrap();
+        let whole = ErrorLogDeadlocks::new(LIVE_LOG.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
+        for cut in [
+            field + 20,
+            LIVE_LOG[field..].find(";;").unwrap() + field - 1,
+        ] {
+            let log = format!("{}{warning}{}", &LIVE_LOG[..cut], &LIVE_LOG[cut..]);
+            let first = ErrorLogDeadlocks::new(log.as_bytes())
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(first.first_unread_line(), None, "cut at {cut}");
+            assert_eq!(first, whole, "cut at {cut}");
+        }
+        assert_eq!(
+            foreign_line_inside(warning.trim_end()),
+            None,
+            "a line's own prefix is no foreign line"
+        );
+        assert_eq!(foreign_line_inside(" 2: len 7; hex 08000003c604"), None);
     }
 
     const TIMEOUTS_LOG: &str = include_str!("../../fixtures/percona/lock-wait-timeouts.log");

@@ -59,76 +59,145 @@ pub fn map_transaction(r: &Record) -> Option<Transaction> {
     })
 }
 
-/// Joins the raw `INNODB_LOCK_WAITS` rows to `INNODB_LOCKS` and the transactions
-/// (5.7/MariaDB path; see `queries/lock_waits_innodb_is.sql` for why not on the server).
-/// A row whose transaction is gone (it ended between the reads) is skipped, and so
-/// are queue rows of a waiter that also has a holder row (see `analyze::waits::all_waits`):
-/// with N sessions on one row the table has N(N+1)/2 rows, and only about N say something.
-pub fn join_innodb_lock_waits(
-    waits: &[Record],
-    locks: &[Record],
-    transactions: &[Transaction],
-) -> Vec<LockWait> {
-    let locks: HashMap<&str, &Record> = locks
-        .iter()
-        .filter_map(|l| Some((l.str("lock_id")?, l)))
-        .collect();
+/// The row-lock waits of 5.7/MariaDB, derived from `INNODB_LOCKS` and `INNODB_TRX`
+/// alone — never from `INNODB_LOCK_WAITS`, which holds a row per (waiter, earlier lock
+/// in the queue) pair: N sessions on one row are N(N+1)/2 rows, 2 million at 2,000, to
+/// ship, hold and thin out again. Here each waiter is blamed on the granted locks of
+/// other transactions on the same row (or table) that conflict with its request; a
+/// waiter that no granted lock conflicts with (an S request queued behind an X request)
+/// is blamed on the nearest earlier conflicting request in the queue, as queued. O(n)
+/// rows in, O(n) edges out: the root blockers, transitive counts and longest waits are
+/// those of the pair rows (`analyze::waits::all_waits` keeps the same edges of them).
+///
+/// A transaction's lock it waits for is its `trx_requested_lock_id`; every other
+/// lock listed is granted (INNODB_LOCKS lists only locks that wait or block). A lock
+/// id is `trx:space:page:heap` for a record, `trx:table` for a table: the part after
+/// the transaction names the locked object.
+pub fn derive_innodb_lock_waits(locks: &[Record], transactions: &[Transaction]) -> Vec<LockWait> {
     let trx: HashMap<&str, &Transaction> = transactions
         .iter()
         .map(|t| (t.trx_id.as_str(), t))
         .collect();
-    // (row, waiting, blocking, blocker's lock is only queued)
-    let rows: Vec<(&Record, &Transaction, &Transaction, bool)> = waits
+    let requested: HashMap<&str, &Transaction> = transactions
         .iter()
-        .filter_map(|w| {
-            let waiting = trx.get(w.str("requesting_trx_id")?)?;
-            let blocking = trx.get(w.str("blocking_trx_id")?)?;
-            // A transaction waits for one lock at most: the blocker's lock is only queued
-            // ahead (not held) when it is the one the blocker itself requested.
-            let blocking_lock_id = w.str("blocking_lock_id");
-            let queued = blocking_lock_id.is_some()
-                && blocking.requested_lock_id.as_deref() == blocking_lock_id;
-            Some((w, *waiting, *blocking, queued))
-        })
+        .filter_map(|t| Some((t.requested_lock_id.as_deref()?, t)))
         .collect();
-    let has_holder: BTreeSet<&str> = rows
-        .iter()
-        .filter(|r| !r.3)
-        .map(|r| r.1.trx_id.as_str())
-        .collect();
-    rows.into_iter()
-        .filter(|(_, waiting, _, queued)| !queued || !has_holder.contains(waiting.trx_id.as_str()))
-        .map(|(w, waiting, blocking, queued)| {
-            let requested = w
-                .str("requested_lock_id")
-                .and_then(|id| locks.get(id).copied());
-            let blocking_lock = w
-                .str("blocking_lock_id")
-                .and_then(|id| locks.get(id).copied());
-            let (schema, table) = requested.map(lock_object).unwrap_or((None, None));
-            LockWait {
-                waiting_thread_id: waiting.thread_id,
-                blocking_thread_id: blocking.thread_id,
-                kind: WaitKind::Row,
-                waiting_trx_id: Some(waiting.trx_id.clone()),
-                blocking_trx_id: Some(blocking.trx_id.clone()),
-                schema,
-                table,
-                index: requested.and_then(|l| l.text("lock_index")),
-                lock_mode: requested
-                    .and_then(|l| l.text("lock_mode"))
-                    .unwrap_or_default(),
-                blocking_lock_mode: blocking_lock.and_then(|l| l.text("lock_mode")),
-                blocking_lock_status: Some(if queued {
-                    LockStatus::Waiting
-                } else {
-                    LockStatus::Granted
-                }),
-                lock_data: requested.and_then(|l| l.text("lock_data")),
-                wait_secs: waiting.wait_secs.unwrap_or(0),
+    // Per locked object: the granted locks, and the waiting ones.
+    let mut objects: HashMap<&str, (Vec<&Record>, Vec<(&Record, &Transaction)>)> = HashMap::new();
+    for lock in locks {
+        let Some(id) = lock.str("lock_id") else {
+            continue;
+        };
+        let Some((_, object)) = id.split_once(':') else {
+            continue;
+        };
+        let entry = objects.entry(object).or_default();
+        match requested.get(id) {
+            Some(waiter) => entry.1.push((lock, *waiter)),
+            None => entry.0.push(lock),
+        }
+    }
+    let mut waits = Vec::new();
+    for (granted, mut queue) in objects.into_values() {
+        // Queue order: the longest waiting first; the transaction id breaks ties, so the
+        // order is total and "earlier in the queue" can never make a cycle.
+        queue.sort_by(|a, b| {
+            b.1.wait_secs
+                .cmp(&a.1.wait_secs)
+                .then_with(|| trx_order(&a.1.trx_id).cmp(&trx_order(&b.1.trx_id)))
+        });
+        for (position, (request, waiter)) in queue.iter().enumerate() {
+            let mode = request.str("lock_mode").unwrap_or("");
+            let mut blamed = false;
+            for holder in &granted {
+                let other = holder.str("lock_trx_id").and_then(|id| trx.get(id));
+                if let Some(blocking) = other.filter(|b| b.trx_id != waiter.trx_id) {
+                    if modes_conflict(mode, holder.str("lock_mode").unwrap_or("")) {
+                        waits.push(innodb_wait(request, waiter, holder, blocking, false));
+                        blamed = true;
+                    }
+                }
             }
-        })
-        .collect()
+            if blamed {
+                continue;
+            }
+            let ahead = queue[..position].iter().rev().find(|(queued, q)| {
+                q.trx_id != waiter.trx_id
+                    && modes_conflict(mode, queued.str("lock_mode").unwrap_or(""))
+            });
+            if let Some((queued, blocking)) = ahead {
+                waits.push(innodb_wait(request, waiter, queued, blocking, true));
+            }
+        }
+    }
+    waits
+}
+
+/// A transaction id as a number where it is one (they are decimal on 5.7/MariaDB).
+fn trx_order(id: &str) -> (u64, &str) {
+    (id.parse().unwrap_or(u64::MAX), id)
+}
+
+/// Whether a lock requested in mode `requested` must wait for one held in mode `held`,
+/// as `INNODB_LOCKS.lock_mode` prints them (`S`, `X`, `IS`, `IX`, `AUTO_INC`, and
+/// `S,GAP`/`X,GAP` for locks on the gap only). A waiting gap request is an insert
+/// intention (plain gap requests never wait): any lock on the record may be the gap
+/// lock it waits for. A gap-only lock never blocks a record request. Table modes
+/// follow InnoDB's compatibility matrix; an unknown mode conflicts.
+fn modes_conflict(requested: &str, held: &str) -> bool {
+    let (requested, requested_gap) = split_gap(requested);
+    let (held, held_gap) = split_gap(held);
+    if requested_gap {
+        return true;
+    }
+    if held_gap {
+        return false;
+    }
+    let compatible = matches!(
+        (requested, held),
+        ("IS", "IS" | "IX" | "S" | "AUTO_INC")
+            | ("IX", "IS" | "IX" | "AUTO_INC")
+            | ("S", "IS" | "S")
+            | ("AUTO_INC", "IS" | "IX")
+    );
+    !compatible
+}
+
+fn split_gap(mode: &str) -> (&str, bool) {
+    match mode.split_once(',') {
+        Some((base, rest)) => (base.trim(), rest.contains("GAP")),
+        None => (mode.trim(), false),
+    }
+}
+
+/// One derived wait of `waiter`'s `request` on `blocking`'s `lock` (held, or `queued` ahead).
+fn innodb_wait(
+    request: &Record,
+    waiter: &Transaction,
+    lock: &Record,
+    blocking: &Transaction,
+    queued: bool,
+) -> LockWait {
+    let (schema, table) = lock_object(request);
+    LockWait {
+        waiting_thread_id: waiter.thread_id,
+        blocking_thread_id: blocking.thread_id,
+        kind: WaitKind::Row,
+        waiting_trx_id: Some(waiter.trx_id.clone()),
+        blocking_trx_id: Some(blocking.trx_id.clone()),
+        schema,
+        table,
+        index: request.text("lock_index"),
+        lock_mode: request.text("lock_mode").unwrap_or_default(),
+        blocking_lock_mode: lock.text("lock_mode"),
+        blocking_lock_status: Some(if queued {
+            LockStatus::Waiting
+        } else {
+            LockStatus::Granted
+        }),
+        lock_data: request.text("lock_data"),
+        wait_secs: waiter.wait_secs.unwrap_or(0),
+    }
 }
 
 /// trx id, schema, table, index, lock type, lock mode, lock status.
@@ -143,17 +212,16 @@ type LockGroupKey = (
 );
 
 /// Counts raw `INNODB_LOCKS` rows per transaction, table, index, type, mode and status
-/// (WAITING when a wait row requests it), largest groups first, at most `limit`.
+/// (WAITING when a transaction requests it), largest groups first, at most `limit`.
 /// Returns the groups and how many locks were left out.
 pub fn summarize_innodb_locks(
     locks: &[Record],
-    waits: &[Record],
     transactions: &[Transaction],
     limit: u64,
 ) -> (Vec<LockSummary>, u64) {
-    let requested: BTreeSet<&str> = waits
+    let requested: BTreeSet<&str> = transactions
         .iter()
-        .filter_map(|w| w.str("requested_lock_id"))
+        .filter_map(|t| t.requested_lock_id.as_deref())
         .collect();
     let thread_of: HashMap<&str, u64> = transactions
         .iter()
@@ -429,13 +497,11 @@ async fn collect_innodb_cache(
     timeout: Duration,
 ) -> CacheSources {
     const TRX: &str = "information_schema.INNODB_TRX";
-    const WAITS: &str = "information_schema.INNODB_LOCK_WAITS";
+    // The waits are derived from the locks and transactions ([`derive_innodb_lock_waits`]).
+    const WAITS: &str = "information_schema.INNODB_LOCKS";
     const LOCKS: &str = "information_schema.INNODB_LOCKS";
     let more: &[&str] = if innodb_is {
-        &[
-            include_str!("../../queries/lock_waits_innodb_is.sql"),
-            include_str!("../../queries/locks_innodb_is.sql"),
-        ]
+        &[include_str!("../../queries/locks_innodb_is.sql")]
     } else {
         &[]
     };
@@ -490,14 +556,7 @@ async fn collect_innodb_cache(
             raw: Vec::new(),
             refused_slot: false,
         },
-        lock_waits: innodb_is.then(|| {
-            raw_rows(
-                SourceName::LockWaits,
-                WAITS,
-                more.next().unwrap_or(Ok(vec![])),
-                id,
-            )
-        }),
+        lock_waits: None,
         locks: innodb_is.then(|| {
             raw_rows(
                 SourceName::Locks,
@@ -511,6 +570,17 @@ async fn collect_innodb_cache(
             counters,
         },
     };
+    // The waits stand or fall with the locks they are derived from.
+    sources.lock_waits = sources.locks.as_ref().map(|locks| Collected {
+        rows: Vec::new(),
+        status: SourceStatus {
+            source: SourceName::LockWaits,
+            ..locks.status.clone()
+        },
+        connection_id: locks.connection_id,
+        raw: Vec::new(),
+        refused_slot: false,
+    });
     if !read.fresh {
         sources.transactions.mark_stale();
         sources
@@ -871,7 +941,7 @@ fn assemble(
     let raw_locks: &[Record] = locks.as_ref().map_or(&[], |l| &l.raw);
     own_ids.extend(row_waits.connection_id.map(u64::from));
     state.row_waits = if innodb_is {
-        join_innodb_lock_waits(&row_waits.raw, raw_locks, &state.transactions)
+        derive_innodb_lock_waits(raw_locks, &state.transactions)
     } else {
         row_waits.rows
     };
@@ -884,7 +954,7 @@ fn assemble(
     if let (Some(locks), Some(limit)) = (locks, options.locks_limit) {
         if innodb_is {
             let (summaries, omitted) =
-                summarize_innodb_locks(&locks.raw, &row_waits.raw, &state.transactions, limit);
+                summarize_innodb_locks(&locks.raw, &state.transactions, limit);
             state.locks = summaries;
             state.locks_omitted = omitted;
         } else {
@@ -1035,59 +1105,65 @@ mod tests {
         }
     }
 
-    /// Raw 5.7/MariaDB rows: 11 holds row 1; 12 and 13 queue on it (13 behind 12 too).
+    fn lock(id: &str, mode: &str) -> Record {
+        record(&[
+            ("lock_id", Some(id)),
+            ("lock_trx_id", Some(id.split(':').next().unwrap())),
+            ("lock_mode", Some(mode)),
+            ("lock_type", Some("RECORD")),
+            ("lock_table", Some("`shop`.`payments`")),
+            ("lock_index", Some("PRIMARY")),
+            ("lock_data", Some("2993")),
+        ])
+    }
+
+    fn pairs(waits: &[LockWait]) -> Vec<(u64, u64, &str)> {
+        let mut pairs: Vec<_> = waits
+            .iter()
+            .map(|w| {
+                (
+                    w.waiting_thread_id,
+                    w.blocking_thread_id,
+                    w.blocking_lock_status
+                        .as_ref()
+                        .map_or("?", LockStatus::as_str),
+                )
+            })
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    /// Raw 5.7/MariaDB rows: 11 holds row 1; 12 and 13 queue on it. INNODB_LOCK_WAITS
+    /// would hold 3 pair rows (13 behind 12 too); the derived waits blame the holder only.
     #[test]
-    fn innodb_is_rows_join_and_drop_redundant_queue_rows() {
-        let lock = |id: &str, trx: &str| {
-            record(&[
-                ("lock_id", Some(id)),
-                ("lock_trx_id", Some(trx)),
-                ("lock_mode", Some("X")),
-                ("lock_type", Some("RECORD")),
-                ("lock_table", Some("`shop`.`payments`")),
-                ("lock_index", Some("PRIMARY")),
-                ("lock_data", Some("2993")),
-            ])
-        };
+    fn innodb_is_waits_are_derived_from_the_locks() {
         let locks = vec![
-            lock("101:5:3:2", "101"),
-            lock("102:5:3:2", "102"),
-            lock("103:5:3:2", "103"),
+            lock("101:5:3:2", "X"),
+            lock("102:5:3:2", "X"),
+            lock("103:5:3:2", "X"),
         ];
-        let wait = |req: &str, req_lock: &str, blk: &str, blk_lock: &str| {
-            record(&[
-                ("requesting_trx_id", Some(req)),
-                ("requested_lock_id", Some(req_lock)),
-                ("blocking_trx_id", Some(blk)),
-                ("blocking_lock_id", Some(blk_lock)),
-            ])
-        };
-        let waits = vec![
-            wait("102", "102:5:3:2", "101", "101:5:3:2"),
-            wait("103", "103:5:3:2", "101", "101:5:3:2"),
-            wait("103", "103:5:3:2", "102", "102:5:3:2"),
-            wait("104", "x", "gone", "y"),
-        ];
+        let mut late = trx("103", 13, Some("103:5:3:2"));
+        late.wait_secs = Some(1);
         let transactions = vec![
             trx("101", 11, None),
             trx("102", 12, Some("102:5:3:2")),
-            trx("103", 13, Some("103:5:3:2")),
+            late,
         ];
-        let joined = join_innodb_lock_waits(&waits, &locks, &transactions);
-        let pairs: Vec<(u64, u64)> = joined
-            .iter()
-            .map(|w| (w.waiting_thread_id, w.blocking_thread_id))
-            .collect();
-        assert_eq!(pairs, vec![(12, 11), (13, 11)]);
+        let waits = derive_innodb_lock_waits(&locks, &transactions);
+        assert_eq!(
+            pairs(&waits),
+            vec![(12, 11, "GRANTED"), (13, 11, "GRANTED")]
+        );
         assert_eq!(
             (
-                joined[0].schema.as_deref(),
-                joined[0].table.as_deref(),
-                joined[0].lock_data.as_deref()
+                waits[0].schema.as_deref(),
+                waits[0].table.as_deref(),
+                waits[0].lock_data.as_deref()
             ),
             (Some("shop"), Some("payments"), Some("2993"))
         );
-        let (summary, omitted) = summarize_innodb_locks(&locks, &waits, &transactions, 2);
+        let (summary, omitted) = summarize_innodb_locks(&locks, &transactions, 2);
         assert_eq!(summary.len(), 2);
         assert_eq!(omitted, 1);
         assert!(summary
@@ -1095,7 +1171,77 @@ mod tests {
             .any(|s| s.lock_status == LockStatus::Waiting && s.thread_id.is_some()));
     }
 
-    /// A row shaped as `lock_waits_innodb_is.sql` returns it: the table is one quoted name.
+    /// Shared holders, an S request queued behind an X request (blamed on the queue),
+    /// an insert intention behind a gap lock, a record request that neither a gap lock
+    /// nor a queued insert intention blocks, and a lock whose transaction ended between
+    /// the reads: no edge is invented for those two.
+    #[test]
+    fn innodb_is_derivation_follows_lock_modes() {
+        let locks = vec![
+            // Row 2: 21 and 22 hold S; 23 wants X (both block it); 24 wants S behind 23.
+            lock("201:5:3:2", "S"),
+            lock("202:5:3:2", "S"),
+            lock("203:5:3:2", "X"),
+            lock("204:5:3:2", "S"),
+            // Row 3: 25 holds a gap lock; 26 inserts into the gap; 27's record request
+            // conflicts with neither (InnoDB: a record lock never waits for a gap-type lock).
+            lock("205:5:3:3", "X,GAP"),
+            lock("206:5:3:3", "X,GAP"),
+            lock("207:5:3:3", "X"),
+            lock("299:5:3:4", "X"),
+            lock("298:5:3:4", "X"),
+        ];
+        let queued = |id: &str, thread, lock: &str, secs| {
+            let mut t = trx(id, thread, Some(lock));
+            t.wait_secs = Some(secs);
+            t
+        };
+        let transactions = vec![
+            trx("201", 21, None),
+            trx("202", 22, None),
+            queued("203", 23, "203:5:3:2", 9),
+            queued("204", 24, "204:5:3:2", 4),
+            trx("205", 25, None),
+            queued("206", 26, "206:5:3:3", 5),
+            queued("207", 27, "207:5:3:3", 5),
+            queued("298", 28, "298:5:3:4", 5),
+        ];
+        let waits = derive_innodb_lock_waits(&locks, &transactions);
+        let (granted, waiting) = ("GRANTED", "WAITING");
+        assert_eq!(
+            pairs(&waits),
+            vec![
+                (23, 21, granted),
+                (23, 22, granted),
+                (24, 23, waiting),
+                (26, 25, granted),
+            ]
+        );
+    }
+
+    /// 2,000 sessions on one row (the pile-up of issue 25): 2,000 edges, each to the
+    /// holder, from 2,001 lock rows — where INNODB_LOCK_WAITS has 2,001,000 pair rows.
+    #[test]
+    fn a_two_thousand_session_queue_is_linear() {
+        let mut locks = vec![lock("1000:5:3:2", "X")];
+        let mut transactions = vec![trx("1000", 1, None)];
+        for i in 1..=2000u64 {
+            let id = (1000 + i).to_string();
+            let lock_id = format!("{id}:5:3:2");
+            locks.push(lock(&lock_id, "X"));
+            let mut t = trx(&id, 1 + i, Some(&lock_id));
+            t.wait_secs = Some(2000 - i);
+            transactions.push(t);
+        }
+        let waits = derive_innodb_lock_waits(&locks, &transactions);
+        assert_eq!(waits.len(), 2000);
+        assert!(waits
+            .iter()
+            .all(|w| w.blocking_thread_id == 1
+                && w.blocking_lock_status == Some(LockStatus::Granted)));
+    }
+
+    /// A wait row naming its table as one quoted name (5.7/MariaDB's `lock_table`) splits it.
     #[test]
     fn innodb_is_lock_wait_row_splits_the_table() {
         let row = record(&[

@@ -110,6 +110,10 @@ const TESTS: &[Test] = &[
         mysql8_rows::statements_on_published_mysql8_rows,
     ),
     (
+        "mysql8_reduced_waits_on_generated_queues",
+        mysql8_rows::reduced_waits_on_generated_queues,
+    ),
+    (
         "deadlock_history_error_log_table",
         mysql8_rows::error_log_table_history,
     ),

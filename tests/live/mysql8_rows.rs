@@ -22,8 +22,8 @@ use mysql_async::Params;
 
 use crate::ctx::Ctx;
 
-/// The look-alike tables: performance_schema's columns and types (MySQL 8.0 manual),
-/// `INNODB_TRX` with the columns the statements read.
+/// The look-alike tables: performance_schema's columns, types and indexes (MySQL 8.0
+/// manual), `INNODB_TRX` with the columns the statements read.
 const TABLES: &[(&str, &str)] = &[
     (
         "data_locks",
@@ -32,7 +32,8 @@ const TABLES: &[(&str, &str)] = &[
          OBJECT_SCHEMA VARCHAR(64), OBJECT_NAME VARCHAR(64), PARTITION_NAME VARCHAR(64),
          SUBPARTITION_NAME VARCHAR(64), INDEX_NAME VARCHAR(64),
          OBJECT_INSTANCE_BEGIN BIGINT UNSIGNED NOT NULL, LOCK_TYPE VARCHAR(32) NOT NULL,
-         LOCK_MODE VARCHAR(32) NOT NULL, LOCK_STATUS VARCHAR(32) NOT NULL, LOCK_DATA VARCHAR(8192)",
+         LOCK_MODE VARCHAR(32) NOT NULL, LOCK_STATUS VARCHAR(32) NOT NULL, LOCK_DATA VARCHAR(8192),
+         KEY (ENGINE_LOCK_ID, ENGINE)",
     ),
     (
         "data_lock_waits",
@@ -41,7 +42,8 @@ const TABLES: &[(&str, &str)] = &[
          REQUESTING_EVENT_ID BIGINT UNSIGNED, REQUESTING_OBJECT_INSTANCE_BEGIN BIGINT UNSIGNED NOT NULL,
          BLOCKING_ENGINE_LOCK_ID VARCHAR(128) NOT NULL, BLOCKING_ENGINE_TRANSACTION_ID BIGINT UNSIGNED,
          BLOCKING_THREAD_ID BIGINT UNSIGNED, BLOCKING_EVENT_ID BIGINT UNSIGNED,
-         BLOCKING_OBJECT_INSTANCE_BEGIN BIGINT UNSIGNED NOT NULL",
+         BLOCKING_OBJECT_INSTANCE_BEGIN BIGINT UNSIGNED NOT NULL,
+         KEY (REQUESTING_ENGINE_LOCK_ID, ENGINE), KEY (BLOCKING_ENGINE_LOCK_ID, ENGINE)",
     ),
     (
         "metadata_locks",
@@ -53,7 +55,7 @@ const TABLES: &[(&str, &str)] = &[
     (
         "threads",
         "THREAD_ID BIGINT UNSIGNED NOT NULL, PROCESSLIST_ID BIGINT UNSIGNED,
-         PROCESSLIST_TIME BIGINT",
+         PROCESSLIST_TIME BIGINT, KEY (THREAD_ID)",
     ),
     (
         "INNODB_TRX",
@@ -581,4 +583,129 @@ pub fn error_log_table_history(ctx: &Ctx) {
         stderr.contains("MariaDB") && stderr.contains("--error-log"),
         "{stderr}"
     );
+}
+
+/// One holder and `waiters` sessions queued on one row, in the shape of the published
+/// rows (record lock ids `trx:space:page:heap:ptr`, an IX table lock per transaction):
+/// data_lock_waits gets every (waiter, earlier lock) pair, as MySQL 8 fills it.
+fn load_queue(ctx: &Ctx, schema: &str, waiters: u64) {
+    load_case(ctx, &fixtures().join("(generated: tables only)"), schema);
+    let mut conn = ctx.conn();
+    let run = |conn: &mut mysql_async::Conn, sql: String| ctx.exec(conn, &sql);
+    // MariaDB stops a recursive query at 1,000 rounds by default.
+    run(
+        &mut conn,
+        "SET SESSION max_recursive_iterations = 100000".into(),
+    );
+    run(
+        &mut conn,
+        format!("CREATE TABLE {schema}.numbers (i BIGINT UNSIGNED PRIMARY KEY)"),
+    );
+    run(
+        &mut conn,
+        format!(
+            "INSERT INTO {schema}.numbers SELECT i FROM (WITH RECURSIVE n(i) AS \
+             (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {waiters}) SELECT i FROM n) AS q"
+        ),
+    );
+    // Session i: performance_schema thread 100+i, processlist id 10+i, transaction 5000+i;
+    // 0 holds the row, 1.. wait in that order.
+    run(
+        &mut conn,
+        format!(
+            "INSERT INTO {schema}.data_locks SELECT 'INNODB', CONCAT(5000 + i, ':8:4:2:', 90000 + i), \
+             5000 + i, 100 + i, 20, 'shop', 'payments', NULL, NULL, 'PRIMARY', 90000 + i, 'RECORD', \
+             'X,REC_NOT_GAP', IF(i = 0, 'GRANTED', 'WAITING'), '7' FROM {schema}.numbers \
+             UNION ALL SELECT 'INNODB', CONCAT(5000 + i, ':1063:', 80000 + i), 5000 + i, 100 + i, 20, \
+             'shop', 'payments', NULL, NULL, NULL, 80000 + i, 'TABLE', 'IX', 'GRANTED', NULL \
+             FROM {schema}.numbers"
+        ),
+    );
+    run(
+        &mut conn,
+        format!(
+            "INSERT INTO {schema}.data_lock_waits SELECT 'INNODB', CONCAT(5000 + r.i, ':8:4:2:', 90000 + r.i), \
+             5000 + r.i, 100 + r.i, 21, 90000 + r.i, CONCAT(5000 + b.i, ':8:4:2:', 90000 + b.i), \
+             5000 + b.i, 100 + b.i, 20, 90000 + b.i \
+             FROM {schema}.numbers r JOIN {schema}.numbers b ON b.i < r.i"
+        ),
+    );
+    run(
+        &mut conn,
+        format!(
+            "INSERT INTO {schema}.threads SELECT 100 + i, 10 + i, {waiters} + 5 - i FROM {schema}.numbers"
+        ),
+    );
+    run(
+        &mut conn,
+        format!(
+            "INSERT INTO {schema}.INNODB_TRX SELECT 5000 + i, NOW() - INTERVAL 60 SECOND, \
+             IF(i = 0, NULL, NOW() - INTERVAL ({waiters} + 5 - i) SECOND), 1, 0, 10 + i \
+             FROM {schema}.numbers"
+        ),
+    );
+}
+
+/// The reduced MySQL 8 statements on generated queues (issue 25): a 2-waiter queue and a
+/// 1,000-waiter one (500,500 pair rows) come back as one row per waiter, each on the
+/// holder's GRANTED lock, and give the same root blocker, counts and longest wait as the
+/// pair rows themselves (read whole, with the statement's filter cut off, for the small queues).
+pub fn reduced_waits_on_generated_queues(ctx: &Ctx) {
+    let pool = ctx.pool();
+    let statement = include_str!("../../queries/lock_waits_mysql8.sql");
+    let unreduced = &statement[..statement.find("-- Only what the analysis needs").unwrap()];
+    let no_process = include_str!("../../queries/lock_waits_mysql8_no_process.sql");
+    for waiters in [2u64, 150, 1000] {
+        let schema = format!("replay_queue_{waiters}");
+        load_queue(ctx, &schema, waiters);
+        let pair_rows = rows(
+            ctx,
+            &pool,
+            &format!("SELECT COUNT(*) AS n FROM {schema}.data_lock_waits"),
+            Params::Empty,
+        )[0]
+        .num("n");
+        assert_eq!(pair_rows, Some(waiters * (waiters + 1) / 2));
+        let read = |sql: &str| -> Vec<LockWait> {
+            rows(ctx, &pool, &replayed(sql, &schema), Params::Empty)
+                .iter()
+                .filter_map(map_row_wait)
+                .collect()
+        };
+        let reduced = read(statement);
+        assert_eq!(reduced.len() as u64, waiters, "one row per waiter");
+        assert!(reduced
+            .iter()
+            .all(|w| w.blocking_thread_id == 10
+                && w.blocking_lock_status == Some(LockStatus::Granted)));
+        assert_eq!(
+            read(no_process).len() as u64,
+            waiters,
+            "without PROCESS too"
+        );
+        let picture = |row_waits: Vec<LockWait>| {
+            let state = LiveState {
+                row_waits,
+                ..LiveState::default()
+            };
+            let analysis = analyze_waits(&state);
+            // The longest wait as read: the first waiter's, plus the seconds since the rows were made.
+            assert!(analysis
+                .root_blockers
+                .iter()
+                .all(|r| (waiters + 4..=waiters + 6).contains(&r.longest_wait_secs)));
+            analysis
+                .root_blockers
+                .iter()
+                .map(|r| (r.thread_id, r.blocked_directly, r.blocked_sessions))
+                .collect::<Vec<_>>()
+        };
+        let want = vec![(10, waiters, waiters)];
+        assert_eq!(picture(reduced), want, "{waiters} waiters");
+        if waiters <= 150 {
+            assert_eq!(picture(read(unreduced)), want, "the pair rows agree");
+        }
+        let mut conn = ctx.conn();
+        ctx.exec(&mut conn, &format!("DROP DATABASE {schema}"));
+    }
 }
