@@ -86,13 +86,10 @@ fn other_threads_lines_inside_prints_are_taken_out() {
         assert!(!d.truncated && !d.start_missing);
         // The split record equals the unsplit copy of it printed under CONFLICTING WITH.
         let waited = d.transactions[0].waits_for.as_ref().unwrap();
-        assert!(waited.records.iter().all(|r| r
-            .fields
-            .iter()
-            .all(|f| f
-                .hex
-                .as_deref()
-                .is_none_or(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit())))));
+        assert!(waited.records.iter().all(|r| r.fields.iter().all(|f| f
+            .hex
+            .as_deref()
+            .is_none_or(|h| h.len() % 2 == 0 && h.bytes().all(|b| b.is_ascii_hexdigit())))));
     }
     let last = &deadlocks[3].transactions[0];
     let held_by_other = &deadlocks[3].other_locks;
