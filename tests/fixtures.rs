@@ -9,6 +9,9 @@ use lockdiag::analyze::DeadlockReport;
 use lockdiag::parse::{parse_innodb_status, ErrorLogDeadlocks};
 use lockdiag::render::{json, View};
 
+#[path = "support/schema_check.rs"]
+mod schema_check;
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/live")
@@ -16,13 +19,15 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn document(reports: &[DeadlockReport]) -> String {
-    json::render(&View::Deadlocks(DeadlocksView::new(
+    let text = json::render(&View::Deadlocks(DeadlocksView::new(
         DeadlockOrigin::Status,
         "fixture".into(),
         reports.to_vec(),
         reports.len() as u64,
         None,
-    )))
+    )));
+    schema_check::validate_document(&serde_json::from_str(&text).unwrap());
+    text
 }
 
 #[test]
@@ -215,7 +220,7 @@ fn stdin_and_every_format_work_on_a_fixture() {
         assert_eq!(out.status.code(), Some(0), "{format}");
         let stdout = String::from_utf8(out.stdout).unwrap();
         match format {
-            "json" => assert!(serde_json::from_str::<serde_json::Value>(&stdout).is_ok()),
+            "json" => schema_check::validate_document(&serde_json::from_str(&stdout).unwrap()),
             "dot" => assert!(stdout.starts_with("digraph") && stdout.trim_end().ends_with('}')),
             "mermaid" => assert!(stdout.starts_with("flowchart")),
             _ => assert!(stdout.starts_with("Deadlock at")),
@@ -245,6 +250,7 @@ fn sample_snapshot_renders_offline() {
     };
     let waits: serde_json::Value =
         serde_json::from_str(&run(&["waits", "--format", "json"])).unwrap();
+    schema_check::validate_document(&waits);
     let roots = waits["root_blockers"].as_array().unwrap();
     assert_eq!(roots.len(), 1);
     assert_eq!(
@@ -263,6 +269,7 @@ fn sample_snapshot_renders_offline() {
     assert!(run(&["status"]).contains("2 waiting, 1 root blocker(s)"));
     let deadlock: serde_json::Value =
         serde_json::from_str(&run(&["deadlock", "--format", "json"])).unwrap();
+    schema_check::validate_document(&deadlock);
     assert_eq!(
         deadlock["deadlocks"][0]["diagnosis"]["kind"],
         "lock_order_inversion"
@@ -282,6 +289,7 @@ fn sample_snapshot_renders_offline() {
         .output()
         .unwrap();
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    schema_check::validate_document(&status);
     assert_eq!(
         status["latest_deadlock"]["diagnosis"], "lock_order_inversion",
         "{status}"
@@ -407,6 +415,7 @@ fn a_corrupt_snapshot_in_a_directory_is_skipped_not_fatal() {
         "{stderr}"
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    schema_check::validate_document(&doc);
     assert_eq!(doc["kind"], "deadlock");
     // One file alone that is corrupt is an error.
     let single = Command::new(env!("CARGO_BIN_EXE_lockdiag"))

@@ -10,6 +10,9 @@ use lockdiag::analyze::analyze_deadlock;
 use lockdiag::model::Deadlock;
 use lockdiag::parse::{parse_deadlock_lines, parse_innodb_status, ErrorLogDeadlocks};
 
+#[path = "support/schema_check.rs"]
+mod schema_check;
+
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/live")
@@ -269,6 +272,7 @@ fn utf16_bom_and_crlf_files_read_like_the_original() {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        schema_check::validate_document(&v);
         v["source"] = serde_json::Value::Null;
         v
     };
@@ -296,6 +300,7 @@ fn utf16_bom_and_crlf_files_read_like_the_original() {
         "json",
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    schema_check::validate_document(&v);
     assert_eq!(v["deadlocks_total"], 3);
     std::fs::remove_file(path).ok();
 }
@@ -361,6 +366,7 @@ fn json_sink_log_gives_times_and_counts_and_says_why_no_transactions() {
             "{stderr}"
         );
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        schema_check::validate_document(&doc);
         assert_eq!(doc["deadlocks_total"], 3, "{doc:#}");
         let got: Vec<String> = doc["deadlocks"]
             .as_array()
@@ -548,6 +554,7 @@ fn status_texts_and_sections_pasted_indented_or_quoted() {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        schema_check::validate_document(&v);
         v["source"] = serde_json::Value::Null;
         v
     };
@@ -624,6 +631,7 @@ fn error_log_excerpts_that_start_inside_a_print() {
         assert_eq!(out.status.code(), Some(1), "{flag}: {stderr}");
         assert!(stderr.contains("start is missing"), "{stderr}");
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        schema_check::validate_document(&doc);
         assert_eq!(doc["deadlocks_total"], 3, "{flag}");
         assert!(doc["deadlocks"]
             .as_array()

@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::analyze::kill::{KillServer, KillTarget};
@@ -33,7 +34,7 @@ pub fn default_audit_path() -> Option<PathBuf> {
 }
 
 /// Which step of a target's kill a line records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditPhase {
     /// About to re-check and send (outcome `pending`).
@@ -48,7 +49,7 @@ pub enum AuditPhase {
 }
 
 /// One audit line.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AuditRecord<'a> {
     /// RFC 3339, UTC.
     pub time: String,

@@ -1,5 +1,6 @@
 //! `check` assertions over a collection: each a PASS/FAIL with its figure.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::LiveState;
@@ -8,7 +9,7 @@ use super::waits::WaitAnalysis;
 use super::DeadlockAnalysis;
 
 /// The outcome of one assertion.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CheckResult {
     /// The assertion as given, e.g. `max-lock-wait 30s`.
     pub name: String,
@@ -18,7 +19,7 @@ pub struct CheckResult {
     pub figure: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Pass,

@@ -2,6 +2,7 @@
 //! cycle), in what order each transaction took its locks, why it happened,
 //! and a fingerprint shared by deadlocks of the same shape.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Deadlock, FieldValue, GapMode, Lock, LockMode, LockType, PrintedTransaction};
@@ -9,7 +10,7 @@ use crate::model::{Deadlock, FieldValue, GapMode, Lock, LockMode, LockType, Prin
 use super::sql_text::normalize_sql;
 
 /// One edge of the deadlock's wait-for cycle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeadlockEdge {
     /// Number of the waiting transaction.
     pub waiter: u32,
@@ -24,7 +25,7 @@ pub struct DeadlockEdge {
     pub inferred: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosisKind {
     /// Two transactions took the same two locks in opposite orders.
@@ -55,7 +56,7 @@ impl DiagnosisKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Diagnosis {
     pub kind: DiagnosisKind,
     /// What happened, in a sentence or two.
@@ -65,7 +66,7 @@ pub struct Diagnosis {
 }
 
 /// The order in which one transaction took its locks: held ones, then the waited one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockOrder {
     pub number: u32,
     pub locks: Vec<String>,
@@ -74,7 +75,7 @@ pub struct LockOrder {
 }
 
 /// Everything computed about one deadlock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct DeadlockAnalysis {
     /// Equal for deadlocks of the same shape (tables, indexes, modes, statements without literals).
     pub fingerprint: String,

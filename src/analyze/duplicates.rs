@@ -12,6 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use mysql_async::Value;
 
 pub use crate::model::quote_ident;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Primary-key values listed per duplicate group.
@@ -539,7 +540,7 @@ pub struct Duplicates {
 }
 
 /// One key value seen more than once (under the column's collation).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct DuplicateGroup {
     /// The key as the first row (lowest primary key) spells it, in `--columns` order.
     pub key: Vec<String>,
@@ -618,7 +619,7 @@ pub fn sql_literal(value: &Value, binary: bool) -> String {
 }
 
 /// The fix for duplicates when no unique index prevents them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DupesFix {
     /// Advice to review, never run by lockdiag: a preview `SELECT` of exactly
     /// the rows that would go (all but the lowest primary key of each group),
@@ -634,7 +635,7 @@ pub struct DupesFix {
 }
 
 /// The result of a scan (`docs/json.md`, "dupes").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DupesReport {
     pub schema: String,
     pub table: String,

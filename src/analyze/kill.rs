@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{LiveState, LockStatus, Session, SessionCommand};
@@ -35,7 +36,7 @@ impl KillCriteria {
 }
 
 /// A session chosen for killing, with what killing it does.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 pub struct KillTarget {
     pub thread_id: u64,
     pub user: String,
@@ -439,7 +440,7 @@ pub fn reverify(
 
 /// The server a kill goes to, as an operator recognises it (shown before any kill,
 /// written in every audit record).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct KillServer {
     /// `@@hostname`.
     pub hostname: Option<String>,
@@ -500,7 +501,7 @@ impl KillServer {
 }
 
 /// What happened to one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum KillOutcome {
     /// Chosen, not acted on yet (only in the plan).
@@ -533,7 +534,7 @@ impl KillOutcome {
 }
 
 /// A target with the statement that kills it and what became of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct KillResult {
     #[serde(flatten)]
     pub target: KillTarget,
@@ -559,7 +560,7 @@ pub struct KillPlan {
 }
 
 /// What `kill` did (`docs/json.md`, "kill").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct KillReport {
     /// Where the kills went.
     pub server: KillServer,

@@ -1,6 +1,7 @@
 //! A deadlock together with what was computed about it, and deadlocks of one
 //! shape grouped: the units every deadlock view is made of.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Deadlock;
@@ -9,7 +10,7 @@ use super::deadlock::{analyze_deadlock, DeadlockAnalysis, DiagnosisKind};
 use super::time::timestamp_rfc3339;
 
 /// A deadlock with its analysis (JSON: the deadlock's fields and the analysis' side by side).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DeadlockReport {
     #[serde(flatten)]
     pub deadlock: Deadlock,
@@ -18,6 +19,9 @@ pub struct DeadlockReport {
     /// Set where the server's zone is known: [`DeadlockReport::in_server_zone`] or
     /// [`super::history::DeadlockHistory::add`].
     #[serde(default)]
+    #[schemars(
+        description = "`timestamp` as RFC 3339 with its offset: the printed zone, or the server's for a zone-less print; `null` when that zone is unknown."
+    )]
     pub timestamp_rfc3339: Option<String>,
     #[serde(flatten)]
     pub analysis: DeadlockAnalysis,
@@ -76,7 +80,7 @@ impl DeadlockReport {
 }
 
 /// Deadlocks of one shape across a log or a set of snapshots.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeadlockGroup {
     pub fingerprint: String,
     pub count: u64,

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::LockWaitTimeout;
@@ -12,7 +13,7 @@ use super::history::TimeWindow;
 use super::sql_text::normalize_sql;
 
 /// One logged timeout with what was computed about it (JSON: its fields and these side by side).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TimeoutReport {
     #[serde(flatten)]
     pub timeout: LockWaitTimeout,
@@ -34,7 +35,7 @@ impl TimeoutReport {
 }
 
 /// The timeouts of one statement (up to its literals) and who blocked them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TimeoutGroup {
     pub fingerprint: String,
     /// The statement with its literals replaced by `?`.
@@ -43,11 +44,12 @@ pub struct TimeoutGroup {
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     /// The blocking transactions, the most frequent first (at most [`MAX_GROUP_BLOCKERS`]).
+    #[schemars(description = "The blocking transactions, the most frequent first (at most 10).")]
     pub blockers: Vec<BlockerTally>,
 }
 
 /// A transaction that blocked timeouts of a group, and in how many.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BlockerTally {
     pub thread_id: Option<u64>,
     pub trx_id: Option<String>,

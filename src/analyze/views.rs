@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use regex::Regex;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{
@@ -24,7 +25,7 @@ use super::waits::{
 pub const DEFAULT_LONG_TRX: Duration = Duration::from_secs(60);
 
 /// The server line and source statuses every live view starts with.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LiveHeader {
     pub server: ServerInfo,
     pub sources: Vec<SourceStatus>,
@@ -40,7 +41,7 @@ impl LiveHeader {
 }
 
 /// A processlist row with what lockdiag knows about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SessionView {
     #[serde(flatten)]
     pub session: Session,
@@ -62,7 +63,7 @@ pub struct PsFilter {
 }
 
 /// `lockdiag ps`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PsView {
     #[serde(flatten)]
     pub header: LiveHeader,
@@ -120,7 +121,7 @@ pub fn ps_view(state: &LiveState, filter: &PsFilter) -> PsView {
 }
 
 /// `lockdiag locks`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LocksView {
     #[serde(flatten)]
     pub header: LiveHeader,
@@ -160,7 +161,7 @@ pub fn known_tables(state: &LiveState) -> Vec<String> {
 }
 
 /// `lockdiag waits`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct WaitsView {
     #[serde(flatten)]
     pub header: LiveHeader,
@@ -181,7 +182,7 @@ pub fn waits_view(state: &LiveState, analysis: WaitAnalysis) -> WaitsView {
 }
 
 /// Counts on the status screen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 /// `null` when the source behind a figure could not be read: unknown, never 0.
 pub struct StatusCounts {
     pub sessions: Option<u64>,
@@ -191,7 +192,7 @@ pub struct StatusCounts {
 }
 
 /// The headline of the latest deadlock on the status screen.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LatestDeadlock {
     pub timestamp: Option<String>,
     pub fingerprint: String,
@@ -200,7 +201,7 @@ pub struct LatestDeadlock {
 }
 
 /// `lockdiag status`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StatusView {
     #[serde(flatten)]
     pub header: LiveHeader,
@@ -222,7 +223,7 @@ pub struct StatusView {
 /// A transaction open longer than `--long-trx`, with what its session is doing by the
 /// same rules as the waits tree (so a session the tree calls idle in transaction is
 /// not called running here because InnoDB says `RUNNING` of every non-waiting trx).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LongTransaction {
     #[serde(flatten)]
     pub transaction: Transaction,
@@ -324,7 +325,7 @@ pub enum DeadlockOrigin {
 }
 
 /// `lockdiag deadlock`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeadlocksView {
     /// `server`, `file:PATH`, `error_log:PATH`, `performance_schema.error_log`, `snapshot:PATH`, `snapshots:DIR`.
     pub source: String,
@@ -369,7 +370,7 @@ impl DeadlocksView {
 
 /// The lock wait timeouts of an error log (`innodb_print_lock_wait_timeout_info=ON`,
 /// Percona Server), after `--since`; the newest `--last` listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TimeoutsSection {
     pub lock_wait_timeouts_total: u64,
     /// Found but not listed (older than the `--last` window).
@@ -394,7 +395,7 @@ impl TimeoutsSection {
 }
 
 /// The overall outcome of `check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckOutcome {
     Pass,
@@ -404,7 +405,7 @@ pub enum CheckOutcome {
 }
 
 /// `lockdiag check`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CheckView {
     pub result: CheckOutcome,
     pub checks: Vec<CheckResult>,
@@ -433,7 +434,7 @@ impl CheckView {
 
 /// The body of a `snapshot` document as written: the collection plus the
 /// analysis at collection time, for readers without lockdiag.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SnapshotView {
     /// RFC 3339 UTC times the collection started and ended.
     pub collected_at_start: String,

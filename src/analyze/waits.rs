@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -17,7 +18,7 @@ use crate::model::{
 use super::metadata::metadata_waits;
 
 /// What a session is doing, as far as locks are concerned.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// Running a statement.
@@ -40,7 +41,7 @@ pub enum SessionState {
 }
 
 /// A session in the waits tree: a root blocker, or a waiter below one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BlockerNode {
     /// The processlist id (what `KILL` takes).
     pub thread_id: u64,
@@ -75,7 +76,7 @@ pub struct BlockerNode {
 }
 
 /// The wait picture of one collection.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WaitAnalysis {
     /// Sessions that block others and wait for nobody, most harmful first.
     pub root_blockers: Vec<BlockerNode>,

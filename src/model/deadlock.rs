@@ -1,10 +1,11 @@
 //! A deadlock as InnoDB prints it: transactions, the locks they hold and the
 //! lock each waits for, and the victim.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One deadlock read from `SHOW ENGINE INNODB STATUS` or an error log.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Deadlock {
     /// When the server detected it, as `YYYY-MM-DD HH:MM:SS` (server time),
     /// or with a `T…Z` form when the log printed UTC.
@@ -69,7 +70,7 @@ impl Deadlock {
 
 /// A transaction as InnoDB prints it: one `*** (N) TRANSACTION:` of a deadlock,
 /// or one `---TRANSACTION` entry of the TRANSACTIONS section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PrintedTransaction {
     /// `N` in `*** (N) TRANSACTION:`; 1 for the unnumbered TOO DEEP form.
     pub number: u32,
@@ -114,7 +115,7 @@ pub struct PrintedTransaction {
 }
 
 /// A row (record) lock or a table lock as printed in a deadlock.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Lock {
     pub lock_type: LockType,
     pub space_id: Option<u64>,
@@ -134,7 +135,7 @@ pub struct Lock {
     pub records: Vec<LockedRecord>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LockType {
     #[default]
@@ -156,8 +157,24 @@ pub enum LockMode {
     Other(String),
 }
 
+/// A string: `S`, `X`, `IS`, `IX`, `AUTO-INC`, or the text as printed for a mode
+/// this build does not know (the untagged `Other`), so the set is not closed.
+impl JsonSchema for LockMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LockMode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "The lock mode as InnoDB prints it; a mode this version does not know is kept as printed.",
+            "examples": ["S", "X", "IS", "IX", "AUTO-INC"],
+        })
+    }
+}
+
 /// Which part of the index a record lock covers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GapMode {
     /// Record and the gap before it (InnoDB's default "ordinary" lock).
@@ -174,7 +191,7 @@ pub enum GapMode {
 }
 
 /// One `Record lock, heap no N PHYSICAL RECORD` block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockedRecord {
     pub heap_no: u64,
     /// The `supremum` pseudo-record: the gap above the page's last record.
@@ -183,7 +200,7 @@ pub struct LockedRecord {
 }
 
 /// One field of a printed index record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecordField {
     pub position: u32,
     /// Stored length; `None` for `SQL NULL`.
@@ -196,7 +213,7 @@ pub struct RecordField {
 }
 
 /// A decoded record field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum FieldValue {
     /// A signed integer column (InnoDB stores it big-endian with the sign bit flipped).

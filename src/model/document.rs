@@ -2,6 +2,7 @@
 //! Cron users parse these documents: the header tells them (and `--from`)
 //! what a file is before anything else is read.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a field changes meaning or disappears (adding one does not).
@@ -11,7 +12,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const LOCKDIAG_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A document: `schema_version`, `kind`, `lockdiag_version`, then the body's fields.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Versioned<T> {
     pub schema_version: u32,
     /// What the document is: `status`, `ps`, `locks`, `waits`, `deadlock`,

@@ -1,5 +1,8 @@
 //! What a running server says about its sessions, transactions and locks.
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
 /// A closed set of words a server prints (a processlist command, a lock
@@ -50,6 +53,22 @@ macro_rules! server_words {
                     $name::Other(text) => text,
                     known => known.as_str().to_string(),
                 }
+            }
+        }
+
+        // A string: the words this build knows are its examples, not a closed set
+        // (a future server's word is kept as sent).
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "description": "As the server spells it. The examples are the words this version knows; another word is kept as the server sent it.",
+                    "examples": [$($text),+],
+                })
             }
         }
 
@@ -127,7 +146,7 @@ server_words! {
 }
 
 /// Which server family answered; decides which tables hold the lock data.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Flavour {
     #[default]
@@ -150,7 +169,7 @@ impl Flavour {
 }
 
 /// The server identity line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ServerInfo {
     pub flavour: Flavour,
     /// `VERSION()` as printed, e.g. `10.11.19-MariaDB-0+deb12u1`.
@@ -181,7 +200,9 @@ pub struct ServerInfo {
 }
 
 /// What a collector reads: each a part of the picture that can be missing on its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceName {
     Processlist,
@@ -213,7 +234,7 @@ impl std::fmt::Display for SourceName {
 }
 
 /// Whether a collector could read its source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SourceStatus {
     /// `processlist`, `transactions`, `lock_waits`, `locks`, `metadata_locks`, `innodb_status`.
     pub source: SourceName,
@@ -225,7 +246,7 @@ pub struct SourceStatus {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceState {
     Ok,
@@ -235,7 +256,7 @@ pub enum SourceState {
 }
 
 /// A processlist row.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Session {
     /// The processlist id: the number `KILL` takes.
     pub thread_id: u64,
@@ -255,7 +276,7 @@ pub struct Session {
 }
 
 /// An open InnoDB transaction (`information_schema.INNODB_TRX`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Transaction {
     /// `0` on MariaDB for a read-only transaction (it gets a real id only when it writes).
     pub trx_id: String,
@@ -282,7 +303,7 @@ pub struct Transaction {
 }
 
 /// What kind of lock a wait is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WaitKind {
     /// An InnoDB row (or InnoDB table) lock.
@@ -302,7 +323,7 @@ impl WaitKind {
 
 /// One edge of the wait-for graph: a session waiting for a lock another holds
 /// (or, for metadata locks, has queued ahead of it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockWait {
     pub waiting_thread_id: u64,
     pub blocking_thread_id: u64,
@@ -327,7 +348,7 @@ pub struct LockWait {
 }
 
 /// Held or waited locks of one transaction on one table/index/mode, counted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockSummary {
     pub thread_id: Option<u64>,
     pub trx_id: String,
@@ -343,7 +364,7 @@ pub struct LockSummary {
 }
 
 /// A `performance_schema.metadata_locks` row, mapped to a processlist id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MetadataLock {
     pub thread_id: u64,
     /// `TABLE`, `SCHEMA`, `GLOBAL`, `COMMIT`, `BACKUP`, …
@@ -358,7 +379,7 @@ pub struct MetadataLock {
 }
 
 /// Everything one collection read from the server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LiveState {
     pub server: ServerInfo,
     pub sources: Vec<SourceStatus>,
@@ -381,7 +402,7 @@ pub struct LiveState {
 }
 
 /// InnoDB's counters from `INNODB_METRICS`, computed at each read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InnodbCounters {
     /// Deadlocks since the server started (`lock_deadlocks`).
     pub deadlocks: Option<u64>,

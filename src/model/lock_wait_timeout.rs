@@ -1,6 +1,7 @@
 //! A `Lock wait timeout exceeded` as Percona Server writes it to the error log
 //! with `innodb_print_lock_wait_timeout_info=ON`: who waited, and who held the lock.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One logged lock wait timeout (error 1205), as printed.
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The print names the waiting session's statement, but of each blocker only its
 /// thread, transaction and query *id*: Percona's format carries neither the
 /// blocker's statement text nor its age.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockWaitTimeout {
     /// When it was logged, normalised as deadlock timestamps are.
     pub timestamp: Option<String>,
@@ -30,7 +31,7 @@ pub struct LockWaitTimeout {
 }
 
 /// A transaction that held the lock a timed-out statement waited for.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TimeoutBlocker {
     /// Its session (`Blocking thread id`); `None` when the server printed 0 (no
     /// client session: purge, a recovered or XA-prepared transaction).

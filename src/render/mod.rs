@@ -7,6 +7,7 @@ pub mod json;
 pub mod junit;
 pub mod mermaid;
 pub mod prometheus;
+pub mod schema;
 pub mod table;
 pub mod text;
 

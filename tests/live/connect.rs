@@ -74,6 +74,7 @@ pub fn wrong_password_is_not_echoed(ctx: &Ctx) {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("S3cret-diag-pw"));
+    crate::schema_check::validate_document(&serde_json::from_slice(&out.stdout).unwrap());
 }
 
 pub fn without_process_privilege_degrades(ctx: &Ctx) {

@@ -66,6 +66,7 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
         .unwrap()
         .starts_with("lockdiag-"));
     let snap: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    crate::schema_check::validate_document(&snap);
     assert_eq!(
         (snap["schema_version"].as_u64(), snap["kind"].as_str()),
         (Some(1), Some("snapshot"))
@@ -231,10 +232,9 @@ pub fn snapshots_appear_atomically_and_are_pruned(ctx: &Ctx) {
                         continue;
                     }
                     if let Ok(text) = std::fs::read_to_string(&path) {
-                        assert!(
-                            serde_json::from_str::<Value>(&text).is_ok(),
-                            "a partial snapshot was visible: {name}"
-                        );
+                        let snap = serde_json::from_str::<Value>(&text);
+                        assert!(snap.is_ok(), "a partial snapshot was visible: {name}");
+                        crate::schema_check::validate_document(&snap.unwrap());
                         reads += 1;
                     }
                 }
@@ -280,6 +280,7 @@ pub fn snapshots_appear_atomically_and_are_pruned(ctx: &Ctx) {
         .unwrap(),
     )
     .unwrap();
+    crate::schema_check::validate_document(&snap);
     assert!(snap["innodb_status"].is_null(), "--no-raw");
     // An unwritable destination: exit 2, no partial file.
     let out = ctx.lockdiag(&["snapshot", "--out", "/proc/lockdiag-cannot-write.json"]);

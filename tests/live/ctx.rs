@@ -166,17 +166,26 @@ impl Ctx {
         self.lockdiag_raw(&full)
     }
 
-    /// Runs the binary with exactly these arguments (no connection flags added).
+    /// Runs the binary with exactly these arguments (no connection flags added). What it
+    /// prints with `--format json` is validated against its kind's schema in docs/schema/
+    /// (every live JSON document passes here; an empty stdout, as on some errors, is not one).
     pub fn lockdiag_raw(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_lockdiag"))
+        let out = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
             .args(args)
             .env_remove("LOCKDIAG_URL")
             .env("NO_COLOR", "1")
             .output()
-            .expect("run lockdiag")
+            .expect("run lockdiag");
+        if asks_for_json(args) {
+            if let Ok(doc) = serde_json::from_slice::<Value>(&out.stdout) {
+                crate::schema_check::validate_document(&doc);
+            }
+        }
+        out
     }
 
-    /// Runs lockdiag with `--format json`, expects exit 0, parses stdout.
+    /// Runs lockdiag with `--format json`, expects exit 0, parses stdout (validated
+    /// against its schema by [`Ctx::lockdiag_raw`]).
     pub fn lockdiag_json(&self, args: &[&str]) -> Value {
         let mut full = args.to_vec();
         full.extend_from_slice(&["--format", "json"]);
@@ -194,4 +203,11 @@ impl Ctx {
             )
         })
     }
+}
+
+/// Whether `args` ask for `--format json` (the flag takes its value either way, any case).
+fn asks_for_json(args: &[&str]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--format" && w[1].eq_ignore_ascii_case("json"))
+        || args.iter().any(|a| a.eq_ignore_ascii_case("--format=json"))
 }

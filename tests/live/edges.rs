@@ -34,6 +34,16 @@ fn json_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Every line of a `deadlocks.jsonl` lockdiag wrote, each validated against
+/// docs/schema/deadlocks-line.schema.json.
+fn deadlock_lines(path: &Path) -> Vec<Value> {
+    let lines = json_lines(path);
+    for line in &lines {
+        crate::schema_check::validate("deadlocks-line", line);
+    }
+    lines
+}
+
 /// The deadlocks of `lines` between exactly the threads `a` and `b`.
 fn between(lines: &[Value], a: u32, b: u32) -> Vec<&Value> {
     lines
@@ -158,7 +168,7 @@ pub fn a_deadlock_storm_is_kept_whole(ctx: &Ctx) {
     let out = recorder.wait_with_output().unwrap();
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
-    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    let lines = deadlock_lines(&dir.join("deadlocks.jsonl"));
     let storm = between(&lines, a_id, b_id);
     // The two of the baseline check, then the 20 of the storm.
     assert_eq!(
@@ -185,7 +195,7 @@ pub fn a_deadlock_storm_is_kept_whole(ctx: &Ctx) {
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     let kept = between(
-        &json_lines(&dir_status_only.join("deadlocks.jsonl")),
+        &deadlock_lines(&dir_status_only.join("deadlocks.jsonl")),
         a_id,
         b_id,
     )
@@ -271,14 +281,14 @@ pub fn a_full_disk_loses_no_deadlock(ctx: &Ctx) {
     ctx.rt
         .block_on(deadlock_on(&mut a, &mut b, "shop.fulldisk", 2));
     std::thread::sleep(Duration::from_millis(3000));
-    let during = json_lines(&dir.join("deadlocks.jsonl"));
+    let during = deadlock_lines(&dir.join("deadlocks.jsonl"));
     std::fs::remove_file(&filler).unwrap();
     let out = recorder.wait_with_output().unwrap();
     let log = stderr(&out);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("\"event\":\"write-failed\""), "{log}");
     assert_eq!(between(&during, a_id, b_id).len(), 1, "only the first fit");
-    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    let lines = deadlock_lines(&dir.join("deadlocks.jsonl"));
     assert_eq!(between(&lines, a_id, b_id).len(), 3, "{log}");
     let mode = std::fs::metadata(dir.join("deadlocks.jsonl"))
         .unwrap()
@@ -374,7 +384,11 @@ pub fn one_recorder_per_directory_and_no_password_in_argv(ctx: &Ctx) {
             && log.contains(&format!("\"partial_bytes_removed\":\"{}\"", fragment.len())),
         "{log}"
     );
+    // The first line is the test's own, not lockdiag's: only the others are validated.
     let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    for line in &lines[1..] {
+        crate::schema_check::validate("deadlocks-line", line);
+    }
     assert_eq!(
         lines[0]["kept"], "before",
         "whole lines before the fragment stay"
@@ -419,7 +433,7 @@ pub fn a_killed_recorder_does_not_lock_its_directory(ctx: &Ctx) {
         "the next recorder starts: {}",
         stderr(&second)
     );
-    let lines = json_lines(&dir.join("deadlocks.jsonl"));
+    let lines = deadlock_lines(&dir.join("deadlocks.jsonl"));
     assert_eq!(between(&lines, a.id(), b.id()).len(), 1, "{lines:?}");
 }
 
@@ -457,6 +471,7 @@ pub fn two_copies_at_once_agree(ctx: &Ctx) {
     ] {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        crate::schema_check::validate_document(&doc);
         assert_eq!(doc["counts"]["waiting_sessions"], 2, "{doc:#}");
         assert_eq!(doc["root_blockers"][0]["thread_id"], holder.id());
     }

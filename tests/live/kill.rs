@@ -36,6 +36,15 @@ fn alive(ctx: &Ctx, id: u32) -> bool {
     ) == 1
 }
 
+/// The audit log's text, each line validated against docs/schema/audit-line.schema.json.
+fn audit_log(path: impl AsRef<std::path::Path>) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    for line in text.lines() {
+        crate::schema_check::validate("audit-line", &serde_json::from_str(line).unwrap());
+    }
+    text
+}
+
 fn audit_path(ctx: &Ctx, name: &str) -> String {
     ctx.server
         .dir
@@ -96,8 +105,7 @@ pub fn root_blocker_is_killed_and_waiters_finish(ctx: &Ctx) {
     );
     assert!(!alive(ctx, blocker.id()));
 
-    let lines: Vec<Value> = std::fs::read_to_string(&audit)
-        .unwrap()
+    let lines: Vec<Value> = audit_log(&audit)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -146,7 +154,7 @@ pub fn no_terminal_no_yes_and_dry_run_kill_nothing(ctx: &Ctx) {
         "{text}"
     );
     assert!(alive(ctx, blocker.id()));
-    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    let audit_text = audit_log(&audit);
     assert!(
         audit_text.lines().all(|l| l.contains("\"dry_run\":true")),
         "{audit_text}"
@@ -224,7 +232,7 @@ pub fn target_changed_before_confirmation_is_skipped(ctx: &Ctx) {
         alive(ctx, blocker.id()),
         "a session that was no longer the listed one was killed"
     );
-    let audit_text = std::fs::read_to_string(&audit).unwrap();
+    let audit_text = audit_log(&audit);
     assert!(
         audit_text.contains("\"outcome\":\"skipped\"")
             && !audit_text.contains("\"outcome\":\"killed\""),
@@ -528,7 +536,7 @@ pub fn watch_screen_kills_the_chosen_root_blocker(ctx: &Ctx) {
     session.exp_eof().unwrap();
     assert!(finished(&mut pending, Duration::from_secs(10)));
     assert!(!alive(ctx, id));
-    let audit = std::fs::read_to_string(state_home.join("lockdiag/audit.log")).unwrap();
+    let audit = audit_log(state_home.join("lockdiag/audit.log"));
     assert!(
         audit.contains("\"outcome\":\"killed\"") && audit.contains(&format!("\"thread_id\":{id}")),
         "{audit}"

@@ -11,6 +11,8 @@ mod edges;
 mod kill;
 mod mysql8_rows;
 mod record;
+#[path = "../support/schema_check.rs"]
+mod schema_check;
 mod server;
 mod ui;
 mod waits;
@@ -255,6 +257,10 @@ fn main() {
     let Ctx { server, rt } = ctx;
     rt.shutdown_background();
     drop(server);
+    println!(
+        "live: {} JSON documents and lines validated against docs/schema/",
+        schema_check::validated()
+    );
     println!("live: {passed} passed, {failed} failed");
     std::process::exit(if failed > 0 { 1 } else { 0 });
 }

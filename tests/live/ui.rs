@@ -454,6 +454,7 @@ pub fn kill_dry_run_audit_is_complete(ctx: &Ctx) {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
+        .inspect(|line| crate::schema_check::validate("audit-line", line))
         .collect();
     assert_eq!(lines.len(), 1, "{lines:#?}");
     assert_eq!(lines[0]["phase"], "dry_run", "{lines:#?}");
