@@ -7,12 +7,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use schemars::JsonSchema;
-use serde::Serialize;
-
-use crate::analyze::kill::{KillServer, KillTarget};
+pub use crate::analyze::kill::{AuditPhase, AuditRecord};
 use crate::source::snapshot_file::{append_line, create_private_dir_all};
+use anyhow::{bail, Context, Result};
 
 /// Where kills are audited: `--audit-log` when given, else the default; with neither
 /// there is nowhere to write, and nothing may be killed (the one rule for `kill` and `watch`).
@@ -31,39 +28,6 @@ pub fn default_audit_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
     Some(state.join("lockdiag/audit.log"))
-}
-
-/// Which step of a target's kill a line records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditPhase {
-    /// About to re-check and send (outcome `pending`).
-    Before,
-    /// The statement was sent (or the re-check right before it skipped it): the outcome.
-    After,
-    /// Not sent: the target no longer qualified, or its re-check failed.
-    Skipped,
-    /// `--dry-run`: the one record of a target, nothing sent. A dry run never
-    /// writes `before`, which promises an `after`.
-    DryRun,
-}
-
-/// One audit line.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AuditRecord<'a> {
-    /// RFC 3339, UTC.
-    pub time: String,
-    pub phase: AuditPhase,
-    pub os_user: String,
-    /// The account lockdiag is connected as.
-    pub db_user: Option<&'a str>,
-    pub server: &'a KillServer,
-    pub target: &'a KillTarget,
-    pub statement: &'a str,
-    pub dry_run: bool,
-    /// `pending`, `killed`, `failed`, `skipped`, `dry_run`.
-    pub outcome: &'a str,
-    pub detail: Option<String>,
 }
 
 /// The operator: `$USER` or `$LOGNAME`, else the name of the process's uid

@@ -831,3 +831,36 @@ mod tests {
             .contains("gone"));
     }
 }
+
+/// Which step of a target's kill a line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditPhase {
+    /// About to re-check and send (outcome `pending`).
+    Before,
+    /// The statement was sent (or the re-check right before it skipped it): the outcome.
+    After,
+    /// Not sent: the target no longer qualified, or its re-check failed.
+    Skipped,
+    /// `--dry-run`: the one record of a target, nothing sent. A dry run never
+    /// writes `before`, which promises an `after`.
+    DryRun,
+}
+
+/// One line of the kill audit log (`act::audit` writes it).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditRecord<'a> {
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub phase: AuditPhase,
+    pub os_user: String,
+    /// The account lockdiag is connected as.
+    pub db_user: Option<&'a str>,
+    pub server: &'a KillServer,
+    pub target: &'a KillTarget,
+    pub statement: &'a str,
+    pub dry_run: bool,
+    /// `pending`, `killed`, `failed`, `skipped`, `dry_run`.
+    pub outcome: &'a str,
+    pub detail: Option<String>,
+}

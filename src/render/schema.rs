@@ -9,9 +9,8 @@ use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 use serde_json::{json, Value};
 
-use crate::act::audit::AuditRecord;
 use crate::analyze::duplicates::DupesReport;
-use crate::analyze::kill::KillReport;
+use crate::analyze::kill::{AuditRecord, KillReport};
 use crate::analyze::timeouts::TimeoutReport;
 use crate::analyze::views::{
     CheckView, DeadlocksView, LocksView, PsView, SnapshotView, StatusView, WaitsView,

@@ -83,7 +83,7 @@ pub fn derive_innodb_lock_waits(locks: &[Record], transactions: &[Transaction]) 
         .filter_map(|t| Some((t.requested_lock_id.as_deref()?, t)))
         .collect();
     // Per locked object: the granted locks, and the waiting ones.
-    let mut objects: HashMap<&str, (Vec<&Record>, Vec<(&Record, &Transaction)>)> = HashMap::new();
+    let mut objects: HashMap<&str, LockQueue> = HashMap::new();
     for lock in locks {
         let Some(id) = lock.str("lock_id") else {
             continue;
@@ -132,6 +132,9 @@ pub fn derive_innodb_lock_waits(locks: &[Record], transactions: &[Transaction]) 
     }
     waits
 }
+
+/// The locks on one row or table: granted ones, and requests with the transaction waiting.
+type LockQueue<'a> = (Vec<&'a Record>, Vec<(&'a Record, &'a Transaction)>);
 
 /// A transaction id as a number where it is one (they are decimal on 5.7/MariaDB).
 fn trx_order(id: &str) -> (u64, &str) {

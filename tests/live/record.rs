@@ -102,6 +102,7 @@ pub fn record_catches_a_timeout_and_a_deadlock(ctx: &Ctx) {
         .iter()
         .find(|p| {
             let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            crate::schema_check::validate_document(&doc);
             doc["trigger"]
                 .as_str()
                 .is_some_and(|t| t.starts_with("lock-wait"))
@@ -147,6 +148,7 @@ fn deadlocks_between(lines: &str, (a, b): (u32, u32)) -> Vec<Value> {
     lines
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .inspect(|line| crate::schema_check::validate("deadlocks-line", line))
         .filter(|d| {
             let threads: Vec<u64> = d["transactions"]
                 .as_array()
@@ -296,6 +298,9 @@ pub fn record_keeps_percona_lock_wait_timeouts(ctx: &Ctx) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    for line in &lines {
+        crate::schema_check::validate("lock-wait-timeouts-line", line);
+    }
     assert_eq!(lines.len(), 2, "{written}\n{log}");
     for line in &lines {
         assert_eq!(line["thread_id"], waiter_id, "{line:#}");
