@@ -13,9 +13,8 @@ use mysql_async::{Params, Pool};
 use crate::analyze::analyze_waits;
 use crate::analyze::kill::{
     replication_threads_seen, reverify, same_session, select_targets, KillCriteria, KillOutcome,
-    KillPlan, KillReport, KillResult, KillServer, KillTarget, SessionNow,
+    KillPlan, KillReport, KillResult, KillServer, KillTarget, SessionNow, UnkillableRoot,
 };
-use crate::analyze::waits::SessionState;
 use crate::model::{Flavour, LiveState, WAIT_SOURCES};
 use crate::source::kill::kill_statement;
 use crate::source::query::{checkout, fetch_on, freshness_mark, snapshot_transaction};
@@ -84,21 +83,12 @@ pub async fn kill_sessions(
     // One analysis of the listing: the targets, and the roots no KILL can end.
     let analysis = analyze_waits(&state);
     let (targets, missing) = select_targets(&state, &analysis, criteria);
-    let mut notes = Vec::new();
-    if by_analysis {
-        for root in analysis
-            .root_blockers
-            .iter()
-            .filter(|r| r.state == SessionState::NoSession)
-        {
-            notes.push(format!(
-                "transaction {} holds up {} session(s) but has no session to kill (an XA transaction left PREPARED, or one recovered after a crash): run XA RECOVER, then XA COMMIT or XA ROLLBACK with its xid",
-                root.trx_id.as_deref().unwrap_or("?"),
-                root.blocked_sessions
-            ));
-        }
-    }
-    let unkillable = notes.len();
+    let unkillable = if by_analysis {
+        UnkillableRoot::of(&analysis)
+    } else {
+        Vec::new()
+    };
+    let mut notes: Vec<String> = unkillable.iter().map(|u| u.detail.clone()).collect();
     let method = server.kill_method().await;
     let mut results: Vec<KillResult> = targets
         .into_iter()

@@ -27,6 +27,11 @@ impl TimeWindow {
         }
     }
 
+    /// With `--since`: how many entries it kept without being able to judge their time.
+    pub fn since_undated(&self) -> Option<u64> {
+        self.not_before.map(|_| self.undated)
+    }
+
     /// `None` when the entry printed at `timestamp` is older than the window; else
     /// its time in RFC 3339 (itself `None` when its zone is unknown). One parse per entry.
     pub fn admit(&mut self, timestamp: Option<&str>) -> Option<Option<String>> {
@@ -75,6 +80,11 @@ impl DeadlockHistory {
             groups: HashMap::new(),
             group_order: Vec::new(),
         }
+    }
+
+    /// With `--since`: deadlocks kept without a judgeable time.
+    pub fn since_undated(&self) -> Option<u64> {
+        self.window.since_undated()
     }
 
     /// The zone for the deadlocks added from now on (each snapshot knows its own).

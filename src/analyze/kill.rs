@@ -573,16 +573,53 @@ pub struct KillReport {
     /// Ids asked for that are not in the processlist.
     #[serde(skip)]
     pub missing_thread_ids: Vec<u64>,
-    /// Root blockers no KILL can end (a transaction without a session).
-    #[serde(skip)]
-    pub unkillable: usize,
+    /// Root blockers no KILL can end (a transaction without a session: an XA
+    /// transaction left PREPARED, or one recovered after a crash).
+    pub unkillable: Vec<UnkillableRoot>,
+}
+
+/// A root blocker without a session: nothing to KILL; `XA RECOVER`, then `XA COMMIT`
+/// or `XA ROLLBACK` with its xid ends it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct UnkillableRoot {
+    pub trx_id: Option<String>,
+    pub trx_age_secs: Option<u64>,
+    pub rows_modified: Option<u64>,
+    /// Sessions that wait for it, directly or through others.
+    pub blocked_sessions: u64,
+    pub longest_wait_secs: u64,
+    /// What ends it instead, for people.
+    pub detail: String,
+}
+
+impl UnkillableRoot {
+    /// The session-less roots of an analysis.
+    pub fn of(analysis: &WaitAnalysis) -> Vec<UnkillableRoot> {
+        analysis
+            .root_blockers
+            .iter()
+            .filter(|r| r.state == SessionState::NoSession)
+            .map(|root| UnkillableRoot {
+                trx_id: root.trx_id.clone(),
+                trx_age_secs: root.trx_age_secs,
+                rows_modified: root.rows_modified,
+                blocked_sessions: root.blocked_sessions,
+                longest_wait_secs: root.longest_wait_secs,
+                detail: format!(
+                    "transaction {} holds up {} session(s) but has no session to kill (an XA transaction left PREPARED, or one recovered after a crash): run XA RECOVER, then XA COMMIT or XA ROLLBACK with its xid",
+                    root.trx_id.as_deref().unwrap_or("?"),
+                    root.blocked_sessions
+                ),
+            })
+            .collect()
+    }
 }
 
 impl KillReport {
     /// Everything asked for was done (or there was nothing to do).
     pub fn all_done(&self) -> bool {
         self.missing_thread_ids.is_empty()
-            && self.unkillable == 0
+            && self.unkillable.is_empty()
             && self
                 .targets
                 .iter()

@@ -98,6 +98,11 @@ impl TimeoutHistory {
         self.window.undated
     }
 
+    /// With `--since`: [`TimeoutHistory::undated`].
+    pub fn since_undated(&self) -> Option<u64> {
+        self.window.since_undated()
+    }
+
     pub fn add(&mut self, timeout: LockWaitTimeout) {
         let Some(rfc3339) = self.window.admit(timeout.timestamp.as_deref()) else {
             return;

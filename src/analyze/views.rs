@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{
-    LiveState, LockSummary, LockWait, ServerInfo, Session, SessionCommand, SourceStatus, TableRef,
-    Transaction, WaitKind,
+    LiveState, LockSummary, LockWait, ServerInfo, Session, SessionCommand, SourceName,
+    SourceStatus, TableRef, Transaction, WaitKind,
 };
 
 use super::checks::{CheckResult, CheckStatus};
@@ -67,7 +67,8 @@ pub struct PsFilter {
 pub struct PsView {
     #[serde(flatten)]
     pub header: LiveHeader,
-    pub sessions: Vec<SessionView>,
+    /// `None` when the processlist could not be read (unknown, not "no sessions").
+    pub sessions: Option<Vec<SessionView>>,
 }
 
 /// The processlist without lockdiag's own sessions, filtered, longest first.
@@ -116,7 +117,9 @@ pub fn ps_view(state: &LiveState, filter: &PsFilter) -> PsView {
     });
     PsView {
         header: LiveHeader::of(state),
-        sessions,
+        sessions: state
+            .was_read(crate::model::SourceName::Processlist)
+            .then_some(sessions),
     }
 }
 
@@ -125,24 +128,32 @@ pub fn ps_view(state: &LiveState, filter: &PsFilter) -> PsView {
 pub struct LocksView {
     #[serde(flatten)]
     pub header: LiveHeader,
-    pub locks: Vec<LockSummary>,
+    /// `None` when the locks could not be read (unknown, not "no locks").
+    pub locks: Option<Vec<LockSummary>>,
     /// Locks the server had beyond the fetched groups.
     pub locks_omitted: u64,
-    pub transactions: Vec<Transaction>,
+    /// `None` when the transactions could not be read.
+    pub transactions: Option<Vec<Transaction>>,
 }
 
 /// Lock groups, on one table when `table` is given.
 pub fn locks_view(state: &LiveState, table: Option<&TableRef>) -> LocksView {
     LocksView {
         header: LiveHeader::of(state),
-        locks: state
-            .locks
-            .iter()
-            .filter(|l| table.is_none_or(|t| t.matches(l.schema.as_deref(), l.table.as_deref())))
-            .cloned()
-            .collect(),
+        locks: state.was_read(SourceName::Locks).then(|| {
+            state
+                .locks
+                .iter()
+                .filter(|l| {
+                    table.is_none_or(|t| t.matches(l.schema.as_deref(), l.table.as_deref()))
+                })
+                .cloned()
+                .collect()
+        }),
         locks_omitted: state.locks_omitted,
-        transactions: state.transactions.clone(),
+        transactions: state
+            .was_read(SourceName::Transactions)
+            .then(|| state.transactions.clone()),
     }
 }
 
@@ -209,10 +220,13 @@ pub struct StatusView {
     /// Absent when the lock waits could not be read: unknown, not "none".
     #[serde(flatten)]
     pub analysis: Option<WaitAnalysis>,
-    pub metadata_lock_waits: Vec<LockWait>,
-    /// Sessions in a "Waiting for … metadata lock" state (seen even without performance_schema).
-    pub sessions_waiting_for_metadata_lock: Vec<u64>,
-    pub long_transactions: Vec<LongTransaction>,
+    /// `None` when the metadata locks could not be read (unknown, not "none").
+    pub metadata_lock_waits: Option<Vec<LockWait>>,
+    /// Sessions in a "Waiting for … metadata lock" state (seen even without performance_schema);
+    /// `None` when the processlist could not be read.
+    pub sessions_waiting_for_metadata_lock: Option<Vec<u64>>,
+    /// `None` when the transactions could not be read.
+    pub long_transactions: Option<Vec<LongTransaction>>,
     pub long_trx_threshold_secs: u64,
     pub latest_deadlock: Option<LatestDeadlock>,
     /// `--all`: the table lists every waiter and root (JSON always has them all).
@@ -294,15 +308,21 @@ pub fn status_view(
             waiting_sessions: lock_waits_read(state).then_some(analysis.waiting_sessions),
             root_blockers: lock_waits_read(state).then_some(analysis.root_blockers.len() as u64),
         },
-        metadata_lock_waits: analysis
-            .waits
-            .iter()
-            .filter(|w| w.kind == WaitKind::Metadata)
-            .cloned()
-            .collect(),
+        metadata_lock_waits: state.was_read(SourceName::MetadataLocks).then(|| {
+            analysis
+                .waits
+                .iter()
+                .filter(|w| w.kind == WaitKind::Metadata)
+                .cloned()
+                .collect()
+        }),
         analysis: lock_waits_read(state).then_some(analysis),
-        sessions_waiting_for_metadata_lock: sessions_in_metadata_lock_wait(state),
-        long_transactions,
+        sessions_waiting_for_metadata_lock: state
+            .was_read(SourceName::Processlist)
+            .then(|| sessions_in_metadata_lock_wait(state)),
+        long_transactions: state
+            .was_read(SourceName::Transactions)
+            .then_some(long_transactions),
         long_trx_threshold_secs: threshold,
         latest_deadlock,
         all: false,
@@ -329,11 +349,20 @@ pub enum DeadlockOrigin {
 pub struct DeadlocksView {
     /// `server`, `file:PATH`, `error_log:PATH`, `performance_schema.error_log`, `snapshot:PATH`, `snapshots:DIR`.
     pub source: String,
-    /// Deadlocks found in the input (all of it, or the ones `--since`/`--last` kept).
-    pub deadlocks_total: u64,
+    /// The live server's sources (`deadlock` on a server): with the status text
+    /// unreadable, why the deadlock fields below are `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<SourceStatus>>,
+    /// Deadlocks found in the input (all of it, or the ones `--since`/`--last` kept);
+    /// `None` when the input could not be read (unknown, not "none").
+    pub deadlocks_total: Option<u64>,
     /// Deadlocks found but not listed in `deadlocks` (older than the `--last` window).
-    pub deadlocks_omitted: u64,
-    pub deadlocks: Vec<DeadlockReport>,
+    pub deadlocks_omitted: Option<u64>,
+    pub deadlocks: Option<Vec<DeadlockReport>>,
+    /// With `--since` only: deadlocks kept although their time could not be judged
+    /// (printed in server time, the server's zone unknown: give `--server-tz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlocks_undated: Option<u64>,
     /// Present for logs and snapshot directories: deadlocks grouped by fingerprint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<DeadlockGroup>>,
@@ -357,14 +386,32 @@ impl DeadlocksView {
     ) -> Self {
         DeadlocksView {
             source,
-            deadlocks_total: total,
-            deadlocks_omitted: total.saturating_sub(deadlocks.len() as u64),
-            deadlocks,
+            sources: None,
+            deadlocks_total: Some(total),
+            deadlocks_omitted: Some(total.saturating_sub(deadlocks.len() as u64)),
+            deadlocks: Some(deadlocks),
+            deadlocks_undated: None,
             groups,
             timeouts: None,
             origin,
             unread: None,
         }
+    }
+
+    /// A server whose status text could not be read: what was tried, nothing claimed.
+    pub fn unknown(source: String, sources: Vec<SourceStatus>) -> Self {
+        DeadlocksView {
+            sources: Some(sources),
+            deadlocks_total: None,
+            deadlocks_omitted: None,
+            deadlocks: None,
+            ..DeadlocksView::new(DeadlockOrigin::Status, source, Vec::new(), 0, None)
+        }
+    }
+
+    /// The deadlocks listed (none when unknown).
+    pub fn listed(&self) -> &[DeadlockReport] {
+        self.deadlocks.as_deref().unwrap_or_default()
     }
 }
 
@@ -379,17 +426,22 @@ pub struct TimeoutsSection {
     pub lock_wait_timeouts: Vec<TimeoutReport>,
     /// By the statement that timed out, most frequent first.
     pub lock_wait_timeout_groups: Vec<TimeoutGroup>,
+    /// With `--since` only: timeouts kept although their time could not be judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_wait_timeouts_undated: Option<u64>,
 }
 
 impl TimeoutsSection {
     pub fn new(history: TimeoutHistory) -> Self {
         let groups = history.groups();
+        let undated = history.since_undated();
         let listed: Vec<TimeoutReport> = history.newest.into_iter().collect();
         TimeoutsSection {
             lock_wait_timeouts_total: history.total,
             lock_wait_timeouts_omitted: history.total.saturating_sub(listed.len() as u64),
             lock_wait_timeouts: listed,
             lock_wait_timeout_groups: groups,
+            lock_wait_timeouts_undated: undated,
         }
     }
 }

@@ -47,14 +47,24 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                     .find(|s| s.source == crate::model::SourceName::InnodbStatus)
                     .and_then(|s| s.reason.clone())
                     .unwrap_or_default();
-                bail!("cannot read SHOW ENGINE INNODB STATUS: {reason}");
+                // The document still says what was tried and why: unknown, never "none".
+                out.emit(&View::Deadlocks(DeadlocksView::unknown(
+                    "server".into(),
+                    state.sources.clone(),
+                )))?;
+                super::output::note(&format!(
+                    "error: cannot read SHOW ENGINE INNODB STATUS: {reason}"
+                ));
+                return Ok(super::EXIT_ERROR);
             };
-            latest(
+            let mut view = latest(
                 parse_innodb_status(text),
                 "server".into(),
                 None,
                 state.server.utc_offset_secs,
-            )?
+            )?;
+            view.sources = Some(state.sources.clone());
+            view
         }
         Input::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
@@ -334,19 +344,22 @@ fn history_view_quiet(
 ) -> DeadlocksView {
     let groups = history.groups();
     let total = history.total;
+    let undated = history.since_undated();
     if history.undated > 0 {
         super::output::note(&format!(
             "{} deadlock(s) carry server-local timestamps and the server's zone is unknown: --since kept them (give --server-tz)",
             history.undated
         ));
     }
-    DeadlocksView::new(
+    let mut view = DeadlocksView::new(
         origin,
         source,
         history.newest.into_iter().collect(),
         total,
         Some(groups),
-    )
+    );
+    view.deadlocks_undated = undated;
+    view
 }
 
 /// The LATEST DETECTED DEADLOCK of a status text; an error when the text is no status at all.

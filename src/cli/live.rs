@@ -134,7 +134,7 @@ pub async fn locks(
         ));
         return Ok(super::EXIT_ERROR);
     }
-    let none_on_table = table.filter(|_| view.locks.is_empty());
+    let none_on_table = table.filter(|_| view.locks.as_ref().is_some_and(Vec::is_empty));
     // A name that matched nothing: a typo is an error naming the closest tables;
     // an existing table without locks is an empty answer.
     if let (Some(wanted), Input::Server(server)) = (none_on_table, input) {

@@ -220,14 +220,47 @@ pub enum FieldValue {
     Int(i64),
     /// Printable text.
     Text(String),
-    /// InnoDB's hidden DB_TRX_ID column of a clustered index record.
-    TrxId(u64),
+    /// InnoDB's hidden DB_TRX_ID column of a clustered index record; a decimal
+    /// string in JSON, as every transaction id (a number above 2^53 loses digits).
+    TrxId(
+        #[serde(with = "id_text")]
+        #[schemars(with = "String")]
+        u64,
+    ),
     /// InnoDB's hidden DB_ROLL_PTR column.
     RollPtr(String),
-    /// The hidden DB_ROW_ID of a table without a primary key (GEN_CLUST_INDEX).
-    RowId(u64),
+    /// The hidden DB_ROW_ID of a table without a primary key (GEN_CLUST_INDEX);
+    /// a decimal string in JSON, as the transaction id.
+    RowId(
+        #[serde(with = "id_text")]
+        #[schemars(with = "String")]
+        u64,
+    ),
     /// `NULL`.
     Null,
+}
+
+/// A 64-bit id written as a decimal string; read from a string or (documents of
+/// `schema_version` 1) a number.
+mod id_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Number(u64),
+        }
+        match Written::deserialize(deserializer)? {
+            Written::Number(n) => Ok(n),
+            Written::Text(text) => text.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// What lockdiag read from one `SHOW ENGINE INNODB STATUS` text.

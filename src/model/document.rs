@@ -5,8 +5,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Bumped when a field changes meaning or disappears (adding one does not).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when a field changes meaning or type, or disappears (adding one does not).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// This build's version, written into every document.
 pub const LOCKDIAG_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -194,8 +194,8 @@ pub struct ServerInfo {
     pub current_user: Option<String>,
     /// lockdiag's own connection id (never a kill target, never a blocker to report).
     pub own_connection_id: Option<u64>,
-    /// `@@read_only`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `@@read_only`; `null` when it could not be read.
+    #[serde(default)]
     pub read_only: Option<bool>,
 }
 
@@ -270,8 +270,8 @@ pub struct Session {
     pub state: Option<String>,
     pub info: Option<String>,
     /// MariaDB's `QUERY_ID`: the id of the session's current (or last) statement,
-    /// which `KILL QUERY ID` takes. Absent on MySQL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// which `KILL QUERY ID` takes. `null` on MySQL.
+    #[serde(default)]
     pub query_id: Option<u64>,
 }
 
@@ -283,8 +283,8 @@ pub struct Transaction {
     /// The processlist id of the session that owns it.
     pub thread_id: u64,
     /// `trx_started` as the server prints it (`YYYY-MM-DD HH:MM:SS`, server time):
-    /// with the session, what tells this transaction from a later one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// with the session, what tells this transaction from a later one; `null` when not read.
+    #[serde(default)]
     pub started: Option<String>,
     /// `RUNNING`, `LOCK WAIT`, `ROLLING BACK`, `COMMITTING`.
     pub state: TrxState,
@@ -379,17 +379,31 @@ pub struct MetadataLock {
 }
 
 /// Everything one collection read from the server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+///
+/// In JSON (a snapshot's body) a list whose source could not be read is `null` —
+/// unknown, which `[]` ("none") would misstate; `sources[]` says why. Read back,
+/// `null` is an empty list with that source unavailable, as collected.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 pub struct LiveState {
     pub server: ServerInfo,
     pub sources: Vec<SourceStatus>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Option<Vec<Session>>")]
     pub sessions: Vec<Session>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Option<Vec<Transaction>>")]
     pub transactions: Vec<Transaction>,
     /// Row-lock waits straight from the server's lock-wait table.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Option<Vec<LockWait>>")]
     pub row_waits: Vec<LockWait>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Option<Vec<LockSummary>>")]
     pub locks: Vec<LockSummary>,
     /// Lock rows the server had but lockdiag did not fetch (bounded listing).
     pub locks_omitted: u64,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Option<Vec<MetadataLock>>")]
     pub metadata_locks: Vec<MetadataLock>,
     /// `SHOW ENGINE INNODB STATUS` text, when readable.
     pub innodb_status: Option<String>,
@@ -399,6 +413,52 @@ pub struct LiveState {
     /// when they could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub innodb_counters: Option<InnodbCounters>,
+}
+
+/// [`LiveState`] as written: each list `None` (JSON `null`) when its source was not read.
+#[derive(Serialize)]
+struct LiveStateOut<'a> {
+    server: &'a ServerInfo,
+    sources: &'a [SourceStatus],
+    sessions: Option<&'a [Session]>,
+    transactions: Option<&'a [Transaction]>,
+    row_waits: Option<&'a [LockWait]>,
+    locks: Option<&'a [LockSummary]>,
+    locks_omitted: u64,
+    metadata_locks: Option<&'a [MetadataLock]>,
+    innodb_status: &'a Option<String>,
+    lockdiag_thread_ids: &'a [u64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    innodb_counters: &'a Option<InnodbCounters>,
+}
+
+impl Serialize for LiveState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let read = |source| self.was_read(source);
+        LiveStateOut {
+            server: &self.server,
+            sources: &self.sources,
+            sessions: read(SourceName::Processlist).then_some(&self.sessions),
+            transactions: read(SourceName::Transactions).then_some(&self.transactions),
+            row_waits: read(SourceName::LockWaits).then_some(&self.row_waits),
+            locks: read(SourceName::Locks).then_some(&self.locks),
+            locks_omitted: self.locks_omitted,
+            metadata_locks: read(SourceName::MetadataLocks).then_some(&self.metadata_locks),
+            innodb_status: &self.innodb_status,
+            lockdiag_thread_ids: &self.lockdiag_thread_ids,
+            innodb_counters: &self.innodb_counters,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A list that may be written as `null` (unknown) reads back empty.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// InnoDB's counters from `INNODB_METRICS`, computed at each read.

@@ -27,7 +27,7 @@ impl Renderer for Mermaid {
 pub fn render(view: &View) -> Option<String> {
     match view {
         View::Waits(v) => Some(waits(&v.analysis.clone().unwrap_or_default())),
-        View::Deadlocks(v) => Some(deadlocks(&v.deadlocks)),
+        View::Deadlocks(v) => Some(deadlocks(v.listed())),
         _ => None,
     }
 }

@@ -191,7 +191,7 @@ fn every_view_in_every_format_it_supports() {
             targets: vec![kill_result(KillOutcome::Killed)],
             notes: vec![],
             missing_thread_ids: vec![],
-            unkillable: 0,
+            unkillable: Vec::new(),
         }),
         View::Snapshot(Box::new(SnapshotView {
             collected_at_start: "2026-11-29T06:00:00.000Z".into(),

@@ -121,6 +121,41 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
     assert_eq!(trx["status"], "unavailable");
     assert!(trx["reason"].as_str().unwrap().contains("PROCESS"), "{trx}");
     assert!(doc["counts"]["sessions"].as_u64().is_some());
+    // Lists whose source was not read are null (unknown), never [] ("none").
+    assert!(doc["long_transactions"].is_null(), "{doc:#}");
+    assert!(doc["sessions_waiting_for_metadata_lock"].is_array());
+
+    let limited = |args: &[&str]| {
+        let mut full = vec!["-u", "limited", "--password=limited-pw"];
+        full.extend_from_slice(args);
+        let out = ctx.lockdiag_tcp(&port, &full);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: no JSON document ({e}): {}", stderr(&out)));
+        (out.status.code(), doc)
+    };
+    let (code, locks) = limited(&["locks", "--format", "json"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        locks["locks"].is_null() && locks["transactions"].is_null(),
+        "{locks:#}"
+    );
+    let (code, snapshot) = limited(&["snapshot", "--format", "json"]);
+    assert_eq!(code, Some(2));
+    for list in ["transactions", "row_waits", "locks"] {
+        assert!(snapshot[list].is_null(), "{list}: {snapshot:#}");
+    }
+    assert!(snapshot["sessions"].is_array(), "partial, not unknown");
+    // `deadlock` prints its document too: the status text unreadable, nothing claimed.
+    let (code, deadlock) = limited(&["deadlock", "--format", "json"]);
+    assert_eq!(code, Some(2));
+    assert!(deadlock["deadlocks"].is_null() && deadlock["deadlocks_total"].is_null());
+    let innodb_status = deadlock["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "innodb_status")
+        .unwrap();
+    assert_eq!(innodb_status["status"], "unavailable", "{deadlock:#}");
 
     let table = ctx.lockdiag_tcp(&port, &["-u", "limited", "--password=limited-pw", "status"]);
     let text = String::from_utf8_lossy(&table.stdout);

@@ -329,6 +329,16 @@ pub fn holder_without_session_is_reported(ctx: &Ctx) {
         said.contains("has no session to kill") && said.contains("XA ROLLBACK"),
         "{said}"
     );
+    // The JSON report names it too, with what ends it.
+    let kill = ctx.lockdiag(&["kill", "--root-blockers", "--dry-run", "--format", "json"]);
+    assert_eq!(kill.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&kill.stdout).unwrap();
+    let unkillable = &report["unkillable"][0];
+    assert_eq!(unkillable["trx_id"], root["trx_id"], "{report:#}");
+    assert_eq!(unkillable["blocked_sessions"], 1);
+    assert!(unkillable["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("XA RECOVER")));
 
     let mut admin = ctx.conn();
     ctx.exec(&mut admin, "XA ROLLBACK 'lockdiag-xa'");

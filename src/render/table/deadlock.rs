@@ -23,7 +23,10 @@ pub fn view(view: &DeadlocksView, style: &TableStyle) -> String {
 }
 
 fn deadlocks_part(view: &DeadlocksView, style: &TableStyle) -> String {
-    if view.deadlocks_total == 0 {
+    let Some(total) = view.deadlocks_total else {
+        return "Deadlocks: unknown (the InnoDB status could not be read).\n".into();
+    };
+    if total == 0 {
         return match view.origin {
             DeadlockOrigin::Status => "No deadlock recorded: the InnoDB status has no LATEST DETECTED DEADLOCK section (none since the server started).\n".into(),
             DeadlockOrigin::ErrorLog => "No deadlocks in the log (is innodb_print_all_deadlocks ON? it prints every deadlock to the error log).\n".into(),
@@ -34,17 +37,17 @@ fn deadlocks_part(view: &DeadlocksView, style: &TableStyle) -> String {
     }
     let mut text = String::new();
     if let Some(groups) = &view.groups {
-        text.push_str(&deadlock_groups(groups, view.deadlocks_total, style));
-        if view.deadlocks_omitted > 0 {
+        text.push_str(&deadlock_groups(groups, total, style));
+        if view.deadlocks_omitted.unwrap_or(0) > 0 {
             text.push_str(&format!(
                 "(showing the newest {} of {}; --last N for more)\n",
-                view.deadlocks.len(),
-                view.deadlocks_total
+                view.listed().len(),
+                total
             ));
         }
         text.push('\n');
     }
-    text.push_str(&deadlocks(&view.deadlocks, style));
+    text.push_str(&deadlocks(view.listed(), style));
     text
 }
 

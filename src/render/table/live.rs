@@ -301,19 +301,25 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
         style,
         doc.all,
     ));
-    if doc.metadata_lock_waits.is_empty() && !doc.sessions_waiting_for_metadata_lock.is_empty() {
-        let ids: Vec<String> = doc
-            .sessions_waiting_for_metadata_lock
-            .iter()
-            .map(|i| i.to_string())
-            .collect();
+    let mdl_waiting = doc
+        .sessions_waiting_for_metadata_lock
+        .as_deref()
+        .unwrap_or_default();
+    // Holders unknown: the metadata locks were not read (or showed no wait for these sessions).
+    let mdl_waits_listed = doc
+        .metadata_lock_waits
+        .as_ref()
+        .is_some_and(|w| !w.is_empty());
+    if !mdl_waits_listed && !mdl_waiting.is_empty() {
+        let ids: Vec<String> = mdl_waiting.iter().map(|i| i.to_string()).collect();
         let _ = writeln!(
             out,
             "\nSessions waiting for a metadata lock (holders not visible): {}",
             ids.join(", ")
         );
     }
-    if !doc.long_transactions.is_empty() {
+    let long_transactions = doc.long_transactions.as_deref().unwrap_or_default();
+    if !long_transactions.is_empty() {
         let _ = writeln!(
             out,
             "\nTransactions open longer than {}s:",
@@ -332,7 +338,7 @@ pub fn status(doc: &StatusView, style: &TableStyle) -> String {
                 "query",
             ],
         );
-        for long in &doc.long_transactions {
+        for long in long_transactions {
             let t = &long.transaction;
             let account = match (&long.user, &long.host) {
                 (Some(user), Some(host)) => format!("{user}@{host}"),
@@ -392,7 +398,8 @@ pub fn ps(doc: &PsView, style: &TableStyle) -> String {
             "info",
         ],
     );
-    for view in &doc.sessions {
+    let sessions = doc.sessions.as_deref().unwrap_or_default();
+    for view in sessions {
         let s = &view.session;
         let idle_trx = view.state_class == SessionState::IdleInTrx;
         let command = if idle_trx {
@@ -425,7 +432,12 @@ pub fn ps(doc: &PsView, style: &TableStyle) -> String {
         ]);
     }
     let _ = writeln!(out, "{table}");
-    let _ = writeln!(out, "{} session(s)", doc.sessions.len());
+    match &doc.sessions {
+        Some(sessions) => {
+            let _ = writeln!(out, "{} session(s)", sessions.len());
+        }
+        None => out.push_str("Sessions: unknown (the processlist could not be read).\n"),
+    }
     out
 }
 
@@ -437,7 +449,7 @@ pub fn locks(doc: &LocksView, style: &TableStyle) -> String {
             "thread", "trx", "table", "index", "type", "mode", "status", "count",
         ],
     );
-    for l in &doc.locks {
+    for l in doc.locks.as_deref().unwrap_or_default() {
         let waiting = l.lock_status == LockStatus::Waiting;
         let object = if l.table.is_some() {
             qualified_name(l.schema.as_deref(), l.table.as_deref())
@@ -473,7 +485,8 @@ pub fn locks(doc: &LocksView, style: &TableStyle) -> String {
             doc.locks_omitted
         );
     }
-    if !doc.transactions.is_empty() {
+    let transactions = doc.transactions.as_deref().unwrap_or_default();
+    if !transactions.is_empty() {
         let mut trx = new_table(
             style,
             &[
@@ -486,7 +499,7 @@ pub fn locks(doc: &LocksView, style: &TableStyle) -> String {
                 "tables locked",
             ],
         );
-        for t in &doc.transactions {
+        for t in transactions {
             trx.add_row(vec![
                 styled(style, &t.thread_id.to_string(), None, false),
                 styled(style, &t.trx_id, None, false),
