@@ -3,9 +3,9 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::model::LiveState;
+use crate::model::{LiveState, MdlStatus, MetadataLock, SourceName, SourceState, TrxState};
 
-use super::waits::WaitAnalysis;
+use super::waits::{has_open_transaction, session_state, SessionState, WaitAnalysis};
 use super::DeadlockAnalysis;
 
 /// The outcome of one assertion.
@@ -17,6 +17,22 @@ pub struct CheckResult {
     pub status: CheckStatus,
     /// The figure behind it, e.g. `longest wait 42s (thread 18 on shop.payments)`.
     pub figure: String,
+    /// `ddl-ready` only: the sessions in the way of a DDL on the table, most in the way
+    /// first (empty on a pass; absent when it could not be checked, and on other checks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Vec<DdlBlocker>>,
+}
+
+impl CheckResult {
+    /// An assertion that could not be checked, and why.
+    pub fn error(name: String, figure: String) -> Self {
+        CheckResult {
+            name,
+            status: CheckStatus::Error,
+            figure,
+            sessions: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -36,6 +52,7 @@ fn result(name: String, passed: bool, figure: String) -> CheckResult {
             CheckStatus::Fail
         },
         figure,
+        sessions: None,
     }
 }
 
@@ -46,11 +63,8 @@ fn unreadable(
     sources: &[crate::model::SourceName],
 ) -> Option<CheckResult> {
     let broken = state.unread(sources);
-    (!broken.is_empty()).then(|| CheckResult {
-        name: name.into(),
-        status: CheckStatus::Error,
-        figure: format!("cannot check: {}", broken.join("; ")),
-    })
+    (!broken.is_empty())
+        .then(|| CheckResult::error(name.into(), format!("cannot check: {}", broken.join("; "))))
 }
 
 pub fn max_lock_wait(state: &LiveState, analysis: &WaitAnalysis, limit_secs: u64) -> CheckResult {
@@ -144,15 +158,14 @@ pub fn no_deadlock_since(
         None => result(name, true, "no deadlock since the server started".into()),
         // No timestamp, or server time with the server's zone unknown (an old snapshot):
         // whether it is recent cannot be told, and guessing either way would mislead.
-        Some((None, text, analysis)) => CheckResult {
+        Some((None, text, analysis)) => CheckResult::error(
             name,
-            status: CheckStatus::Error,
-            figure: format!(
+            format!(
                 "latest deadlock at {text} ({}, fingerprint {}): its time cannot be placed (no zone known for it), so whether it is within the window is unknown",
                 analysis.diagnosis.kind.as_str(),
                 analysis.fingerprint
             ),
-        },
+        ),
         Some((Some(at), text, analysis)) => {
             let recent = at >= now_epoch - since_secs as i64;
             result(
@@ -254,13 +267,7 @@ pub fn no_duplicates(
 ) -> CheckResult {
     let report = match scan {
         Ok(report) => report,
-        Err(e) => {
-            return CheckResult {
-                name,
-                status: CheckStatus::Error,
-                figure: format!("cannot check: {e}"),
-            }
-        }
+        Err(e) => return CheckResult::error(name, format!("cannot check: {e}")),
     };
     let figure = if report.duplicate_groups == 0 {
         format!("no duplicates in {} rows", report.rows_scanned)
@@ -279,6 +286,251 @@ pub fn no_duplicates(
         name,
         report.duplicate_groups == 0 && !report.interrupted,
         figure,
+    )
+}
+
+/// A session in the way of a DDL on a table (`check --ddl-ready`).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct DdlBlocker {
+    /// The processlist id (what `KILL` takes).
+    pub thread_id: u64,
+    /// `null` when the session is not in the visible processlist.
+    pub user: Option<String>,
+    pub host: Option<String>,
+    /// `idle_in_trx`, `idle`, `running`, `waiting`, or `unknown` (not in the visible processlist).
+    pub state: SessionState,
+    /// Seconds: its transaction's age when InnoDB lists one, else its time in the current
+    /// command; `null` when neither is known.
+    pub age_secs: Option<u64>,
+    /// Its metadata locks in the DDL's way: held (`GRANTED`) or queued (`PENDING`).
+    pub locks: Vec<MetadataLock>,
+}
+
+/// What to turn on when metadata locks cannot be seen: without them "nobody is in the
+/// way" cannot be told from "nobody is visible".
+const MDL_NEEDED: &str = "A DDL preflight needs the metadata locks: performance_schema=ON and performance-schema-instrument='wait/lock/metadata/sql/mdl=ON' under [mysqld] in the option file (then restart), or, with performance_schema already ON, UPDATE performance_schema.setup_instruments SET ENABLED='YES', TIMED='YES' WHERE NAME='wait/lock/metadata/sql/mdl' (locks taken before that stay unseen until released); and SELECT on performance_schema.* for this account";
+
+/// Names compared as the server may store them (lower-cased under
+/// `lower_case_table_names`): a lock on a same-named table in another case is taken as
+/// in the way rather than missed.
+fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// What a DDL on a table of `schema` requests before the table itself, in the scoped
+/// namespace of `lock` (sql_base.cc, lock_table_names): MySQL's GLOBAL and BACKUP LOCK
+/// intention-exclusive, MariaDB's BACKUP_DDL, intention-exclusive on the schema. A lock
+/// that refuses it there (FLUSH TABLES WITH READ LOCK, LOCK INSTANCE FOR BACKUP,
+/// BACKUP STAGE, a DROP DATABASE) stops the DDL as surely as one on the table.
+fn ddl_scoped_request(lock: &MetadataLock, schema: &str) -> Option<MetadataLock> {
+    let lock_type = match lock
+        .object_type
+        .to_ascii_uppercase()
+        .replace('_', " ")
+        .as_str()
+    {
+        "GLOBAL" | "BACKUP LOCK" => "INTENTION_EXCLUSIVE",
+        "SCHEMA" if lock.schema.as_deref().is_some_and(|s| same_name(s, schema)) => {
+            "INTENTION_EXCLUSIVE"
+        }
+        "BACKUP" => "BACKUP_DDL",
+        _ => return None,
+    };
+    Some(MetadataLock {
+        thread_id: 0,
+        object_type: lock.object_type.clone(),
+        schema: lock.schema.clone(),
+        name: lock.name.clone(),
+        lock_type: lock_type.into(),
+        lock_status: MdlStatus::Pending,
+        duration: None,
+    })
+}
+
+fn on_table(lock: &MetadataLock, schema: &str, table: &str) -> bool {
+    lock.object_type.eq_ignore_ascii_case("TABLE")
+        && lock.schema.as_deref().is_some_and(|s| same_name(s, schema))
+        && lock.name.as_deref().is_some_and(|n| same_name(n, table))
+}
+
+/// Whether a DDL on `schema.table` would wait for `lock`: any lock on the table, granted
+/// or queued (its exclusive lock is compatible with none), or a scoped lock that refuses
+/// what the DDL asks for first.
+fn in_the_way(lock: &MetadataLock, schema: &str, table: &str) -> bool {
+    on_table(lock, schema, table)
+        || ddl_scoped_request(lock, schema)
+            .is_some_and(|request| super::metadata::blocks(&request, lock))
+}
+
+fn state_words(state: SessionState) -> &'static str {
+    match state {
+        SessionState::Running => "running",
+        SessionState::IdleInTrx => "idle in transaction",
+        SessionState::Idle => "idle",
+        SessionState::Waiting => "waiting",
+        SessionState::Unknown => "not in the visible processlist",
+        SessionState::NoSession => "no session",
+    }
+}
+
+/// `SHARED_READ (TRANSACTION, GRANTED)`; a lock on another object than the table names it.
+fn describe_lock(lock: &MetadataLock, schema: &str, table: &str) -> String {
+    let on = if on_table(lock, schema, table) {
+        String::new()
+    } else {
+        let object = [lock.schema.as_deref(), lock.name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(".");
+        format!(" on {} {object}", lock.object_type)
+            .trim_end()
+            .to_string()
+    };
+    let detail: Vec<&str> = lock
+        .duration
+        .as_ref()
+        .map(|d| d.as_str())
+        .into_iter()
+        .chain([lock.lock_status.as_str()])
+        .collect();
+    format!("{}{on} ({})", lock.lock_type, detail.join(", "))
+}
+
+fn describe_blocker(b: &DdlBlocker, schema: &str, table: &str) -> String {
+    let mut who = Vec::new();
+    if let (Some(user), Some(host)) = (&b.user, &b.host) {
+        who.push(format!("{user}@{host}"));
+    }
+    who.push(state_words(b.state).to_string());
+    if let Some(age) = b.age_secs {
+        who.push(format!("{age}s"));
+    }
+    let list = |status: bool| {
+        b.locks
+            .iter()
+            .filter(|l| (l.lock_status == MdlStatus::Granted) == status)
+            .map(|l| describe_lock(l, schema, table))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (held, waited) = (list(true), list(false));
+    let what = match (held.is_empty(), waited.is_empty()) {
+        (false, false) => format!("holds {held} and waits for {waited}"),
+        (false, true) => format!("holds {held}"),
+        _ => format!("waits for {waited}"),
+    };
+    format!("thread {} ({}) {what}", b.thread_id, who.join(", "))
+}
+
+/// Whether a DDL on `schema.table` would get its exclusive metadata lock at once: PASS
+/// when no session (lockdiag's own aside) holds or waits for a metadata lock in its way,
+/// FAIL naming each one that does. Metadata locks that cannot be seen (performance_schema
+/// off, the MDL instrument off, no privilege) are an error, never a pass. `waited`: how
+/// long `--wait-ready` waited for this picture.
+pub fn ddl_ready(
+    state: &LiveState,
+    schema: &str,
+    table: &str,
+    waited: Option<std::time::Duration>,
+) -> CheckResult {
+    let name = format!("ddl-ready {schema}.{table}");
+    let own = |id: u64| state.lockdiag_thread_ids.contains(&id);
+    let mut by_thread: std::collections::BTreeMap<u64, Vec<MetadataLock>> = Default::default();
+    for lock in &state.metadata_locks {
+        if !own(lock.thread_id) && in_the_way(lock, schema, table) {
+            by_thread
+                .entry(lock.thread_id)
+                .or_default()
+                .push(lock.clone());
+        }
+    }
+    let hint =
+        (!state.server.performance_schema || !state.server.mdl_instrument).then_some(MDL_NEEDED);
+    let hint = hint.map(|h| format!(". {h}")).unwrap_or_default();
+    let unread = state.unread(&[SourceName::MetadataLocks]);
+    if !unread.is_empty() {
+        let why = unread.join("; ");
+        let why = why.trim_end_matches([';', '.', ' ']);
+        return CheckResult::error(name, format!("cannot check: {why}{hint}"));
+    }
+    // Locks seen in part, or an instrument not known to be on: a lock found is certain,
+    // "none found" is not.
+    let partial = state
+        .sources
+        .iter()
+        .any(|s| s.source == SourceName::MetadataLocks && s.status == SourceState::Partial);
+    if by_thread.is_empty() && (partial || !state.server.mdl_instrument) {
+        let why = if state.server.mdl_instrument {
+            "the metadata locks were read only in part"
+        } else {
+            "the wait/lock/metadata/sql/mdl instrument is not known to be enabled, so metadata locks may be missing"
+        };
+        return CheckResult::error(name, format!("cannot check: {why}{hint}"));
+    }
+    let mut sessions: Vec<DdlBlocker> = by_thread
+        .into_iter()
+        .map(|(thread_id, locks)| {
+            let session = state.sessions.iter().find(|s| s.thread_id == thread_id);
+            let trx = state.transactions.iter().find(|t| t.thread_id == thread_id);
+            let waiting = trx.is_some_and(|t| t.state == TrxState::LockWait)
+                || state
+                    .metadata_locks
+                    .iter()
+                    .any(|m| m.thread_id == thread_id && m.lock_status == MdlStatus::Pending);
+            DdlBlocker {
+                thread_id,
+                user: session.map(|s| s.user.clone()),
+                host: session.map(|s| s.host.clone()),
+                state: session_state(session, has_open_transaction(state, thread_id), waiting),
+                age_secs: trx.map(|t| t.age_secs).or(session.map(|s| s.time_secs)),
+                locks,
+            }
+        })
+        .collect();
+    // Holders first (what must end for the DDL to start), oldest first.
+    sessions.sort_by_key(|b| {
+        let holds = b.locks.iter().any(|l| l.lock_status == MdlStatus::Granted);
+        (!holds, std::cmp::Reverse(b.age_secs), b.thread_id)
+    });
+    let waited = waited
+        .map(|d| format!(" (waited {:.1}s)", d.as_secs_f64()))
+        .unwrap_or_default();
+    let figure = if sessions.is_empty() {
+        format!("no session holds or waits for a metadata lock on {schema}.{table}: a DDL gets its exclusive lock at once{waited}")
+    } else {
+        let listed: Vec<String> = sessions
+            .iter()
+            .map(|b| describe_blocker(b, schema, table))
+            .collect();
+        format!(
+            "{} session(s) in the way of a DDL on {schema}.{table}{waited}: {}",
+            sessions.len(),
+            listed.join("; ")
+        )
+    };
+    CheckResult {
+        name,
+        status: if sessions.is_empty() {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        },
+        figure,
+        sessions: Some(sessions),
+    }
+}
+
+/// `--ddl-ready` on a table the server does not have (a typo would otherwise pass).
+pub fn no_such_table(schema: &str, table: &str, closest: &[String]) -> CheckResult {
+    let hint = if closest.is_empty() {
+        String::new()
+    } else {
+        format!(" (closest: {})", closest.join(", "))
+    };
+    CheckResult::error(
+        format!("ddl-ready {schema}.{table}"),
+        format!("cannot check: no table {schema}.{table} on this server{hint}"),
     )
 }
 
@@ -398,5 +650,140 @@ mod tests {
             no_deadlock_since(&state, None, 3600, now).status,
             CheckStatus::Pass
         );
+    }
+
+    fn mdl(
+        thread_id: u64,
+        object: (&str, Option<&str>, Option<&str>),
+        lock: (&str, &str, &str),
+    ) -> MetadataLock {
+        MetadataLock {
+            thread_id,
+            object_type: object.0.into(),
+            schema: object.1.map(str::to_string),
+            name: object.2.map(str::to_string),
+            lock_type: lock.0.into(),
+            lock_status: lock.1.into(),
+            duration: Some(lock.2.into()),
+        }
+    }
+
+    /// Holders of the table, a queued DDL and a global read lock fail it, oldest holder
+    /// first; lockdiag's own locks, other tables and compatible scoped locks do not.
+    #[test]
+    fn ddl_ready_names_every_session_in_the_way() {
+        use crate::model::{Session, SessionCommand};
+        let payments = ("TABLE", Some("shop"), Some("payments"));
+        let session = |thread_id, command: SessionCommand, time_secs| Session {
+            thread_id,
+            user: "app".into(),
+            host: "10.0.0.5".into(),
+            command,
+            time_secs,
+            ..Session::default()
+        };
+        let mut state = LiveState {
+            sessions: vec![
+                session(4, SessionCommand::Sleep, 20),
+                session(5, SessionCommand::Query, 3),
+                session(8, SessionCommand::Sleep, 9),
+                session(9, SessionCommand::Query, 1),
+            ],
+            transactions: vec![Transaction {
+                trx_id: "0".into(),
+                thread_id: 4,
+                age_secs: 35,
+                ..Transaction::default()
+            }],
+            metadata_locks: vec![
+                mdl(4, payments, ("SHARED_READ", "GRANTED", "TRANSACTION")),
+                mdl(5, payments, ("SHARED_UPGRADABLE", "GRANTED", "TRANSACTION")),
+                mdl(5, payments, ("EXCLUSIVE", "PENDING", "TRANSACTION")),
+                // lockdiag's own, another table, a compatible backup lock: not in the way.
+                mdl(6, payments, ("SHARED_READ", "GRANTED", "TRANSACTION")),
+                mdl(
+                    7,
+                    ("TABLE", Some("shop"), Some("orders")),
+                    ("SHARED_WRITE", "GRANTED", "TRANSACTION"),
+                ),
+                mdl(
+                    9,
+                    ("BACKUP", None, None),
+                    ("BACKUP_TRANS_DML", "GRANTED", "STATEMENT"),
+                ),
+                // FLUSH TABLES WITH READ LOCK (MariaDB): refuses the DDL's BACKUP_DDL.
+                mdl(
+                    8,
+                    ("BACKUP", None, None),
+                    ("BACKUP_FTWRL1", "GRANTED", "EXPLICIT"),
+                ),
+            ],
+            lockdiag_thread_ids: vec![6],
+            ..LiveState::default()
+        };
+        state.server.performance_schema = true;
+        state.server.mdl_instrument = true;
+        let r = ddl_ready(&state, "shop", "payments", None);
+        assert_eq!(r.status, CheckStatus::Fail);
+        let sessions = r.sessions.as_ref().unwrap();
+        let ids: Vec<u64> = sessions.iter().map(|b| b.thread_id).collect();
+        assert_eq!(ids, [4, 8, 5]);
+        assert_eq!(sessions[0].state, SessionState::IdleInTrx);
+        assert_eq!(
+            sessions[0].age_secs,
+            Some(35),
+            "the transaction's age, not the idle time"
+        );
+        assert_eq!(sessions[2].state, SessionState::Waiting);
+        assert!(r.figure.contains(
+            "thread 4 (app@10.0.0.5, idle in transaction, 35s) holds SHARED_READ (TRANSACTION, GRANTED)"
+        ), "{}", r.figure);
+        assert!(r.figure.contains("thread 8 (app@10.0.0.5, idle, 9s) holds BACKUP_FTWRL1 on BACKUP (EXPLICIT, GRANTED)"), "{}", r.figure);
+        assert!(r.figure.contains(
+            "thread 5 (app@10.0.0.5, waiting, 3s) holds SHARED_UPGRADABLE (TRANSACTION, GRANTED) and waits for EXCLUSIVE (TRANSACTION, PENDING)"
+        ), "{}", r.figure);
+
+        // Another table: only the global read lock is in its way; without it, ready.
+        let orders = ddl_ready(&state, "shop", "reservations", None);
+        assert_eq!(orders.sessions.unwrap().len(), 1);
+        state.metadata_locks.retain(|m| m.thread_id != 8);
+        let ready = ddl_ready(
+            &state,
+            "shop",
+            "reservations",
+            Some(std::time::Duration::from_millis(1200)),
+        );
+        assert_eq!(ready.status, CheckStatus::Pass);
+        assert!(ready.figure.ends_with("(waited 1.2s)"), "{}", ready.figure);
+        assert_eq!(ready.sessions, Some(vec![]));
+
+        // The instrument not known to be on: nothing seen is not nothing there.
+        state.server.mdl_instrument = false;
+        let unknown = ddl_ready(&state, "shop", "reservations", None);
+        assert_eq!(unknown.status, CheckStatus::Error);
+        assert!(unknown
+            .figure
+            .contains("WHERE NAME='wait/lock/metadata/sql/mdl'"));
+        assert_eq!(unknown.sessions, None);
+        // … but a lock seen is certain.
+        assert_eq!(
+            ddl_ready(&state, "shop", "payments", None).status,
+            CheckStatus::Fail
+        );
+
+        // The source unreadable: an error naming what to enable.
+        state.server.performance_schema = false;
+        state.sources.push(SourceStatus {
+            source: crate::model::SourceName::MetadataLocks,
+            from: None,
+            status: SourceState::Unavailable,
+            reason: Some("performance_schema is OFF".into()),
+        });
+        let off = ddl_ready(&state, "shop", "payments", None);
+        assert_eq!(off.status, CheckStatus::Error);
+        assert!(off
+            .figure
+            .contains("performance_schema is OFF. A DDL preflight needs"));
+        assert!(off.figure.contains("performance_schema=ON"));
     }
 }

@@ -174,7 +174,9 @@ fn scoped_pending_ok(request: &str, pending: &str) -> bool {
     }
 }
 
-fn blocks(request: &MetadataLock, other: &MetadataLock) -> bool {
+/// Whether `other` (another session's lock, granted or queued) makes `request` wait,
+/// by the server's matrices for the request's namespace.
+pub fn blocks(request: &MetadataLock, other: &MetadataLock) -> bool {
     let other_granted = other.lock_status == MdlStatus::Granted;
     match strategy(&request.object_type, &request.lock_type) {
         Strategy::Object => match (

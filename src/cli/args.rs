@@ -266,6 +266,12 @@ pub struct CheckArgs {
     /// Fail when any session waits for a metadata lock.
     #[arg(long)]
     pub no_metadata_lock_waits: bool,
+    /// Fail when a DDL on [SCHEMA.]TABLE would wait for its metadata lock, naming every session that holds or waits for one there (repeatable).
+    #[arg(long, value_name = "[SCHEMA.]TABLE")]
+    pub ddl_ready: Vec<String>,
+    /// With --ddl-ready: poll (every 500 ms) until every table is ready, for at most this long.
+    #[arg(long, value_parser = positive_duration, value_name = "DURATION")]
+    pub wait_ready: Option<Duration>,
     /// Also write a JUnit XML report here.
     #[arg(long)]
     pub junit: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! `lockdiag check`: assertions for CI, exit 0 all pass, 1 any fails, 2 could not check.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
@@ -8,6 +8,7 @@ use crate::analyze::checks::{self, DeadlockMark};
 use crate::analyze::time::timestamp_epoch;
 use crate::analyze::views::{CheckOutcome, CheckView};
 use crate::analyze::{analyze_waits, DeadlockReport};
+use crate::model::{LiveState, TableRef};
 use crate::render::{junit, View};
 use crate::source::server::Server;
 use crate::source::snapshot_file::{read_snapshot, write_atomically};
@@ -35,11 +36,10 @@ pub fn connect_failed(job: &CheckJob, e: anyhow::Error) -> anyhow::Error {
         return e;
     };
     let failed = CheckView::new(
-        vec![checks::CheckResult {
-            name: "connect".into(),
-            status: checks::CheckStatus::Error,
-            figure: format!("cannot connect: {}", super::output::error_chain(&e)),
-        }],
+        vec![checks::CheckResult::error(
+            "connect".into(),
+            format!("cannot connect: {}", super::output::error_chain(&e)),
+        )],
         0.0,
     );
     match write_atomically(path, junit::checks(&failed).as_bytes()) {
@@ -57,7 +57,27 @@ pub async fn run(
     out: &Output,
 ) -> Result<i32> {
     let started = Instant::now();
-    let state = server.collect(None, true).await;
+    let missing = missing_tables(job, server).await;
+    // Only the deadlock assertions read InnoDB's status text: a poll every 500 ms need not.
+    let innodb_status = job.assertions.iter().any(|a| {
+        matches!(
+            a,
+            Assertion::NoDeadlockSince(_) | Assertion::NoNewDeadlock(_)
+        )
+    });
+    let mut state = server.collect(None, innodb_status).await;
+    if let Some(wait) = job.wait_ready {
+        let deadline = started + wait;
+        while !ddl_settled(job, &state, &missing) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            tokio::time::sleep(WAIT_READY_POLL.min(deadline - now)).await;
+            state = server.collect(None, innodb_status).await;
+        }
+    }
+    let waited = job.wait_ready.map(|_| started.elapsed());
     let analysis = analyze_waits(&state);
     let latest = DeadlockReport::latest_of_state(&state);
 
@@ -91,6 +111,9 @@ pub async fn run(
                 &baselines.next().unwrap_or_default(),
                 &path.display().to_string(),
             ),
+            Assertion::DdlReady { schema, table } => {
+                ddl_ready(&state, &missing, schema, table, waited)
+            }
             Assertion::NoDuplicates(spec, request) => {
                 let scan = super::dupes::scan_with_progress(server, request).await;
                 checks::no_duplicates(
@@ -111,4 +134,53 @@ pub async fn run(
     };
     out.emit(&View::Check(view))?;
     Ok(code)
+}
+
+/// How often `--wait-ready` looks again. InnoDB's cache behind INNODB_TRX needs 100 ms
+/// unread to refresh; this leaves it five times that, and the server a quiet poller.
+const WAIT_READY_POLL: Duration = Duration::from_millis(500);
+
+/// The `--ddl-ready` tables the server does not have, with the closest names it has
+/// (looked up once: a typo must not pass, nor be waited for).
+async fn missing_tables(job: &CheckJob, server: &Server) -> Vec<(TableRef, Vec<String>)> {
+    let mut missing = Vec::new();
+    for assertion in &job.assertions {
+        if let Assertion::DdlReady { schema, table } = assertion {
+            let wanted = TableRef {
+                schema: Some(schema.clone()),
+                table: table.clone(),
+            };
+            if let Some(closest) = super::live::unknown_table(&wanted, server).await {
+                missing.push((wanted, closest));
+            }
+        }
+    }
+    missing
+}
+
+fn ddl_ready(
+    state: &LiveState,
+    missing: &[(TableRef, Vec<String>)],
+    schema: &str,
+    table: &str,
+    waited: Option<Duration>,
+) -> checks::CheckResult {
+    let unknown = missing
+        .iter()
+        .find(|(t, _)| t.schema.as_deref() == Some(schema) && t.table == table);
+    match unknown {
+        Some((_, closest)) => checks::no_such_table(schema, table, closest),
+        None => checks::ddl_ready(state, schema, table, waited),
+    }
+}
+
+/// `--wait-ready` stops when every `--ddl-ready` table is ready, or one cannot be
+/// checked (waiting would not make it checkable).
+fn ddl_settled(job: &CheckJob, state: &LiveState, missing: &[(TableRef, Vec<String>)]) -> bool {
+    job.assertions.iter().all(|a| match a {
+        Assertion::DdlReady { schema, table } => {
+            ddl_ready(state, missing, schema, table, None).status != checks::CheckStatus::Fail
+        }
+        _ => true,
+    })
 }

@@ -51,7 +51,7 @@ async fn load(
 
 /// `Some(closest names)` when `wanted` names no table on the server; `None`
 /// when it exists or the catalog cannot be read (then nothing is claimed).
-async fn unknown_table(wanted: &TableRef, server: &Server) -> Option<Vec<String>> {
+pub(super) async fn unknown_table(wanted: &TableRef, server: &Server) -> Option<Vec<String>> {
     let tables = user_tables(server.pool(), server.flavour(), server.query_timeout())
         .await
         .ok()?;

@@ -119,7 +119,22 @@ fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> 
             .any(|a| matches!(a, resolve::Assertion::NoDuplicates(..))),
         _ => false,
     };
-    (!open_ended).then(|| config.connect_timeout + config.query_timeout * 3 + DEADLINE_MARGIN)
+    // `check --ddl-ready` looks the tables up first (one more statement), and
+    // `--wait-ready` waits on purpose for as long as it was told.
+    let (lookup, waited) = match job {
+        Job::Check(check)
+            if check
+                .assertions
+                .iter()
+                .any(|a| matches!(a, resolve::Assertion::DdlReady { .. })) =>
+        {
+            (config.query_timeout, check.wait_ready.unwrap_or_default())
+        }
+        _ => Default::default(),
+    };
+    (!open_ended).then(|| {
+        config.connect_timeout + config.query_timeout * 3 + lookup + waited + DEADLINE_MARGIN
+    })
 }
 
 async fn dispatch(settings: Settings) -> anyhow::Result<i32> {

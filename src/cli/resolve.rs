@@ -104,6 +104,11 @@ pub enum Assertion {
     NoNewDeadlock(PathBuf),
     /// The spec as typed (for the result's name) and the scan it means.
     NoDuplicates(String, DupesRequest),
+    /// A DDL on this table would get its metadata lock at once (schema resolved).
+    DdlReady {
+        schema: String,
+        table: String,
+    },
 }
 
 /// `check`.
@@ -111,6 +116,8 @@ pub enum Assertion {
 pub struct CheckJob {
     pub assertions: Vec<Assertion>,
     pub junit: Option<PathBuf>,
+    /// `--wait-ready`: poll until every `DdlReady` table is ready, for at most this long.
+    pub wait_ready: Option<Duration>,
 }
 
 /// What to run, resolved.
@@ -379,6 +386,24 @@ fn check_job(args: CheckArgs, config: &ConnectionConfig) -> Result<CheckJob> {
     if args.no_metadata_lock_waits {
         assertions.push(Assertion::NoMetadataLockWaits);
     }
+    for spec in &args.ddl_ready {
+        let table = TableRef::parse(spec).map_err(|e| anyhow::anyhow!("--ddl-ready {e}"))?;
+        let schema = match (table.schema, &config.database) {
+            (Some(schema), _) => schema,
+            (None, Some(db)) => db.clone(),
+            (None, None) => bail!(
+                "--ddl-ready {spec}: name the schema (--ddl-ready SCHEMA.{}): no database in the connection settings",
+                table.table
+            ),
+        };
+        assertions.push(Assertion::DdlReady {
+            schema,
+            table: table.table,
+        });
+    }
+    if args.wait_ready.is_some() && args.ddl_ready.is_empty() {
+        bail!("--wait-ready waits for the --ddl-ready tables: give at least one --ddl-ready [SCHEMA.]TABLE");
+    }
     if let Some(d) = args.no_deadlock_since {
         assertions.push(Assertion::NoDeadlockSince(d));
     }
@@ -401,11 +426,12 @@ fn check_job(args: CheckArgs, config: &ConnectionConfig) -> Result<CheckJob> {
         assertions.push(Assertion::NoDuplicates(spec, request));
     }
     if assertions.is_empty() {
-        bail!("give at least one assertion: --max-lock-wait, --max-blocked, --max-trx-age, --no-deadlock-since, --no-new-deadlock, --no-duplicates, --no-metadata-lock-waits");
+        bail!("give at least one assertion: --max-lock-wait, --max-blocked, --max-trx-age, --no-deadlock-since, --no-new-deadlock, --no-duplicates, --no-metadata-lock-waits, --ddl-ready");
     }
     Ok(CheckJob {
         assertions,
         junit: args.junit,
+        wait_ready: args.wait_ready,
     })
 }
 

@@ -108,11 +108,13 @@ fn check_view() -> CheckView {
                 name: "max-lock-wait 5s".into(),
                 status: CheckStatus::Fail,
                 figure: format!("longest wait 12s on {HOSTILE}"),
+                sessions: None,
             },
             CheckResult {
                 name: "no-metadata-lock-waits".into(),
                 status: CheckStatus::Pass,
                 figure: "none".into(),
+                sessions: None,
             },
         ],
         0.5,

@@ -5,6 +5,7 @@
 mod connect;
 mod cron;
 mod ctx;
+mod ddl_ready;
 mod deadlocks;
 mod dupes;
 mod edges;
@@ -55,6 +56,18 @@ const TESTS: &[Test] = &[
     (
         "connect_url_and_defaults_file",
         connect::url_and_defaults_file,
+    ),
+    (
+        "ddl_ready_idle_reader_until_commit",
+        ddl_ready::idle_reader_holds_a_ddl_up_until_it_commits,
+    ),
+    (
+        "ddl_ready_wait_ready",
+        ddl_ready::wait_ready_returns_when_the_holder_commits,
+    ),
+    (
+        "ddl_ready_unseen_locks_are_an_error",
+        ddl_ready::unseen_metadata_locks_are_an_error,
     ),
     (
         "deadlock_payments_reservations",
