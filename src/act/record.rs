@@ -38,6 +38,9 @@ pub struct RecordJob {
     pub out: PathBuf,
     pub interval: Duration,
     pub triggers: Triggers,
+    /// No trigger was given: the lock-wait trigger follows the server's
+    /// `innodb_lock_wait_timeout` once connected ([`lock_wait_trigger_for`]).
+    pub default_triggers: bool,
     pub deadlocks: bool,
     pub cooldown: Duration,
     pub keep: Option<Duration>,
@@ -60,6 +63,14 @@ pub struct RecordSummary {
     pub deadlocks_not_written: usize,
     /// Logged lock wait timeouts read but never written.
     pub lock_wait_timeouts_not_written: usize,
+}
+
+/// The lock-wait trigger when none is given: a third of the server's
+/// `innodb_lock_wait_timeout` (so a wait is recorded before it fails with 1205), at
+/// most 5 s and at least 1 s; 5 s when the timeout is unknown.
+pub fn lock_wait_trigger_for(timeout_secs: Option<u64>) -> Duration {
+    let default = Duration::from_secs(5);
+    timeout_secs.map_or(default, |t| Duration::from_secs((t / 3).clamp(1, 5)))
 }
 
 /// One full collection as a snapshot document's body (`snapshot`, and `record` when a
@@ -217,6 +228,8 @@ struct Recorder<'a> {
     /// The server's zone as last read (deadlock times without a zone are read in it).
     server_utc_offset: Option<i64>,
     follower: Option<LogFollower>,
+    /// The triggers in force (the default lock-wait one follows the server's timeout).
+    triggers: Triggers,
     /// Percona's logged lock wait timeouts, for `lock-wait-timeouts.jsonl`.
     timeouts: TimeoutLog,
     deadlock_count: Option<u64>,
@@ -436,7 +449,7 @@ impl Recorder<'_> {
     async fn tick(&mut self, server: &Server) -> Result<()> {
         let (pool, caps, t) = (server.pool(), server.caps(), server.query_timeout());
         let figures = probe(pool, caps.server.flavour, t).await?;
-        let fired = self.job.triggers.fired(&figures);
+        let fired = self.triggers.fired(&figures);
         let due = self.pacer.decide(&fired, Instant::now());
         let trigger = match due {
             SnapshotDue::Fired(why) => Some(why),
@@ -579,6 +592,7 @@ pub async fn record(
         pending: VecDeque::new(),
         tally: DeadlockTally::default(),
         server_utc_offset: None,
+        triggers: job.triggers.clone(),
         timeouts: TimeoutLog {
             path: timeout_log,
             pending: VecDeque::new(),
@@ -647,6 +661,11 @@ pub async fn record(
             match Server::open(config).await {
                 Ok(opened) => {
                     let server = &opened.caps().server;
+                    if job.default_triggers {
+                        // Every 1205 gets its blocker recorded: a third of the timeout, at most 5 s.
+                        recorder.triggers.lock_wait =
+                            Some(lock_wait_trigger_for(server.innodb_lock_wait_timeout_secs));
+                    }
                     recorder.log.event(
                         "connected",
                         &[
@@ -720,6 +739,15 @@ mod tests {
 
     /// The counter ahead of what was kept for MISSED_AFTER_PROBES probes is said once;
     /// a deadlock that arrives late (an error log read after its print completed) is not.
+    #[test]
+    fn the_default_lock_wait_trigger_is_a_third_of_the_servers_timeout() {
+        let secs = |t| lock_wait_trigger_for(t).as_secs();
+        assert_eq!(
+            [secs(Some(50)), secs(Some(6)), secs(Some(1)), secs(None)],
+            [5, 2, 1, 5]
+        );
+    }
+
     #[test]
     fn the_deadlock_counter_against_what_was_kept() {
         let mut tally = DeadlockTally::default();

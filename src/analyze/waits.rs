@@ -67,6 +67,14 @@ pub struct BlockerNode {
     /// How this session waits for its parent in the tree (absent for roots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<LockWait>,
+    /// On a waiter whose row-lock wait is within 20 % of `innodb_lock_wait_timeout`
+    /// (the server's default): seconds until it fails with error 1205.
+    pub fails_in_secs: Option<u64>,
+    /// On a waiter: an INSERT waiting for a shared (or, for REPLACE / ON DUPLICATE KEY
+    /// UPDATE, exclusive) lock on a record — InnoDB's duplicate-key check against a key
+    /// another open transaction wrote: if that one commits, this INSERT fails with a
+    /// duplicate-key error (1062); if it rolls back, this INSERT proceeds.
+    pub duplicate_key_check: bool,
     /// This session also waits for another blocker, under which it is described
     /// in full (with its own waiters): here it is a reference, without waiters.
     /// Each session is expanded once, so a pile-up stays linear in size.
@@ -218,6 +226,32 @@ struct Graph<'a> {
     /// per transaction, from [`NO_SESSION_KEYS`] up: several such transactions stay apart.
     no_session_trx: HashMap<u64, &'a str>,
     transactions_by_id: HashMap<&'a str, &'a Transaction>,
+    /// The server's `innodb_lock_wait_timeout`, seconds.
+    lock_wait_timeout: Option<u64>,
+}
+
+/// Whether a row wait is InnoDB's duplicate-key check of an INSERT: an insert waits for
+/// a record lock only to check a key (its own new row waits on the gap, as an insert
+/// intention), in S mode — X for REPLACE and INSERT … ON DUPLICATE KEY UPDATE.
+fn is_duplicate_key_check(wait: &LockWait, statement: Option<&str>) -> bool {
+    let Some(statement) = statement else {
+        return false;
+    };
+    let verb = statement
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    let upsert = verb == "REPLACE" || statement.to_ascii_uppercase().contains("ON DUPLICATE KEY");
+    if wait.kind != WaitKind::Row || !(verb == "INSERT" || verb == "REPLACE") {
+        return false;
+    }
+    let mode = wait.lock_mode.to_ascii_uppercase();
+    let mut parts = mode.split(',').map(str::trim);
+    let base = parts.next().unwrap_or("");
+    let gap_only = mode.contains("INSERT_INTENTION") || parts.any(|p| p == "GAP");
+    !gap_only && (base == "S" || (upsert && base == "X"))
 }
 
 /// Where the graph keys of blockers without a session start (far above any processlist id).
@@ -277,6 +311,7 @@ impl<'a> Graph<'a> {
                 .iter()
                 .map(|t| (t.trx_id.as_str(), t))
                 .collect(),
+            lock_wait_timeout: state.server.innodb_lock_wait_timeout_secs,
         }
     }
 
@@ -385,10 +420,27 @@ impl<'a> Graph<'a> {
             blocked_directly: blocked_directly as u64,
             blocked_sessions: held_up,
             longest_wait_secs: longest,
+            fails_in_secs: wait.and_then(|w| self.fails_in(w)),
+            duplicate_key_check: wait.is_some_and(|w| {
+                is_duplicate_key_check(
+                    w,
+                    session
+                        .and_then(|s| s.info.as_deref())
+                        .or_else(|| trx.and_then(|t| t.query.as_deref())),
+                )
+            }),
             wait: wait.cloned(),
             expanded_elsewhere: !first_time,
             waiters,
         }
+    }
+
+    /// Seconds until a row-lock wait fails with 1205, once it is within 20 % of the
+    /// timeout (InnoDB takes 100,000,000 and above as "never").
+    fn fails_in(&self, wait: &LockWait) -> Option<u64> {
+        let timeout = self.lock_wait_timeout.filter(|t| *t < 100_000_000)?;
+        (wait.kind == WaitKind::Row && wait.wait_secs * 5 >= timeout * 4)
+            .then(|| timeout.saturating_sub(wait.wait_secs))
     }
 
     /// Every session that waits for `root`, directly or through others.
@@ -578,6 +630,64 @@ mod tests {
         let under_b = root.waiters.iter().find(|n| n.thread_id == b).unwrap();
         assert_eq!(under_b.waiters[0].thread_id, c);
         assert!(analysis.cycles.is_empty());
+    }
+
+    /// Seed 000: an INSERT into paid_events waits for thread 1's uncommitted insert of
+    /// the same key (an S lock on the unique index record); another session's UPDATE
+    /// waits near innodb_lock_wait_timeout. The tree says both.
+    #[test]
+    fn duplicate_key_checks_and_waits_close_to_their_timeout() {
+        let mut insert = session(2, "Query", 41);
+        insert.info =
+            Some("INSERT INTO paid_events (order_id, payment_key) VALUES (7, 'pk_7')".into());
+        let mut upsert = session(3, "Query", 3);
+        upsert.info = Some(
+            "insert into paid_events values (7, 'pk_7') on duplicate key update n = n + 1".into(),
+        );
+        let mut update = session(4, "Query", 3);
+        update.info = Some("UPDATE paid_events SET n = 1 WHERE order_id = 7".into());
+        let mut gap = session(5, "Query", 3);
+        gap.info = Some("INSERT INTO paid_events VALUES (8, 'pk_8')".into());
+        let mode = |mode: &str, w: LockWait| LockWait {
+            lock_mode: mode.into(),
+            ..w
+        };
+        let mut state = LiveState {
+            sessions: vec![session(1, "Sleep", 60), insert, upsert, update, gap],
+            transactions: vec![Transaction {
+                trx_id: "100".into(),
+                thread_id: 1,
+                ..Transaction::default()
+            }],
+            row_waits: vec![
+                mode("S", row_wait(2, 1, 41)),
+                mode("X", row_wait(3, 1, 3)),
+                mode("X,REC_NOT_GAP", row_wait(4, 1, 3)),
+                mode("X,GAP,INSERT_INTENTION", row_wait(5, 1, 3)),
+            ],
+            ..LiveState::default()
+        };
+        state.server.innodb_lock_wait_timeout_secs = Some(50);
+        let analysis = analyze_waits(&state);
+        let waiter = |id: u64| {
+            analysis.root_blockers[0]
+                .waiters
+                .iter()
+                .find(|n| n.thread_id == id)
+                .unwrap()
+        };
+        let checks: Vec<bool> = (2..=5).map(|id| waiter(id).duplicate_key_check).collect();
+        assert_eq!(checks, [true, true, false, false]);
+        // 41 s of 50: within 20 %, 9 s left; 3 s of 50 is not.
+        assert_eq!(waiter(2).fails_in_secs, Some(9));
+        assert_eq!(waiter(4).fails_in_secs, None);
+        // InnoDB's "never" (100,000,000 and above) never fails.
+        state.server.innodb_lock_wait_timeout_secs = Some(100_000_000);
+        let never = analyze_waits(&state);
+        assert!(never.root_blockers[0]
+            .waiters
+            .iter()
+            .all(|n| n.fails_in_secs.is_none()));
     }
 
     #[test]

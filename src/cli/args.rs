@@ -295,7 +295,7 @@ pub struct RecordArgs {
     /// How often to probe.
     #[arg(long, value_parser = positive_duration, default_value = "1s")]
     pub interval: Duration,
-    /// Snapshot when a session has waited this long for a row lock [default when no trigger is given: 5s].
+    /// Snapshot when a session has waited this long for a row lock [default when no trigger is given: a third of the server's innodb_lock_wait_timeout, 1-5s].
     #[arg(long, value_parser = positive_duration)]
     pub on_lock_wait: Option<Duration>,
     /// Snapshot when at least N sessions wait for locks.

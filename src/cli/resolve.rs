@@ -153,13 +153,16 @@ fn record_job(args: RecordArgs) -> RecordJob {
         trx_age: args.on_trx_age,
         mdl_wait: args.on_mdl_wait,
     };
-    if triggers.is_empty() {
+    let default_triggers = triggers.is_empty();
+    if default_triggers {
+        // Until connected; then a third of the server's innodb_lock_wait_timeout.
         triggers.lock_wait = Some(DEFAULT_LOCK_WAIT_TRIGGER);
     }
     RecordJob {
         out: args.out,
         interval: args.interval,
         triggers,
+        default_triggers,
         deadlocks: !args.no_deadlocks,
         cooldown: args.cooldown,
         keep: args.keep,

@@ -197,6 +197,10 @@ pub struct ServerInfo {
     /// `@@read_only`; `null` when it could not be read.
     #[serde(default)]
     pub read_only: Option<bool>,
+    /// `@@GLOBAL.innodb_lock_wait_timeout`, seconds: when a row-lock wait fails with 1205
+    /// (a session may have set its own). `null` when not read (and in snapshots before 0.3).
+    #[serde(default)]
+    pub innodb_lock_wait_timeout_secs: Option<u64>,
 }
 
 /// What a collector reads: each a part of the picture that can be missing on its own.

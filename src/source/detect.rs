@@ -209,6 +209,8 @@ pub async fn detect(pool: &Pool, timeout: Duration) -> Result<Capabilities, Quer
         current_user: info.text("current_user_name"),
         own_connection_id: info.num("connection_id"),
         read_only: info.num("read_only").map(|v| v != 0),
+        innodb_lock_wait_timeout_secs: variable(&vars, "innodb_lock_wait_timeout")
+            .and_then(|v| v.parse().ok()),
     };
     let has_process = privilege
         .ok()

@@ -44,7 +44,7 @@ pub fn deadlock_victims(_ctx: &Ctx, mut pending: Vec<Pending>) -> usize {
 
 fn latest(ctx: &Ctx) -> Value {
     let doc = ctx.lockdiag_json(&["deadlock"]);
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], lockdiag::model::SCHEMA_VERSION);
     assert_eq!(doc["deadlocks"].as_array().unwrap().len(), 1, "{doc:#}");
     // Live, the server's zone is known: the zone-less print gets its RFC 3339 form, the
     // same wall-clock time with the server's offset.

@@ -33,6 +33,10 @@ const TESTS: &[Test] = &[
     ("waits_metadata_lock_pile_up", waits::metadata_lock_pile_up),
     ("ps_filters", waits::ps_filters),
     (
+        "waits_duplicate_key_explained",
+        waits::duplicate_key_wait_is_explained,
+    ),
+    (
         "waits_holder_without_session",
         waits::holder_without_session_is_reported,
     ),

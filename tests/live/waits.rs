@@ -60,7 +60,7 @@ pub fn chain_and_unrelated_pair(ctx: &Ctx) {
     ctx.wait_for_waiters(4);
 
     let doc = ctx.lockdiag_json(&["waits"]);
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], lockdiag::model::SCHEMA_VERSION);
     let roots: Vec<u64> = doc["root_blockers"]
         .as_array()
         .unwrap()
@@ -343,4 +343,43 @@ pub fn holder_without_session_is_reported(ctx: &Ctx) {
     let mut admin = ctx.conn();
     ctx.exec(&mut admin, "XA ROLLBACK 'lockdiag-xa'");
     ctx.kill(&[waiter.thread_id]);
+}
+
+/// Seed 000: an INSERT into `paid_events` waits for another open transaction's
+/// uncommitted insert of the same `(order_id, payment_key)`. The status says what it
+/// is — a duplicate-key check — and both outcomes, in JSON and on screen.
+pub fn duplicate_key_wait_is_explained(ctx: &Ctx) {
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(
+        &mut holder,
+        "INSERT INTO paid_events (order_id, payment_key) VALUES (7007, 'pk_dup')",
+    );
+    let insert = ctx.spawn(
+        ctx.conn(),
+        &["INSERT INTO paid_events (order_id, payment_key) VALUES (7007, 'pk_dup')"],
+    );
+    ctx.wait_for_waiters(1);
+    std::thread::sleep(std::time::Duration::from_millis(200)); // INNODB_TRX cache
+
+    let doc = ctx.lockdiag_json(&["status"]);
+    let root = doc["root_blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["thread_id"] == holder.id())
+        .unwrap_or_else(|| panic!("the holder is no root: {doc:#}"));
+    let waiter = &root["waiters"][0];
+    assert_eq!(waiter["thread_id"], insert.thread_id, "{doc:#}");
+    assert_eq!(waiter["duplicate_key_check"], true, "{doc:#}");
+    assert_eq!(waiter["wait"]["index"], "uk_paid_events_order_payment");
+    let text = String::from_utf8_lossy(&ctx.lockdiag(&["status"]).stdout).into_owned();
+    assert!(
+        text.contains("duplicate-key check")
+            && text.contains("fails with 1062")
+            && text.contains("rolls back, this INSERT proceeds"),
+        "{text}"
+    );
+    ctx.exec(&mut holder, "ROLLBACK");
+    ctx.kill(&[insert.thread_id]);
 }

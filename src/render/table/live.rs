@@ -270,6 +270,19 @@ fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize
             shorten_sql(q, width.saturating_sub(depth * 2))
         );
     }
+    if let (true, Some(w)) = (node.duplicate_key_check, &node.wait) {
+        let holder = w.blocking_thread_id;
+        let _ = writeln!(
+            out,
+            "{indent}   duplicate-key check: thread {holder} holds this key (most likely its own uncommitted write of it): if {holder} commits, this INSERT fails with 1062 (duplicate entry); if it rolls back, this INSERT proceeds"
+        );
+    }
+    if let Some(secs) = node.fails_in_secs {
+        let _ = writeln!(
+            out,
+            "{indent}   fails with 1205 (lock wait timeout exceeded) in {secs}s"
+        );
+    }
     write_waiters(out, node, depth + 1, width, shown);
 }
 
