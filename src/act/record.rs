@@ -50,6 +50,8 @@ pub struct RecordJob {
     pub json_log: bool,
     pub lock_groups: u64,
     pub no_raw: bool,
+    /// Turn the statement-history consumers on for the run, and back off after.
+    pub enable_statement_history: bool,
 }
 
 /// How a recording ended.
@@ -564,6 +566,59 @@ impl Recorder<'_> {
     }
 }
 
+/// Turns the statement-history consumers on; returns the ones it changed (said in the log).
+async fn enable_statement_history(server: &Server, log: &EventLog<'_>) -> Vec<String> {
+    let caps = server.caps();
+    match crate::source::history::enable_consumers(
+        server.pool(),
+        caps.server.flavour,
+        server.query_timeout(),
+    )
+    .await
+    {
+        Ok(changed) => {
+            log.event(
+                "statement-history-enabled",
+                &[("consumers_turned_on", changed.join(","))],
+            );
+            changed
+        }
+        Err(e) => {
+            log.event("statement-history-not-enabled", &[("error", e.to_string())]);
+            Vec::new()
+        }
+    }
+}
+
+/// Turns back off what [`enable_statement_history`] turned on; says when it cannot.
+async fn restore_statement_history(
+    server: Option<&Server>,
+    changed: &[String],
+    log: &EventLog<'_>,
+) {
+    let result = match server {
+        Some(server) => crate::source::history::restore_consumers(
+            server.pool(),
+            server.caps().server.flavour,
+            server.query_timeout(),
+            changed,
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        None => Err("not connected to the server at the end".into()),
+    };
+    match result {
+        Ok(()) => log.event(
+            "statement-history-restored",
+            &[("consumers_turned_off", changed.join(","))],
+        ),
+        Err(error) => log.event(
+            "statement-history-not-restored",
+            &[("consumers_left_on", changed.join(",")), ("error", error)],
+        ),
+    }
+}
+
 /// Records until `--for` passes or SIGTERM/SIGINT; events go to `sink`, one line each.
 /// Errors only when it cannot begin (the directory cannot be made, or another
 /// recorder holds it); everything after is said as an event and survived.
@@ -638,6 +693,8 @@ pub async fn record(
     }
     let mut ever_connected = false;
     let mut connection: Option<Server> = None;
+    // The consumers `--enable-statement-history` turned on (once, at the first connection).
+    let mut enabled_consumers: Option<Vec<String>> = None;
     let mut backoff = job.interval;
     let mut next = tokio::time::Instant::now();
     let reason = loop {
@@ -661,6 +718,10 @@ pub async fn record(
             match Server::open(config).await {
                 Ok(opened) => {
                     let server = &opened.caps().server;
+                    if job.enable_statement_history && enabled_consumers.is_none() {
+                        enabled_consumers =
+                            Some(enable_statement_history(&opened, &recorder.log).await);
+                    }
                     if job.default_triggers {
                         // Every 1205 gets its blocker recorded: a third of the timeout, at most 5 s.
                         recorder.triggers.lock_wait =
@@ -704,6 +765,9 @@ pub async fn record(
             }
         }
     };
+    if let Some(changed) = enabled_consumers.filter(|c| !c.is_empty()) {
+        restore_statement_history(connection.as_ref(), &changed, &recorder.log).await;
+    }
     if let Some(server) = connection.take() {
         server.close().await;
     }

@@ -63,6 +63,9 @@ pub struct KillTarget {
     pub longest_wait_secs: u64,
     /// Why it must not be killed; `None` when it may.
     pub refused: Option<String>,
+    /// What its session ran in its current transaction, for a root blocker (as in `waits`);
+    /// `None` when not read or not a root.
+    pub statement_history: Option<Vec<crate::model::StatementEvent>>,
 }
 
 /// Why a session must never be killed by lockdiag (without `--force` on an explicit id).
@@ -161,6 +164,7 @@ fn target_of(state: &LiveState, analysis: &WaitAnalysis, session: &Session) -> K
         blocked_sessions: node.map_or(0, |n| n.blocked_sessions),
         longest_wait_secs: node.map_or(0, |n| n.longest_wait_secs),
         refused: None,
+        statement_history: node.and_then(|n| n.statement_history.clone()),
     }
 }
 

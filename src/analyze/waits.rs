@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    LiveState, LockStatus, LockWait, MdlDuration, MdlStatus, Session, SessionCommand, Transaction,
-    WaitKind,
+    LiveState, LockStatus, LockWait, MdlDuration, MdlStatus, Session, SessionCommand, SourceName,
+    SourceState, StatementEvent, Transaction, WaitKind,
 };
 
 use super::metadata::metadata_waits;
@@ -67,6 +67,11 @@ pub struct BlockerNode {
     /// How this session waits for its parent in the tree (absent for roots).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<LockWait>,
+    /// On a root blocker: the statements its session ran in its current transaction
+    /// (those that started since the transaction did), oldest first — what took the locks
+    /// it holds while idle. `None` when the history could not be read (`sources[]` says
+    /// why: performance_schema or its consumers off).
+    pub statement_history: Option<Vec<StatementEvent>>,
     /// On a waiter whose row-lock wait is within 20 % of `innodb_lock_wait_timeout`
     /// (the server's default): seconds until it fails with error 1205.
     pub fails_in_secs: Option<u64>,
@@ -228,6 +233,9 @@ struct Graph<'a> {
     transactions_by_id: HashMap<&'a str, &'a Transaction>,
     /// The server's `innodb_lock_wait_timeout`, seconds.
     lock_wait_timeout: Option<u64>,
+    statement_history: &'a std::collections::BTreeMap<u64, Vec<StatementEvent>>,
+    /// The statement history was read (a source entry says so).
+    history_read: bool,
 }
 
 /// Whether a row wait is InnoDB's duplicate-key check of an INSERT: an insert waits for
@@ -312,6 +320,11 @@ impl<'a> Graph<'a> {
                 .map(|t| (t.trx_id.as_str(), t))
                 .collect(),
             lock_wait_timeout: state.server.innodb_lock_wait_timeout_secs,
+            statement_history: &state.statement_history,
+            history_read: state
+                .sources
+                .iter()
+                .any(|s| s.source == SourceName::StatementHistory && s.status == SourceState::Ok),
         }
     }
 
@@ -420,6 +433,11 @@ impl<'a> Graph<'a> {
             blocked_directly: blocked_directly as u64,
             blocked_sessions: held_up,
             longest_wait_secs: longest,
+            statement_history: if wait.is_none() {
+                self.history_of(thread_id, trx.map(|t| t.age_secs))
+            } else {
+                None
+            },
             fails_in_secs: wait.and_then(|w| self.fails_in(w)),
             duplicate_key_check: wait.is_some_and(|w| {
                 is_duplicate_key_check(
@@ -433,6 +451,36 @@ impl<'a> Graph<'a> {
             expanded_elsewhere: !first_time,
             waiters,
         }
+    }
+
+    /// The statements of `thread`'s current transaction (`trx_age_secs` old), when read.
+    fn history_of(&self, thread: u64, trx_age_secs: Option<u64>) -> Option<Vec<StatementEvent>> {
+        if !self.history_read {
+            return None;
+        }
+        let statements = self
+            .statement_history
+            .get(&thread)
+            .map_or(&[][..], Vec::as_slice);
+        // An explicit BEGIN / START TRANSACTION opens it exactly: nothing before counts.
+        let opened = statements
+            .iter()
+            .rposition(|e| {
+                let sql = e.sql.trim_start().to_ascii_uppercase();
+                sql.starts_with("BEGIN") || sql.starts_with("START TRANSACTION")
+            })
+            .unwrap_or(0);
+        Some(
+            statements[opened..]
+                .iter()
+                // A second of slack: both ages are whole seconds.
+                .filter(|e| match (e.started_secs_ago, trx_age_secs) {
+                    (Some(ago), Some(age)) => ago <= age + 1,
+                    _ => true,
+                })
+                .cloned()
+                .collect(),
+        )
     }
 
     /// Seconds until a row-lock wait fails with 1205, once it is within 20 % of the

@@ -337,6 +337,11 @@ pub struct RecordArgs {
     /// Leave the raw SHOW ENGINE INNODB STATUS text out of the snapshots.
     #[arg(long)]
     pub no_raw: bool,
+    /// Turn performance_schema's statement-history consumers on for the recording (so
+    /// snapshots say what each root blocker ran) and back off when it ends (needs UPDATE on
+    /// performance_schema.setup_consumers; said in the log).
+    #[arg(long)]
+    pub enable_statement_history: bool,
 }
 
 /// `1GB`, `500MiB`, `2048` (bytes): decimal (kB, MB, GB, TB) and binary (KiB, MiB, GiB, TiB) units.

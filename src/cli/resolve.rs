@@ -172,6 +172,7 @@ fn record_job(args: RecordArgs) -> RecordJob {
         json_log: args.log_format == "json",
         lock_groups: args.limit,
         no_raw: args.no_raw,
+        enable_statement_history: args.enable_statement_history,
     }
 }
 

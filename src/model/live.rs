@@ -215,6 +215,8 @@ pub enum SourceName {
     Locks,
     MetadataLocks,
     InnodbStatus,
+    /// `performance_schema.events_statements_history` of the sessions that block others.
+    StatementHistory,
 }
 
 impl SourceName {
@@ -227,6 +229,7 @@ impl SourceName {
             SourceName::Locks => "locks",
             SourceName::MetadataLocks => "metadata_locks",
             SourceName::InnodbStatus => "innodb_status",
+            SourceName::StatementHistory => "statement_history",
         }
     }
 }
@@ -417,6 +420,11 @@ pub struct LiveState {
     /// when they could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub innodb_counters: Option<InnodbCounters>,
+    /// The recent statements of the sessions that block others (processlist id →
+    /// statements, oldest first), read only when someone waits; empty when not read
+    /// (`sources[]` says why).
+    #[serde(default)]
+    pub statement_history: std::collections::BTreeMap<u64, Vec<StatementEvent>>,
 }
 
 /// [`LiveState`] as written: each list `None` (JSON `null`) when its source was not read.
@@ -434,6 +442,7 @@ struct LiveStateOut<'a> {
     lockdiag_thread_ids: &'a [u64],
     #[serde(skip_serializing_if = "Option::is_none")]
     innodb_counters: &'a Option<InnodbCounters>,
+    statement_history: &'a std::collections::BTreeMap<u64, Vec<StatementEvent>>,
 }
 
 impl Serialize for LiveState {
@@ -451,6 +460,7 @@ impl Serialize for LiveState {
             innodb_status: &self.innodb_status,
             lockdiag_thread_ids: &self.lockdiag_thread_ids,
             innodb_counters: &self.innodb_counters,
+            statement_history: &self.statement_history,
         }
         .serialize(serializer)
     }
@@ -463,6 +473,20 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// One statement a session ran, from `performance_schema.events_statements_history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatementEvent {
+    /// The statement as the server shows it (bounded by `performance_schema_max_sql_text_length`).
+    pub sql: String,
+    /// Seconds since it started, on the server's clock; `null` when the server's timer could
+    /// not be read (lockdiag's own statement not instrumented).
+    pub started_secs_ago: Option<u64>,
+    pub rows_affected: Option<u64>,
+    pub rows_examined: Option<u64>,
+    /// `ERROR 1205: Lock wait timeout exceeded …`; `null` when it succeeded.
+    pub error: Option<String>,
 }
 
 /// InnoDB's counters from `INNODB_METRICS`, computed at each read.

@@ -142,6 +142,7 @@ fn kill_result(outcome: KillOutcome) -> KillResult {
             blocked_sessions: 1,
             longest_wait_secs: 12,
             refused: None,
+            statement_history: None,
         },
         statement: "KILL CONNECTION 4".into(),
         outcome,

@@ -614,9 +614,54 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
             waited_out = true;
             tokio::time::sleep(CACHE_IDLE_TO_REFRESH).await;
         } else {
-            return state;
+            return with_statement_history(pool, caps, options, state).await;
         }
     }
+}
+
+/// The sessions that block others — a row wait's blocker, a session holding a metadata
+/// lock while another's is pending — and, when there are any, their recent statements.
+async fn with_statement_history(
+    pool: &Pool,
+    caps: &Capabilities,
+    options: CollectOptions,
+    mut state: LiveState,
+) -> LiveState {
+    let mut blockers: BTreeSet<u64> = state
+        .row_waits
+        .iter()
+        .map(|w| w.blocking_thread_id)
+        .collect();
+    if state
+        .metadata_locks
+        .iter()
+        .any(|m| m.lock_status == crate::model::MdlStatus::Pending)
+    {
+        blockers.extend(
+            state
+                .metadata_locks
+                .iter()
+                .filter(|m| m.lock_status == crate::model::MdlStatus::Granted)
+                .map(|m| m.thread_id),
+        );
+    }
+    blockers.remove(&0);
+    blockers.retain(|t| !state.lockdiag_thread_ids.contains(t));
+    if blockers.is_empty() {
+        return state;
+    }
+    let threads: Vec<u64> = blockers.into_iter().collect();
+    let (status, history) = super::history::statement_history(
+        pool,
+        caps.server.flavour,
+        caps.server.performance_schema,
+        options.timeout,
+        &threads,
+    )
+    .await;
+    state.sources.push(status);
+    state.statement_history = history;
+    state
 }
 
 /// How long InnoDB's transaction cache must go unread before a read refreshes it

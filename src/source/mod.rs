@@ -6,6 +6,7 @@ pub mod collect;
 pub mod connect;
 pub mod detect;
 pub mod dupes;
+pub mod history;
 pub mod kill;
 pub mod log_follow;
 pub mod option_files;

@@ -69,7 +69,10 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
     crate::schema_check::validate_document(&snap);
     assert_eq!(
         (snap["schema_version"].as_u64(), snap["kind"].as_str()),
-        (Some(1), Some("snapshot"))
+        (
+            Some(u64::from(lockdiag::model::SCHEMA_VERSION)),
+            Some("snapshot")
+        )
     );
     assert!(snap["innodb_status"]
         .as_str()

@@ -9,6 +9,7 @@ mod ddl_ready;
 mod deadlocks;
 mod dupes;
 mod edges;
+mod history;
 mod kill;
 mod mysql8_rows;
 mod record;
@@ -35,6 +36,14 @@ const TESTS: &[Test] = &[
     (
         "waits_duplicate_key_explained",
         waits::duplicate_key_wait_is_explained,
+    ),
+    (
+        "history_root_blocker_statements",
+        history::root_blocker_statement_history,
+    ),
+    (
+        "history_record_enables_consumers",
+        history::record_enables_statement_history_for_its_run,
     ),
     (
         "waits_holder_without_session",

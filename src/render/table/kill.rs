@@ -2,6 +2,7 @@
 
 use crate::analyze::kill::describe_target;
 use crate::analyze::kill::{KillOutcome, KillPlan, KillReport};
+use crate::analyze::sql_text::shorten_sql;
 use crate::analyze::waits::SessionState;
 
 /// Each target described, refused ones marked, the exact statement, and ids not found.
@@ -19,6 +20,12 @@ pub fn plan(plan: &KillPlan) -> String {
         ));
         if let Some(detail) = &r.detail {
             text.push_str(&format!("  {detail}\n"));
+        }
+        for e in r.target.statement_history.iter().flatten() {
+            let when = e
+                .started_secs_ago
+                .map_or("?".to_string(), |s| format!("{s}s ago"));
+            text.push_str(&format!("  ran {when}: {}\n", shorten_sql(&e.sql, 100)));
         }
         if plan.kill_query && r.target.state == SessionState::IdleInTrx && !refused {
             text.push_str(&format!(

@@ -168,6 +168,7 @@ pub fn waits_tree(
         } else if root.state == SessionState::IdleInTrx {
             let _ = writeln!(out, "  (no statement running: the locks belong to its open transaction; COMMIT/ROLLBACK or KILL it)");
         }
+        out.push_str(&history_lines(root, width));
         write_waiters(&mut out, root, 1, width, shown);
     }
     if !repeats.is_empty() {
@@ -223,6 +224,39 @@ fn write_waiters(out: &mut String, node: &BlockerNode, depth: usize, width: usiz
             node.thread_id
         );
     }
+}
+
+/// What a root blocker ran in its transaction, oldest first: `ran 41s ago: SELECT …`,
+/// then `idle since` for an idle one. Nothing when the history was not read.
+fn history_lines(root: &BlockerNode, width: usize) -> String {
+    let Some(history) = &root.statement_history else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if history.is_empty() {
+        out.push_str("  history: no statement of this transaction is kept\n");
+        return out;
+    }
+    for (i, e) in history.iter().enumerate() {
+        let when = e
+            .started_secs_ago
+            .map_or("?".to_string(), |s| format!("{s}s ago"));
+        let label = if i == 0 { "  ran" } else { "     " };
+        let rows = match (e.rows_affected, &e.error) {
+            (_, Some(error)) => format!(" — {error}"),
+            (Some(n), None) if n > 0 => format!(" ({n} row(s))"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{label} {when}: {}{rows}",
+            shorten_sql(&e.sql, width.saturating_sub(20))
+        );
+    }
+    if root.state == SessionState::IdleInTrx {
+        out.push_str("      then idle since, its transaction open\n");
+    }
+    out
 }
 
 fn write_waiter(out: &mut String, node: &BlockerNode, depth: usize, width: usize, shown: usize) {

@@ -1,0 +1,209 @@
+//! The recent statements of the sessions that block others, from
+//! `performance_schema.events_statements_history`: which code path left a
+//! transaction open is in what it ran before it went idle.
+//!
+//! Read only when someone waits (two statements), for the blockers only.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mysql_async::{Params, Pool};
+
+use crate::model::{Flavour, SourceName, SourceState, SourceStatus, StatementEvent};
+
+use super::query::{fetch, QueryError};
+use super::rows::Record;
+
+const FROM: &str = "performance_schema.events_statements_history";
+
+/// At most this many sessions' histories per collection (the blockers of a pile-up are few).
+pub const MAX_THREADS: usize = 50;
+
+/// The consumers the history needs, in the order performance_schema checks them.
+const CONSUMERS: [&str; 4] = [
+    "global_instrumentation",
+    "thread_instrumentation",
+    "events_statements_current",
+    "events_statements_history",
+];
+
+/// What turns the consumers on: now, and in the option file.
+fn enable_hint(off: &[String]) -> String {
+    let names = off
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lines = off
+        .iter()
+        .map(|n| format!("performance-schema-consumer-{}=ON", n.replace('_', "-")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE performance_schema.setup_consumers SET ENABLED = 'YES' WHERE NAME IN ({names}); in the option file's [mysqld]: {lines} (or `record --enable-statement-history` for a recording)"
+    )
+}
+
+/// The consumers of [`CONSUMERS`] that are off; `Err` when they cannot be read.
+pub async fn consumers_off(
+    pool: &Pool,
+    flavour: Flavour,
+    timeout: Duration,
+) -> Result<Vec<String>, QueryError> {
+    let (rows, _) = fetch(
+        pool,
+        include_str!("../../queries/statement_consumers.sql"),
+        Params::Empty,
+        Some(flavour),
+        timeout,
+    )
+    .await?;
+    Ok(CONSUMERS
+        .iter()
+        .filter(|name| {
+            !rows.iter().any(|r| {
+                r.str("name") == Some(**name)
+                    && r.str("enabled")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("YES"))
+            })
+        })
+        .map(|n| n.to_string())
+        .collect())
+}
+
+/// The statements of `threads` (at most [`MAX_THREADS`]), oldest first per thread, and
+/// the source's status: unavailable (with what to enable) when performance_schema or its
+/// consumers are off, or the account may not read it.
+pub async fn statement_history(
+    pool: &Pool,
+    flavour: Flavour,
+    performance_schema: bool,
+    timeout: Duration,
+    threads: &[u64],
+) -> (SourceStatus, BTreeMap<u64, Vec<StatementEvent>>) {
+    let status = |state, reason: Option<String>| SourceStatus {
+        source: SourceName::StatementHistory,
+        from: Some(FROM.into()),
+        status: state,
+        reason,
+    };
+    if !performance_schema {
+        return (
+            status(
+                SourceState::Unavailable,
+                Some("performance_schema is OFF: set performance_schema=ON in the option file and restart, then enable the events_statements_history consumer".into()),
+            ),
+            BTreeMap::new(),
+        );
+    }
+    match consumers_off(pool, flavour, timeout).await {
+        Ok(off) if !off.is_empty() => {
+            let reason = format!(
+                "performance_schema does not keep it: consumer(s) {} OFF; {}",
+                off.join(", "),
+                enable_hint(&off)
+            );
+            return (
+                status(SourceState::Unavailable, Some(reason)),
+                BTreeMap::new(),
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let reason = format!("cannot read performance_schema.setup_consumers: {e}");
+            return (
+                status(SourceState::Unavailable, Some(reason)),
+                BTreeMap::new(),
+            );
+        }
+    }
+    let threads = &threads[..threads.len().min(MAX_THREADS)];
+    let ids = threads
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = include_str!("../../queries/statement_history.sql").replace("{ids}", &ids);
+    match fetch(pool, &sql, Params::Empty, Some(flavour), timeout).await {
+        Ok((rows, _)) => (status(SourceState::Ok, None), history_of(&rows)),
+        Err(e) => (
+            status(SourceState::Unavailable, Some(e.to_string())),
+            BTreeMap::new(),
+        ),
+    }
+}
+
+/// Rows of `statement_history.sql`, per thread, oldest first.
+pub fn history_of(rows: &[Record]) -> BTreeMap<u64, Vec<StatementEvent>> {
+    let mut history: BTreeMap<u64, Vec<StatementEvent>> = BTreeMap::new();
+    for r in rows {
+        let (Some(thread), Some(sql)) = (r.num("thread_id"), r.text("sql_text")) else {
+            continue;
+        };
+        let error = r
+            .num("errno")
+            .filter(|&n| n != 0)
+            .map(|n| match r.text("message") {
+                Some(message) => format!("ERROR {n}: {message}"),
+                None => format!("ERROR {n}"),
+            });
+        history.entry(thread).or_default().push(StatementEvent {
+            sql,
+            started_secs_ago: r.num("started_secs_ago"),
+            rows_affected: r.num("rows_affected"),
+            rows_examined: r.num("rows_examined"),
+            error,
+        });
+    }
+    history
+}
+
+/// The consumers `record --enable-statement-history` turns on.
+const RECORDED: [&str; 2] = ["events_statements_current", "events_statements_history"];
+
+/// Turns the statement-history consumers on; returns those it changed (to turn off again).
+pub async fn enable_consumers(
+    pool: &Pool,
+    flavour: Flavour,
+    timeout: Duration,
+) -> Result<Vec<String>, QueryError> {
+    let off = consumers_off(pool, flavour, timeout).await?;
+    let mut changed = Vec::new();
+    for name in RECORDED.iter().filter(|n| off.iter().any(|o| o == *n)) {
+        set_consumer(pool, flavour, timeout, name, true).await?;
+        changed.push(name.to_string());
+    }
+    Ok(changed)
+}
+
+/// Turns the consumers `enable_consumers` turned on off again.
+pub async fn restore_consumers(
+    pool: &Pool,
+    flavour: Flavour,
+    timeout: Duration,
+    changed: &[String],
+) -> Result<(), QueryError> {
+    for name in changed {
+        set_consumer(pool, flavour, timeout, name, false).await?;
+    }
+    Ok(())
+}
+
+async fn set_consumer(
+    pool: &Pool,
+    flavour: Flavour,
+    timeout: Duration,
+    name: &str,
+    on: bool,
+) -> Result<(), QueryError> {
+    let enabled = if on { "YES" } else { "NO" };
+    fetch(
+        pool,
+        include_str!("../../queries/statement_consumer_set.sql"),
+        Params::Positional(vec![enabled.into(), name.into()]),
+        Some(flavour),
+        timeout,
+    )
+    .await
+    .map(|_| ())
+}
