@@ -4,7 +4,8 @@
 start_server() {
   local name=$1
   shift
-  cargo build --release --quiet
+  # A bench that times only the server (no lockdiag) sets NO_BUILD=1.
+  [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet
   bin=target/release/lockdiag
   dir=$(mktemp -d "/tmp/lockdiag-$name.XXXX")
   local user

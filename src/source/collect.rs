@@ -17,6 +17,18 @@ use super::detect::{Capabilities, ProcesslistSource, RowLockSource};
 use super::query::{fetch, fetch_innodb_cache, own_connection_ids, QueryError};
 use super::rows::Record;
 
+/// MySQL 8's row-lock waits, reduced on the server to each waiter's granted blockers.
+pub const MYSQL8_WAITS: &str = concat!(
+    include_str!("../../queries/lock_waits_mysql8.sql"),
+    include_str!("../../queries/lock_waits_mysql8_reduced.sql")
+);
+
+/// [`MYSQL8_WAITS`] for an account without PROCESS.
+pub const MYSQL8_WAITS_NO_PROCESS: &str = concat!(
+    include_str!("../../queries/lock_waits_mysql8_no_process.sql"),
+    include_str!("../../queries/lock_waits_mysql8_reduced.sql")
+);
+
 /// What to collect beyond sessions, transactions and waits.
 #[derive(Debug, Clone, Copy)]
 pub struct CollectOptions {
@@ -747,9 +759,9 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
     let lock_waits = if data_locks {
         // Without PROCESS, INNODB_TRX is denied: performance_schema alone still gives the waits.
         let sql = if caps.has_process_privilege {
-            include_str!("../../queries/lock_waits_mysql8.sql")
+            MYSQL8_WAITS
         } else {
-            include_str!("../../queries/lock_waits_mysql8_no_process.sql")
+            MYSQL8_WAITS_NO_PROCESS
         };
         let from = "performance_schema.data_lock_waits";
         Read::Statement(collector(

@@ -232,14 +232,14 @@ pub fn statements_on_published_mysql8_rows(ctx: &Ctx) {
         let schema = format!("replay_{}", case.replace('-', "_"));
         load_case(ctx, &fixtures().join(case), &schema);
 
-        let waits_sql = include_str!("../../queries/lock_waits_mysql8.sql");
+        let waits_sql = lockdiag::source::collect::MYSQL8_WAITS;
         let row_waits: Vec<LockWait> =
             rows(ctx, &pool, &replayed(waits_sql, &schema), Params::Empty)
                 .iter()
                 .filter_map(map_row_wait)
                 .collect();
         // Without PROCESS: the same waits from performance_schema alone.
-        let no_process = include_str!("../../queries/lock_waits_mysql8_no_process.sql");
+        let no_process = lockdiag::source::collect::MYSQL8_WAITS_NO_PROCESS;
         let pairs = |waits: &[LockWait]| -> Vec<(u64, u64, Option<String>, String)> {
             waits
                 .iter()
@@ -652,9 +652,9 @@ fn load_queue(ctx: &Ctx, schema: &str, waiters: u64) {
 /// pair rows themselves (read whole, with the statement's filter cut off, for the small queues).
 pub fn reduced_waits_on_generated_queues(ctx: &Ctx) {
     let pool = ctx.pool();
-    let statement = include_str!("../../queries/lock_waits_mysql8.sql");
-    let unreduced = &statement[..statement.find("-- Only what the analysis needs").unwrap()];
-    let no_process = include_str!("../../queries/lock_waits_mysql8_no_process.sql");
+    let statement = lockdiag::source::collect::MYSQL8_WAITS;
+    let unreduced = include_str!("../../queries/lock_waits_mysql8.sql");
+    let no_process = lockdiag::source::collect::MYSQL8_WAITS_NO_PROCESS;
     for waiters in [2u64, 150, 1000] {
         let schema = format!("replay_queue_{waiters}");
         load_queue(ctx, &schema, waiters);
