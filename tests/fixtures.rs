@@ -36,6 +36,8 @@ fn live_status_fixtures_snapshot() {
         "payments-reservations",
         "three-way-cycle",
         "check-then-insert-gap",
+        "check-then-insert-unique",
+        "duplicate-key-check",
     ] {
         let text = std::fs::read_to_string(fixture(&format!("{name}.status.txt"))).unwrap();
         let deadlock = parse_innodb_status(&text)

@@ -1,12 +1,16 @@
 //! What a deadlock print does not say directly: who waits for whom (the
 //! cycle), in what order each transaction took its locks, why it happened,
-//! and a fingerprint shared by deadlocks of the same shape.
+//! and a fingerprint shared by deadlocks of the same shape. What the indexes'
+//! definitions change in the advice is `index_advice`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Deadlock, FieldValue, GapMode, Lock, LockMode, LockType, PrintedTransaction};
+use crate::model::{
+    Deadlock, FieldValue, GapMode, IndexDefinition, Lock, LockMode, LockType, PrintedTransaction,
+};
 
+use super::index_advice::{check_then_insert_fix, duplicate_key_sentences};
 use super::sql_text::normalize_sql;
 
 /// One edge of the deadlock's wait-for cycle.
@@ -229,8 +233,18 @@ pub fn must_wait(requested: &Lock, held: &Lock) -> bool {
     true
 }
 
-/// Computes edges, cycle, diagnosis, lock order, fingerprint and summary.
+/// Computes edges, cycle, diagnosis, lock order, fingerprint and summary from the
+/// print alone: whether an index is unique is unknown (but for PRIMARY).
 pub fn analyze_deadlock(deadlock: &Deadlock) -> DeadlockAnalysis {
+    analyze_deadlock_knowing(deadlock, &[])
+}
+
+/// [`analyze_deadlock`] knowing the definitions of (some of) the indexes the
+/// deadlock's locks name, read from the server: the fix then names what applies.
+pub fn analyze_deadlock_knowing(
+    deadlock: &Deadlock,
+    indexes: &[IndexDefinition],
+) -> DeadlockAnalysis {
     let edges = wait_edges(deadlock);
     let cycle = find_cycle(&edges);
     let lock_order = deadlock
@@ -247,7 +261,7 @@ pub fn analyze_deadlock(deadlock: &Deadlock) -> DeadlockAnalysis {
             complete: t.holds_printed,
         })
         .collect();
-    let diagnosis = diagnose(deadlock, &edges, &cycle);
+    let diagnosis = diagnose(deadlock, &edges, &cycle, indexes);
     let fingerprint = fingerprint(deadlock, diagnosis.kind);
     let summary = summarize(deadlock, &diagnosis);
     DeadlockAnalysis {
@@ -366,7 +380,32 @@ pub fn tables_of_deadlock(deadlock: &Deadlock) -> Vec<String> {
     tables_in(&deadlock.transactions)
 }
 
-fn diagnose(deadlock: &Deadlock, edges: &[DeadlockEdge], cycle: &[u32]) -> Diagnosis {
+fn diagnose(
+    deadlock: &Deadlock,
+    edges: &[DeadlockEdge],
+    cycle: &[u32],
+    indexes: &[IndexDefinition],
+) -> Diagnosis {
+    let mut diagnosis = diagnose_shape(deadlock, edges, cycle, indexes);
+    if !matches!(
+        diagnosis.kind,
+        DiagnosisKind::TooDeep | DiagnosisKind::Unknown
+    ) {
+        for sentence in duplicate_key_sentences(deadlock, edges, indexes) {
+            diagnosis.text.push(' ');
+            diagnosis.text.push_str(&sentence);
+        }
+    }
+    diagnosis
+}
+
+/// The diagnosis of the deadlock's shape (before what its duplicate-key checks add).
+fn diagnose_shape(
+    deadlock: &Deadlock,
+    edges: &[DeadlockEdge],
+    cycle: &[u32],
+    indexes: &[IndexDefinition],
+) -> Diagnosis {
     let trxs = &deadlock.transactions;
     if deadlock.too_deep {
         return Diagnosis {
@@ -402,7 +441,7 @@ fn diagnose(deadlock: &Deadlock, edges: &[DeadlockEdge], cycle: &[u32]) -> Diagn
                 qualified_table(lock),
                 lock.index.as_deref().unwrap_or("?")
             ),
-            fix: Some("Make the row unique and let the insert decide: a UNIQUE key on the checked columns with INSERT … ON DUPLICATE KEY UPDATE or INSERT IGNORE instead of check-then-insert; or lock an existing parent row first (SELECT … FOR UPDATE on it) so the checks are serialised.".into()),
+            fix: Some(check_then_insert_fix(lock, indexes)),
         };
     }
 

@@ -4,9 +4,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Deadlock;
+use crate::model::{Deadlock, IndexDefinition};
 
-use super::deadlock::{analyze_deadlock, DeadlockAnalysis, DiagnosisKind};
+use super::deadlock::{
+    analyze_deadlock, analyze_deadlock_knowing, DeadlockAnalysis, DiagnosisKind,
+};
 use super::time::timestamp_rfc3339;
 
 /// A deadlock with its analysis (JSON: the deadlock's fields and the analysis' side by side).
@@ -23,6 +25,13 @@ pub struct DeadlockReport {
         description = "`timestamp` as RFC 3339 with its offset: the printed zone, or the server's for a zone-less print; `null` when that zone is unknown."
     )]
     pub timestamp_rfc3339: Option<String>,
+    /// The definitions of the indexes its locks name, read from the server's catalog
+    /// (`deadlock` on a live server); `None` (absent in JSON) when only the print was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        description = "The definitions of the indexes the deadlock's locks name, read from the server's catalog (`deadlock` on a live server): an index missing from it could not be read (unknown). Absent when only the print was read."
+    )]
+    pub indexes: Option<Vec<IndexDefinition>>,
     #[serde(flatten)]
     pub analysis: DeadlockAnalysis,
 }
@@ -34,8 +43,17 @@ impl DeadlockReport {
         DeadlockReport {
             deadlock,
             timestamp_rfc3339: None,
+            indexes: None,
             analysis,
         }
+    }
+
+    /// Analysed again knowing the definitions of the indexes its locks name (read live):
+    /// the fix then says what applies to those indexes, not what might.
+    pub fn knowing_indexes(mut self, indexes: Vec<IndexDefinition>) -> Self {
+        self.analysis = analyze_deadlock_knowing(&self.deadlock, &indexes);
+        self.indexes = Some(indexes);
+        self
     }
 
     /// The timestamp's RFC 3339 form: its printed zone, else the server's (`None`: unknown).

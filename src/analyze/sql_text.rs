@@ -1,4 +1,5 @@
-//! Statement text helpers: one normaliser (for fingerprints) and one shortener (for display).
+//! Statement text helpers: one normaliser (for fingerprints), one shortener (for display),
+//! and what an INSERT/REPLACE writes to (for how InnoDB checks its keys).
 
 /// Replaces literals with `?`, lower-cases, folds white space and collapses
 /// `IN (?, ?, …)` lists to `(?)` and multi-row `VALUES` lists, so statements that differ only
@@ -87,6 +88,107 @@ pub fn shorten_sql(sql: &str, max_chars: usize) -> String {
     cut
 }
 
+/// An INSERT or REPLACE statement, as far as InnoDB's duplicate-key check cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsertStatement {
+    /// `INSERT`, `REPLACE` or `INSERT … ON DUPLICATE KEY UPDATE`, for sentences.
+    pub verb: &'static str,
+    /// The table written to, unquoted and without its schema.
+    pub table: String,
+    /// REPLACE or ON DUPLICATE KEY UPDATE: the key check takes an exclusive lock, not a shared one.
+    pub upsert: bool,
+}
+
+/// The INSERT/REPLACE a statement is (leading comments and `LOW_PRIORITY`, `IGNORE`,
+/// `INTO` skipped); `None` for any other statement, or when its table cannot be read.
+pub fn insert_statement(sql: &str) -> Option<InsertStatement> {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/")?.1.trim_start();
+        } else if rest.starts_with('#') || rest.starts_with("-- ") {
+            rest = rest.split_once('\n')?.1.trim_start();
+        } else {
+            break;
+        }
+    }
+    let word = |text: &str| -> (String, usize) {
+        let end = text
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        (text[..end].to_ascii_uppercase(), end)
+    };
+    let (verb, end) = word(rest);
+    if verb != "INSERT" && verb != "REPLACE" {
+        return None;
+    }
+    rest = rest[end..].trim_start();
+    loop {
+        let (modifier, end) = word(rest);
+        match modifier.as_str() {
+            "LOW_PRIORITY" | "DELAYED" | "HIGH_PRIORITY" | "IGNORE" => {
+                rest = rest[end..].trim_start()
+            }
+            "INTO" => {
+                rest = rest[end..].trim_start();
+                break;
+            }
+            _ => break,
+        }
+    }
+    let table = last_name_part(rest)?;
+    let upsert = verb == "REPLACE" || normalize_sql(sql).contains(" on duplicate key update");
+    Some(InsertStatement {
+        verb: match (verb.as_str(), upsert) {
+            ("REPLACE", _) => "REPLACE",
+            (_, true) => "INSERT … ON DUPLICATE KEY UPDATE",
+            _ => "INSERT",
+        },
+        table,
+        upsert,
+    })
+}
+
+/// The last part of a (possibly qualified, possibly back-quoted) name at the start of `text`.
+fn last_name_part(text: &str) -> Option<String> {
+    let mut rest = text;
+    loop {
+        let part = if let Some(quoted) = rest.strip_prefix('`') {
+            // A doubled backquote is one backquote inside the name.
+            let mut name = String::new();
+            let mut chars = quoted.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                if c == '`' {
+                    if chars.peek().is_some_and(|(_, n)| *n == '`') {
+                        chars.next();
+                    } else {
+                        end = Some(i + 1);
+                        break;
+                    }
+                }
+                name.push(c);
+            }
+            rest = &quoted[end?..];
+            name
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(rest.len());
+            let name = rest[..end].to_string();
+            rest = &rest[end..];
+            name
+        };
+        if part.is_empty() {
+            return None;
+        }
+        match rest.strip_prefix('.') {
+            Some(after) => rest = after,
+            None => return Some(part),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +216,32 @@ mod tests {
             "select 1 from dual"
         );
         assert_eq!(shorten_sql("abcdefgh", 5), "abcd…");
+    }
+
+    #[test]
+    fn insert_statements_and_their_tables() {
+        let plain = insert_statement("INSERT INTO paid_events (order_id) VALUES (7)").unwrap();
+        assert_eq!(
+            (plain.verb, plain.table.as_str(), plain.upsert),
+            ("INSERT", "paid_events", false)
+        );
+        let upsert = insert_statement(
+            "/* app */ insert ignore into `shop`.`paid``events` values (7, 'on duplicate key update') on duplicate key update n = n + 1",
+        )
+        .unwrap();
+        assert_eq!(
+            (upsert.table.as_str(), upsert.upsert),
+            ("paid`events", true)
+        );
+        // The words inside a literal are no clause.
+        let literal = insert_statement("INSERT shop.t VALUES ('on duplicate key update')").unwrap();
+        assert_eq!((literal.table.as_str(), literal.upsert), ("t", false));
+        assert!(
+            insert_statement("REPLACE INTO t VALUES (1)")
+                .unwrap()
+                .upsert
+        );
+        assert_eq!(insert_statement("UPDATE t SET a = 1"), None);
+        assert_eq!(insert_statement("INSERT INTO"), None);
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 
 use crate::analyze::history::DeadlockHistory;
+use crate::analyze::index_advice::indexes_of_deadlock;
 use crate::analyze::record::deadlock_key;
 use crate::analyze::timeouts::TimeoutHistory;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView, TimeoutsSection};
@@ -19,10 +20,10 @@ use crate::parse::{
     JsonSinkText, LogEntry,
 };
 use crate::render::View;
-use crate::source::pfs_error_log;
 use crate::source::query::QueryError;
 use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
+use crate::source::{catalog, pfs_error_log};
 
 use crate::source::server::Server;
 
@@ -64,7 +65,7 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                 state.server.utc_offset_secs,
             )?;
             view.sources = Some(state.sources.clone());
-            view
+            with_index_definitions(view, server).await
         }
         Input::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
@@ -104,6 +105,40 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
         return Ok(EXIT_FINDINGS);
     }
     Ok(EXIT_OK)
+}
+
+/// The listed deadlocks analysed again knowing their indexes' definitions from the
+/// catalog; when those cannot be read, said, and the advice stays conditional.
+async fn with_index_definitions(mut view: DeadlocksView, server: &Server) -> DeadlocksView {
+    let Some(reports) = view.deadlocks.take() else {
+        return view;
+    };
+    let mut known = Vec::with_capacity(reports.len());
+    for report in reports {
+        let names = indexes_of_deadlock(&report.deadlock);
+        if names.is_empty() {
+            known.push(report);
+            continue;
+        }
+        let read = catalog::index_definitions(
+            server.pool(),
+            server.flavour(),
+            &names,
+            server.query_timeout(),
+        )
+        .await;
+        match read {
+            Ok(indexes) => known.push(report.knowing_indexes(indexes)),
+            Err(e) => {
+                super::output::note(&format!(
+                    "cannot read the definitions of the deadlock's indexes from information_schema.STATISTICS: {e}; the fix does not assume whether they are unique"
+                ));
+                known.push(report);
+            }
+        }
+    }
+    view.deadlocks = Some(known);
+    view
 }
 
 /// What the stderr note says when a deadlock was found but not all of it could be read.

@@ -263,6 +263,21 @@ mod id_text {
     }
 }
 
+/// One index a deadlock's locks name, as the server's catalog defines it
+/// (`information_schema.STATISTICS`). A print names indexes but does not say
+/// whether they are unique, so this is read live, beside the print.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IndexDefinition {
+    /// The schema, table and index as the print names them.
+    pub schema: String,
+    pub table: String,
+    pub index: String,
+    /// A UNIQUE key or the PRIMARY key: InnoDB checks every INSERT against it.
+    pub unique: bool,
+    /// Its columns in index order; `(expression)` for a functional key part.
+    pub columns: Vec<String>,
+}
+
 /// What lockdiag read from one `SHOW ENGINE INNODB STATUS` text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InnodbStatus {

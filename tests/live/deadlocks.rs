@@ -13,16 +13,40 @@ fn capture(ctx: &Ctx, name: &str) {
     if std::env::var_os("LOCKDIAG_CAPTURE_FIXTURES").is_none() {
         return;
     }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("fixtures/live/{name}.status.txt"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, innodb_status(ctx)).unwrap();
+}
+
+/// The server's `SHOW ENGINE INNODB STATUS` text.
+fn innodb_status(ctx: &Ctx) -> String {
     let mut conn = ctx.conn();
     let row: (String, String, String) = ctx
         .rt
         .block_on(conn.query_first("SHOW ENGINE INNODB STATUS"))
         .unwrap()
         .unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("fixtures/live/{name}.status.txt"));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, row.2).unwrap();
+    row.2
+}
+
+/// Two sessions each take a lock (session `i` runs `first[i]` in a transaction), then
+/// each asks for the other's: `then[0]` on session 0, which waits, then `then[1]` on
+/// session 1, which closes the cycle. Its status is captured as `fixture`; returns the
+/// sessions' thread ids.
+fn crossed(ctx: &Ctx, first: [&str; 2], then: [&str; 2], fixture: &str) -> [u32; 2] {
+    let (mut a, mut b) = (ctx.conn(), ctx.conn());
+    let ids = [a.id(), b.id()];
+    for (conn, sql) in [(&mut a, first[0]), (&mut b, first[1])] {
+        ctx.exec(conn, "BEGIN");
+        ctx.exec(conn, sql);
+    }
+    let pa = ctx.spawn(a, &[then[0]]);
+    ctx.wait_for_waiters(1);
+    let pb = ctx.spawn(b, &[then[1]]);
+    assert_eq!(deadlock_victims(ctx, vec![pa, pb]), 1);
+    capture(ctx, fixture);
+    ids
 }
 
 /// Waits until InnoDB picked a victim among the background statements
@@ -72,29 +96,18 @@ fn tables(trx: &Value, key: &str) -> Vec<String> {
 }
 
 pub fn payments_reservations(ctx: &Ctx) {
-    let (mut webhook, mut refund) = (ctx.conn(), ctx.conn());
-    let (webhook_id, refund_id) = (webhook.id(), refund.id());
-    ctx.exec(&mut webhook, "BEGIN");
-    ctx.exec(
-        &mut webhook,
-        "UPDATE payments SET status='CAPTURED' WHERE payment_id=2993",
+    let [webhook_id, refund_id] = crossed(
+        ctx,
+        [
+            "UPDATE payments SET status='CAPTURED' WHERE payment_id=2993",
+            "UPDATE reservations SET status='RELEASED' WHERE reservation_id=916191",
+        ],
+        [
+            "UPDATE reservations SET status='CONFIRMED' WHERE reservation_id=916191",
+            "UPDATE payments SET status='REFUNDED' WHERE payment_id=2993",
+        ],
+        "payments-reservations",
     );
-    ctx.exec(&mut refund, "BEGIN");
-    ctx.exec(
-        &mut refund,
-        "UPDATE reservations SET status='RELEASED' WHERE reservation_id=916191",
-    );
-    let w = ctx.spawn(
-        webhook,
-        &["UPDATE reservations SET status='CONFIRMED' WHERE reservation_id=916191"],
-    );
-    ctx.wait_for_waiters(1);
-    let r = ctx.spawn(
-        refund,
-        &["UPDATE payments SET status='REFUNDED' WHERE payment_id=2993"],
-    );
-    assert_eq!(deadlock_victims(ctx, vec![w, r]), 1);
-    capture(ctx, "payments-reservations");
 
     let d = latest(ctx);
     assert_eq!(d["diagnosis"]["kind"], "lock_order_inversion", "{d:#}");
@@ -159,26 +172,18 @@ pub fn three_way_cycle(ctx: &Ctx) {
 }
 
 pub fn check_then_insert_gap(ctx: &Ctx) {
-    let (mut a, mut b) = (ctx.conn(), ctx.conn());
-    let ids = [a.id(), b.id()];
-    for conn in [&mut a, &mut b] {
-        ctx.exec(conn, "BEGIN");
-        ctx.exec(
-            conn,
-            "SELECT * FROM seller_settlements WHERE product_id=8 AND status='pending' FOR UPDATE",
-        );
-    }
-    let pa = ctx.spawn(
-        a,
-        &["INSERT INTO seller_settlements (product_id, status, total) VALUES (8, 'pending', 20)"],
+    // Both look for the row with a locking read that finds nothing, then insert it.
+    let check =
+        "SELECT * FROM seller_settlements WHERE product_id=8 AND status='pending' FOR UPDATE";
+    let ids = crossed(
+        ctx,
+        [check, check],
+        [
+            "INSERT INTO seller_settlements (product_id, status, total) VALUES (8, 'pending', 20)",
+            "INSERT INTO seller_settlements (product_id, status, total) VALUES (8, 'pending', 10)",
+        ],
+        "check-then-insert-gap",
     );
-    ctx.wait_for_waiters(1);
-    let pb = ctx.spawn(
-        b,
-        &["INSERT INTO seller_settlements (product_id, status, total) VALUES (8, 'pending', 10)"],
-    );
-    assert_eq!(deadlock_victims(ctx, vec![pa, pb]), 1);
-    capture(ctx, "check-then-insert-gap");
 
     let d = latest(ctx);
     assert_eq!(d["diagnosis"]["kind"], "gap_insert_intention", "{d:#}");
@@ -194,10 +199,131 @@ pub fn check_then_insert_gap(ctx: &Ctx) {
             "{t:#}"
         );
     }
-    assert!(d["diagnosis"]["fix"]
-        .as_str()
+    // Live, lockdiag read the index's definition: not unique, so the UNIQUE-key advice
+    // stays, naming its columns.
+    let fix = d["diagnosis"]["fix"].as_str().unwrap();
+    assert!(fix.contains("ON DUPLICATE KEY UPDATE"), "{fix}");
+    assert!(
+        fix.contains("UNIQUE key on the checked columns")
+            && fix.contains("`idx_product_status` (product_id, status) is not UNIQUE"),
+        "{fix}"
+    );
+    let index = index_definition(&d, "idx_product_status");
+    assert_eq!(index["unique"], false, "{d:#}");
+    assert_eq!(
+        index["columns"],
+        serde_json::json!(["product_id", "status"])
+    );
+    ctx.kill(&ids);
+}
+
+/// The definition `deadlock` read for one of the deadlock's indexes.
+fn index_definition(d: &Value, name: &str) -> Value {
+    d["indexes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no index definitions: {d:#}"))
+        .iter()
+        .find(|i| i["index"] == name)
+        .unwrap_or_else(|| panic!("{name} not read: {d:#}"))
+        .clone()
+}
+
+/// Check-then-insert on a key that is already UNIQUE (paid_events' order/payment key): the
+/// same gap / insert-intention deadlock, but the fix is to let the INSERT decide, not to add
+/// the unique key it has.
+pub fn check_then_insert_on_a_unique_key(ctx: &Ctx) {
+    let insert = "INSERT INTO paid_events (order_id, payment_key) VALUES (0, 'pk_0')";
+    let check = "SELECT * FROM paid_events WHERE order_id=0 AND payment_key='pk_0' FOR UPDATE";
+    let ids = crossed(
+        ctx,
+        [check, check],
+        [insert, insert],
+        "check-then-insert-unique",
+    );
+
+    let d = latest(ctx);
+    assert_eq!(d["diagnosis"]["kind"], "gap_insert_intention", "{d:#}");
+    assert_eq!(
+        d["transactions"][0]["waits_for"]["index"],
+        "uk_paid_events_order_payment"
+    );
+    let fix = d["diagnosis"]["fix"].as_str().unwrap();
+    assert!(!fix.contains("UNIQUE key on the checked columns"), "{fix}");
+    assert!(
+        fix.contains(
+            "`uk_paid_events_order_payment` (order_id, payment_key) is already a unique key"
+        ) && fix.contains("INSERT … ON DUPLICATE KEY UPDATE or INSERT IGNORE"),
+        "{fix}"
+    );
+    let index = index_definition(&d, "uk_paid_events_order_payment");
+    assert_eq!(index["unique"], true, "{d:#}");
+    assert_eq!(index["schema"], "shop");
+    assert_eq!(index["table"], "paid_events");
+    assert_eq!(
+        index["columns"],
+        serde_json::json!(["order_id", "payment_key"])
+    );
+    // From the print alone the index's uniqueness is unknown: the advice is conditional.
+    let status = status_text(ctx);
+    let from_print = ctx.lockdiag_json(&["deadlock", "--file", status.to_str().unwrap()]);
+    let printed = &from_print["deadlocks"][0];
+    assert!(printed.get("indexes").is_none(), "{printed:#}");
+    let fix = printed["diagnosis"]["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("If `uk_paid_events_order_payment` is not UNIQUE"),
+        "{fix}"
+    );
+    ctx.kill(&ids);
+}
+
+/// The server's status text, saved to a file for `--file`.
+fn status_text(ctx: &Ctx) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("lockdiag-status-{}.txt", std::process::id()));
+    std::fs::write(&path, innodb_status(ctx)).unwrap();
+    path
+}
+
+/// One transaction INSERTs a key and then updates a payment another holds; that one
+/// INSERTs the same key: its duplicate-key check (an S lock on the uncommitted key)
+/// closes the cycle, and the diagnosis says what the INSERT was waiting for.
+pub fn duplicate_key_check_closes_a_cycle(ctx: &Ctx) {
+    let insert = "INSERT INTO paid_events (order_id, payment_key) VALUES (7100, 'pk_7100')";
+    // Session 0 checks the key session 1 wrote; session 1 then wants the payment session 0 holds.
+    let ids = crossed(
+        ctx,
+        [
+            "UPDATE payments SET status='CHECKED' WHERE payment_id=2994",
+            insert,
+        ],
+        [
+            insert,
+            "UPDATE payments SET status='WRITTEN' WHERE payment_id=2994",
+        ],
+        "duplicate-key-check",
+    );
+
+    let d = latest(ctx);
+    let inserting = d["transactions"]
+        .as_array()
         .unwrap()
-        .contains("ON DUPLICATE KEY UPDATE"));
+        .iter()
+        .find(|t| t["query"].as_str().unwrap().starts_with("INSERT"))
+        .unwrap_or_else(|| panic!("{d:#}"));
+    let wait = &inserting["waits_for"];
+    assert_eq!(wait["index"], "uk_paid_events_order_payment", "{d:#}");
+    assert_eq!(wait["mode"], "S", "{d:#}");
+    let (checker_n, writer_n) = (
+        inserting["number"].as_u64().unwrap(),
+        3 - inserting["number"].as_u64().unwrap(),
+    );
+    let text = d["diagnosis"]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!(
+            "T{checker_n}'s INSERT was checking for a duplicate of a key T{writer_n} had written and not committed"
+        )),
+        "{text}"
+    );
+    assert_eq!(d["diagnosis"]["kind"], "lock_order_inversion", "{d:#}");
     ctx.kill(&ids);
 }
 

@@ -91,6 +91,14 @@ const TESTS: &[Test] = &[
         "deadlock_check_then_insert_gap",
         deadlocks::check_then_insert_gap,
     ),
+    (
+        "deadlock_check_then_insert_unique_key",
+        deadlocks::check_then_insert_on_a_unique_key,
+    ),
+    (
+        "deadlock_duplicate_key_check",
+        deadlocks::duplicate_key_check_closes_a_cycle,
+    ),
     ("deadlock_error_log_has_all", deadlocks::error_log_has_all),
     (
         "kill_root_blocker_and_waiters_finish",
