@@ -717,23 +717,7 @@ pub async fn record(
         if connection.is_none() {
             match Server::open(config).await {
                 Ok(opened) => {
-                    let server = &opened.caps().server;
-                    if job.enable_statement_history && enabled_consumers.is_none() {
-                        enabled_consumers =
-                            Some(enable_statement_history(&opened, &recorder.log).await);
-                    }
-                    if job.default_triggers {
-                        // Every 1205 gets its blocker recorded: a third of the timeout, at most 5 s.
-                        recorder.triggers.lock_wait =
-                            Some(lock_wait_trigger_for(server.innodb_lock_wait_timeout_secs));
-                    }
-                    recorder.log.event(
-                        "connected",
-                        &[
-                            ("server", server.hostname.clone().unwrap_or_default()),
-                            ("version", server.version.clone()),
-                        ],
-                    );
+                    recorder.connected(&opened, &mut enabled_consumers).await;
                     backoff = job.interval;
                     ever_connected = true;
                     connection = Some(opened);
@@ -771,30 +755,57 @@ pub async fn record(
     if let Some(server) = connection.take() {
         server.close().await;
     }
-    // A last try for what the disk refused, then what is still not written is said.
-    if job.deadlocks && !recorder.pending.is_empty() {
-        recorder.flush_deadlocks(recorder.server_utc_offset);
+    Ok(recorder.finish(reason, ever_connected))
+}
+
+impl Recorder<'_> {
+    /// A connection (first, or after the server came back): what follows the server's
+    /// settings is set from them, and it is said.
+    async fn connected(&mut self, opened: &Server, enabled_consumers: &mut Option<Vec<String>>) {
+        let server = &opened.caps().server;
+        if self.job.enable_statement_history && enabled_consumers.is_none() {
+            *enabled_consumers = Some(enable_statement_history(opened, &self.log).await);
+        }
+        if self.job.default_triggers {
+            // Every 1205 gets its blocker recorded: a third of the timeout, at most 5 s.
+            self.triggers.lock_wait =
+                Some(lock_wait_trigger_for(server.innodb_lock_wait_timeout_secs));
+        }
+        self.log.event(
+            "connected",
+            &[
+                ("server", server.hostname.clone().unwrap_or_default()),
+                ("version", server.version.clone()),
+            ],
+        );
     }
-    recorder.flush_timeouts();
-    let unwritten = recorder.pending.len();
-    let timeouts_unwritten = recorder.timeouts.pending.len() + recorder.timeouts.dropped;
-    recorder.log.event(
-        "stop",
-        &[
-            ("reason", reason.to_string()),
-            ("deadlocks_not_written", unwritten.to_string()),
-            (
-                "lock_wait_timeouts_not_written",
-                timeouts_unwritten.to_string(),
-            ),
-        ],
-    );
-    Ok(RecordSummary {
-        reason,
-        ever_connected,
-        deadlocks_not_written: unwritten,
-        lock_wait_timeouts_not_written: timeouts_unwritten,
-    })
+
+    /// A last try for what the disk refused, then what is still not written is said.
+    fn finish(mut self, reason: &'static str, ever_connected: bool) -> RecordSummary {
+        if self.job.deadlocks && !self.pending.is_empty() {
+            self.flush_deadlocks(self.server_utc_offset);
+        }
+        self.flush_timeouts();
+        let unwritten = self.pending.len();
+        let timeouts_unwritten = self.timeouts.pending.len() + self.timeouts.dropped;
+        self.log.event(
+            "stop",
+            &[
+                ("reason", reason.to_string()),
+                ("deadlocks_not_written", unwritten.to_string()),
+                (
+                    "lock_wait_timeouts_not_written",
+                    timeouts_unwritten.to_string(),
+                ),
+            ],
+        );
+        RecordSummary {
+            reason,
+            ever_connected,
+            deadlocks_not_written: unwritten,
+            lock_wait_timeouts_not_written: timeouts_unwritten,
+        }
+    }
 }
 
 #[cfg(test)]

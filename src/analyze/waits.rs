@@ -239,27 +239,26 @@ struct Graph<'a> {
 }
 
 /// Whether a row wait is InnoDB's duplicate-key check of an INSERT: an insert waits for
-/// a record lock only to check a key (its own new row waits on the gap, as an insert
-/// intention), in S mode — X for REPLACE and INSERT … ON DUPLICATE KEY UPDATE.
+/// a record lock on its own table only to check a key (its own new row waits on the gap,
+/// as an insert intention), in S mode — X for REPLACE and INSERT … ON DUPLICATE KEY
+/// UPDATE. A wait on another table (a foreign-key check, INSERT … SELECT's read) is not.
 fn is_duplicate_key_check(wait: &LockWait, statement: Option<&str>) -> bool {
-    let Some(statement) = statement else {
+    let Some(insert) = statement.and_then(super::sql_text::insert_statement) else {
         return false;
     };
-    let verb = statement
-        .trim_start()
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    let upsert = verb == "REPLACE" || statement.to_ascii_uppercase().contains("ON DUPLICATE KEY");
-    if wait.kind != WaitKind::Row || !(verb == "INSERT" || verb == "REPLACE") {
+    if wait.kind != WaitKind::Row
+        || !wait
+            .table
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(&insert.table))
+    {
         return false;
     }
     let mode = wait.lock_mode.to_ascii_uppercase();
     let mut parts = mode.split(',').map(str::trim);
     let base = parts.next().unwrap_or("");
     let gap_only = mode.contains("INSERT_INTENTION") || parts.any(|p| p == "GAP");
-    !gap_only && (base == "S" || (upsert && base == "X"))
+    !gap_only && (base == "S" || (insert.upsert && base == "X"))
 }
 
 /// Where the graph keys of blockers without a session start (far above any processlist id).
@@ -698,6 +697,7 @@ mod tests {
         gap.info = Some("INSERT INTO paid_events VALUES (8, 'pk_8')".into());
         let mode = |mode: &str, w: LockWait| LockWait {
             lock_mode: mode.into(),
+            table: Some("paid_events".into()),
             ..w
         };
         let mut state = LiveState {
@@ -726,6 +726,15 @@ mod tests {
         };
         let checks: Vec<bool> = (2..=5).map(|id| waiter(id).duplicate_key_check).collect();
         assert_eq!(checks, [true, true, false, false]);
+        // An S wait on another table (INSERT … SELECT's read, a foreign-key check) is none.
+        let elsewhere = LockWait {
+            lock_mode: "S".into(),
+            ..row_wait(2, 1, 41)
+        };
+        assert!(!is_duplicate_key_check(
+            &elsewhere,
+            Some("INSERT INTO paid_events SELECT * FROM payments")
+        ));
         // 41 s of 50: within 20 %, 9 s left; 3 s of 50 is not.
         assert_eq!(waiter(2).fails_in_secs, Some(9));
         assert_eq!(waiter(4).fails_in_secs, None);
