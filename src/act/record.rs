@@ -478,8 +478,19 @@ impl Recorder<'_> {
                 self.probes_since_status = 0;
                 let text =
                     crate::source::probe::innodb_status_text(pool, caps.server.flavour, t).await?;
-                let latest =
+                let mut latest =
                     DeadlockReport::latest_in(text.as_deref(), caps.server.utc_offset_secs);
+                if let Some(report) = &mut latest {
+                    // Now, while its sessions are still there: what they ran before.
+                    crate::source::history::attach_to_deadlock(
+                        pool,
+                        caps.server.flavour,
+                        caps.server.performance_schema,
+                        t,
+                        &mut report.deadlock,
+                    )
+                    .await;
+                }
                 self.keep_deadlocks(
                     latest.into_iter().collect(),
                     caps.server.utc_offset_secs,

@@ -58,12 +58,20 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                 ));
                 return Ok(super::EXIT_ERROR);
             };
-            let mut view = latest(
-                parse_innodb_status(text),
-                "server".into(),
-                None,
-                state.server.utc_offset_secs,
-            )?;
+            let mut status = parse_innodb_status(text);
+            if let Some(deadlock) = &mut status.latest_deadlock {
+                // What its sessions ran before: the print shows each one's last statement only.
+                let caps = server.caps();
+                crate::source::history::attach_to_deadlock(
+                    server.pool(),
+                    caps.server.flavour,
+                    caps.server.performance_schema,
+                    server.query_timeout(),
+                    deadlock,
+                )
+                .await;
+            }
+            let mut view = latest(status, "server".into(), None, state.server.utc_offset_secs)?;
             view.sources = Some(state.sources.clone());
             with_index_definitions(view, server).await
         }

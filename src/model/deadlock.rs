@@ -112,6 +112,12 @@ pub struct PrintedTransaction {
     pub waits_for: Option<Lock>,
     /// Lines of this transaction that no rule recognised.
     pub unparsed_lines: Vec<String>,
+    /// Read live, right after the deadlock (`deadlock` on a server, `record`): the last
+    /// statements its session ran (`performance_schema.events_statements_history`), which
+    /// show the earlier statement that took the lock it held — the print shows only the
+    /// last. `None` from a print alone, or when the history could not be read.
+    #[serde(default)]
+    pub statement_history: Option<Vec<super::StatementEvent>>,
 }
 
 /// A row (record) lock or a table lock as printed in a deadlock.

@@ -207,3 +207,33 @@ async fn set_consumer(
     .await
     .map(|_| ())
 }
+
+/// The recent statements of each transaction's session in `deadlock`, read right after
+/// it was seen (the sessions are usually still there), attached where read.
+pub async fn attach_to_deadlock(
+    pool: &Pool,
+    flavour: Flavour,
+    performance_schema: bool,
+    timeout: Duration,
+    deadlock: &mut crate::model::Deadlock,
+) {
+    let threads: Vec<u64> = deadlock
+        .transactions
+        .iter()
+        .filter_map(|t| t.thread_id)
+        .filter(|&t| t != 0)
+        .collect();
+    if threads.is_empty() {
+        return;
+    }
+    let (status, history) =
+        statement_history(pool, flavour, performance_schema, timeout, &threads).await;
+    if status.status != SourceState::Ok {
+        return;
+    }
+    for t in &mut deadlock.transactions {
+        if let Some(thread) = t.thread_id {
+            t.statement_history = Some(history.get(&thread).cloned().unwrap_or_default());
+        }
+    }
+}

@@ -383,3 +383,43 @@ pub fn error_log_has_all(ctx: &Ctx) {
         .unwrap();
     }
 }
+
+/// Read live, a deadlock's transactions carry what their sessions ran before (issue 23):
+/// the print shows each one's last statement, the history the earlier UPDATE that took
+/// the lock it held.
+pub fn deadlock_transactions_carry_their_statements(ctx: &Ctx) {
+    let _on = crate::history::HistoryConsumer::set(ctx, true);
+    let ids = crossed(
+        ctx,
+        [
+            "UPDATE payments SET status='CAPTURED' WHERE payment_id=2994",
+            "UPDATE reservations SET status='RELEASED' WHERE reservation_id=916192",
+        ],
+        [
+            "UPDATE reservations SET status='CONFIRMED' WHERE reservation_id=916192",
+            "UPDATE payments SET status='REFUNDED' WHERE payment_id=2994",
+        ],
+        "statement-history",
+    );
+    let d = latest(ctx);
+    for t in d["transactions"].as_array().unwrap() {
+        let history: Vec<&str> = t["statement_history"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no history: {t:#}"))
+            .iter()
+            .filter_map(|e| e["sql"].as_str())
+            .collect();
+        // The statement that took its held lock, which the print does not show.
+        let held_by = if t["thread_id"] == ids[0] {
+            "UPDATE payments SET status='CAPTURED'"
+        } else {
+            "UPDATE reservations SET status='RELEASED'"
+        };
+        assert!(
+            history.iter().any(|s| s.starts_with(held_by)),
+            "{held_by} not in {history:?}"
+        );
+        assert!(!t["query"].as_str().unwrap().starts_with(held_by));
+    }
+    ctx.kill(&ids);
+}

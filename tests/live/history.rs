@@ -10,13 +10,13 @@ use serde_json::Value;
 use crate::ctx::Ctx;
 
 /// Sets the history consumer, and puts back what it was when dropped (also on a panic).
-struct HistoryConsumer<'a> {
+pub struct HistoryConsumer<'a> {
     ctx: &'a Ctx,
     was_on: bool,
 }
 
 impl<'a> HistoryConsumer<'a> {
-    fn set(ctx: &'a Ctx, on: bool) -> Self {
+    pub fn set(ctx: &'a Ctx, on: bool) -> Self {
         let was_on = consumer_on(ctx);
         set_consumer(ctx, on);
         HistoryConsumer { ctx, was_on }

@@ -99,6 +99,10 @@ const TESTS: &[Test] = &[
         "deadlock_duplicate_key_check",
         deadlocks::duplicate_key_check_closes_a_cycle,
     ),
+    (
+        "deadlock_transactions_statement_history",
+        deadlocks::deadlock_transactions_carry_their_statements,
+    ),
     ("deadlock_error_log_has_all", deadlocks::error_log_has_all),
     (
         "kill_root_blocker_and_waiters_finish",

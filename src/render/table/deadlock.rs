@@ -178,6 +178,23 @@ fn one(out: &mut String, report: &DeadlockReport, style: &TableStyle) {
         ]);
     }
     let _ = writeln!(out, "{table}");
+    for t in &d.transactions {
+        for (i, e) in t.statement_history.iter().flatten().enumerate() {
+            let label = if i == 0 {
+                format!("T{} ran", t.number)
+            } else {
+                " ".repeat(format!("T{} ran", t.number).len())
+            };
+            let when = e
+                .started_secs_ago
+                .map_or("?".to_string(), |s| format!("{s}s ago"));
+            let _ = writeln!(
+                out,
+                "{label} {when}: {}",
+                shorten_sql(&e.sql, sql_width(style, 80))
+            );
+        }
+    }
     cycle_lines(out, &a.edges);
     let unparsed: usize = d.unparsed_lines.len()
         + d.transactions
