@@ -7,7 +7,7 @@ use comfy_table::Color;
 use crate::analyze::sql_text::shorten_sql;
 use crate::analyze::views::{LiveHeader, LocksView, PsView, StatusView};
 use crate::analyze::waits::{BlockerNode, SessionState};
-use crate::model::{qualified_name, LockStatus, ServerInfo, SourceState, SourceStatus};
+use crate::model::{qualified_name, LockStatus, ServerInfo, SourceName, SourceState, SourceStatus};
 use crate::render::TableStyle;
 
 use super::{headline, new_table, sql_width, styled};
@@ -44,7 +44,11 @@ pub fn unread_reasons(sources: &[SourceStatus]) -> String {
 /// One line per source that is not fully readable.
 pub fn source_notes(sources: &[SourceStatus]) -> String {
     let mut out = String::new();
-    for s in sources.iter().filter(|s| s.status != SourceState::Ok) {
+    // The statement history only adds to the tree: said under it, not before it.
+    for s in sources
+        .iter()
+        .filter(|s| s.status != SourceState::Ok && s.source != SourceName::StatementHistory)
+    {
         let _ = writeln!(
             out,
             "! {} {}: {}",
@@ -207,6 +211,7 @@ pub fn waits_tree(
         let ids: Vec<String> = cycle.iter().map(|i| i.to_string()).collect();
         let _ = writeln!(out, "{}", headline(style, &format!("CYCLE: threads {} wait for each other (no root: deadlock detection off or in progress)", ids.join(" → "))));
     }
+    out.push_str(&history_note(sources));
     out
 }
 
@@ -224,6 +229,20 @@ fn write_waiters(out: &mut String, node: &BlockerNode, depth: usize, width: usiz
             node.thread_id
         );
     }
+}
+
+/// Under the tree, why the root blockers' statements are missing (and what turns them on).
+fn history_note(sources: &[SourceStatus]) -> String {
+    sources
+        .iter()
+        .filter(|s| s.source == SourceName::StatementHistory && s.status != SourceState::Ok)
+        .map(|s| {
+            format!(
+                "\nStatements of the root blockers: not read: {}\n",
+                s.reason.as_deref().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 /// What a root blocker ran in its transaction, oldest first: `ran 41s ago: SELECT …`,
