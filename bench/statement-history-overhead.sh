@@ -31,5 +31,5 @@ for round in 1 2 3; do
 done
 median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 off=$(median "${offs[@]}") on=$(median "${ons[@]}")
-echo "median: off $off ns, on $on ns per statement: +$(((on - off) * 100 / off))%"
+echo "median: off $off ns, on $on ns per statement: change $(((on - off) * 100 / off))% (run-to-run spread above)"
 rm -f "$statements"
