@@ -594,10 +594,7 @@ fn fingerprint(deadlock: &Deadlock, kind: DiagnosisKind) -> String {
         .collect();
     shapes.sort();
     let text = format!("{kind:?}|{}", shapes.join("|"));
-    let hash = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    });
-    format!("{hash:016x}")
+    super::sql_text::fingerprint_hex(&text)
 }
 
 /// One sentence per transaction: what it held and what it waited for.

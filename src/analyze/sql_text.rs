@@ -189,6 +189,15 @@ fn last_name_part(text: &str) -> Option<String> {
     }
 }
 
+/// A fingerprint of `text`: FNV-1a 64, as 16 hex digits — stable across runs, builds
+/// and versions of lockdiag (deadlock shapes, timed-out statements).
+pub fn fingerprint_hex(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    });
+    format!("{hash:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

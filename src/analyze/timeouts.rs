@@ -175,14 +175,9 @@ impl TimeoutHistory {
     }
 }
 
-/// FNV-1a of the normalised statement: stable across runs and versions of lockdiag.
+/// The fingerprint of the normalised statement.
 fn statement_fingerprint(sql: &str) -> String {
-    let hash = normalize_sql(sql)
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        });
-    format!("{hash:016x}")
+    super::sql_text::fingerprint_hex(&normalize_sql(sql))
 }
 
 #[cfg(test)]
