@@ -4,6 +4,8 @@
 //! duplicate-key scan (catalog, reads and folding wired phase by phase).
 
 pub mod audit;
+pub mod consumers;
 pub mod dupes;
+pub mod enrich;
 pub mod kill;
 pub mod record;

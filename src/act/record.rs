@@ -32,6 +32,8 @@ use crate::source::snapshot_file::{
     repair_partial_line, write_atomically,
 };
 
+use super::{consumers, enrich};
+
 /// What `record` is asked to do: the command's flags, resolved.
 #[derive(Debug, Clone)]
 pub struct RecordJob {
@@ -115,13 +117,13 @@ const MAX_PENDING: usize = 10_000;
 const MISSED_AFTER_PROBES: u32 = 3;
 
 /// One event line for the caller's sink (stderr): `record: TIME EVENT key=value …` or a JSON object.
-struct EventLog<'s> {
+pub(super) struct EventLog<'s> {
     json: bool,
     sink: &'s dyn Fn(&str),
 }
 
 impl EventLog<'_> {
-    fn event(&self, event: &str, fields: &[(&str, String)]) {
+    pub(super) fn event(&self, event: &str, fields: &[(&str, String)]) {
         let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let line = if self.json {
             let mut object = serde_json::Map::new();
@@ -278,6 +280,33 @@ impl Recorder<'_> {
         self.flush_deadlocks(offset);
     }
 
+    /// The status text's deadlock, when not kept before, with what the server adds while its
+    /// sessions are still there ([`enrich::deadlock_seen_live`]); one already kept is not
+    /// read again (the status text shows the latest deadlock until the next one).
+    async fn seen_live(
+        &mut self,
+        server: &Server,
+        report: Option<DeadlockReport>,
+    ) -> Vec<DeadlockReport> {
+        let Some(report) = report else {
+            return Vec::new();
+        };
+        let offset = server.caps().server.utc_offset_secs;
+        let report = report.in_server_zone(offset);
+        let key = deadlock_key(&report, offset);
+        let known = self
+            .known
+            .get_or_insert_with(|| known_deadlocks(&self.deadlog, offset));
+        if known.contains(&key) || self.pending.iter().any(|p| p.key == key) {
+            return vec![report];
+        }
+        let (report, unread) = enrich::deadlock_seen_live(server, report).await;
+        if let Some(why) = unread {
+            self.log.event("deadlock-indexes-unread", &[("why", why)]);
+        }
+        vec![report]
+    }
+
     /// Writes the queued deadlocks in order, each once; stops at the first failed
     /// write (it and the rest stay queued for the next probe).
     fn flush_deadlocks(&mut self, offset: Option<i64>) {
@@ -427,8 +456,8 @@ impl Recorder<'_> {
         let status_read = view.state.was_read(SourceName::InnodbStatus);
         if self.job.deadlocks {
             let offset = server.caps().server.utc_offset_secs;
-            let latest = view.latest_deadlock.clone();
-            self.keep_deadlocks(latest.into_iter().collect(), offset, "status");
+            let latest = self.seen_live(server, view.latest_deadlock.clone()).await;
+            self.keep_deadlocks(latest, offset, "status");
         }
         let text = json::render(&View::Snapshot(Box::new(view)));
         let dir = self.job.out.join("");
@@ -478,24 +507,11 @@ impl Recorder<'_> {
                 self.probes_since_status = 0;
                 let text =
                     crate::source::probe::innodb_status_text(pool, caps.server.flavour, t).await?;
-                let mut latest =
+                let latest =
                     DeadlockReport::latest_in(text.as_deref(), caps.server.utc_offset_secs);
-                if let Some(report) = &mut latest {
-                    // Now, while its sessions are still there: what they ran before.
-                    crate::source::history::attach_to_deadlock(
-                        pool,
-                        caps.server.flavour,
-                        caps.server.performance_schema,
-                        t,
-                        &mut report.deadlock,
-                    )
-                    .await;
-                }
-                self.keep_deadlocks(
-                    latest.into_iter().collect(),
-                    caps.server.utc_offset_secs,
-                    "status",
-                );
+                // Now, while its sessions are still there: what they ran before, and its indexes.
+                let latest = self.seen_live(server, latest).await;
+                self.keep_deadlocks(latest, caps.server.utc_offset_secs, "status");
             }
         }
         // InnoDB's counters start again at a restart: the pool reconnects on its own, so this is
@@ -574,59 +590,6 @@ impl Recorder<'_> {
             self.count_missed(figures.deadlocks);
         }
         Ok(())
-    }
-}
-
-/// Turns the statement-history consumers on; returns the ones it changed (said in the log).
-async fn enable_statement_history(server: &Server, log: &EventLog<'_>) -> Vec<String> {
-    let caps = server.caps();
-    match crate::source::history::enable_consumers(
-        server.pool(),
-        caps.server.flavour,
-        server.query_timeout(),
-    )
-    .await
-    {
-        Ok(changed) => {
-            log.event(
-                "statement-history-enabled",
-                &[("consumers_turned_on", changed.join(","))],
-            );
-            changed
-        }
-        Err(e) => {
-            log.event("statement-history-not-enabled", &[("error", e.to_string())]);
-            Vec::new()
-        }
-    }
-}
-
-/// Turns back off what [`enable_statement_history`] turned on; says when it cannot.
-async fn restore_statement_history(
-    server: Option<&Server>,
-    changed: &[String],
-    log: &EventLog<'_>,
-) {
-    let result = match server {
-        Some(server) => crate::source::history::restore_consumers(
-            server.pool(),
-            server.caps().server.flavour,
-            server.query_timeout(),
-            changed,
-        )
-        .await
-        .map_err(|e| e.to_string()),
-        None => Err("not connected to the server at the end".into()),
-    };
-    match result {
-        Ok(()) => log.event(
-            "statement-history-restored",
-            &[("consumers_turned_off", changed.join(","))],
-        ),
-        Err(error) => log.event(
-            "statement-history-not-restored",
-            &[("consumers_left_on", changed.join(",")), ("error", error)],
-        ),
     }
 }
 
@@ -761,7 +724,7 @@ pub async fn record(
         }
     };
     if let Some(changed) = enabled_consumers.filter(|c| !c.is_empty()) {
-        restore_statement_history(connection.as_ref(), &changed, &recorder.log).await;
+        consumers::restore(connection.as_ref(), &job.out, &changed, &recorder.log).await;
     }
     if let Some(server) = connection.take() {
         server.close().await;
@@ -774,8 +737,16 @@ impl Recorder<'_> {
     /// settings is set from them, and it is said.
     async fn connected(&mut self, opened: &Server, enabled_consumers: &mut Option<Vec<String>>) {
         let server = &opened.caps().server;
-        if self.job.enable_statement_history && enabled_consumers.is_none() {
-            *enabled_consumers = Some(enable_statement_history(opened, &self.log).await);
+        if enabled_consumers.is_none() {
+            // Once per run: what an earlier, killed recorder left on, then this run's own.
+            let adopt = self.job.enable_statement_history;
+            let left_on =
+                consumers::left_on_by_an_earlier_run(opened, &self.job.out, adopt, &self.log).await;
+            *enabled_consumers = Some(if adopt {
+                consumers::enable(opened, &self.job.out, left_on, &self.log).await
+            } else {
+                Vec::new()
+            });
         }
         if self.job.default_triggers {
             // Every 1205 gets its blocker recorded: a third of the timeout, at most 5 s.

@@ -11,7 +11,8 @@ use crate::model::{
 };
 
 use super::index_advice::{check_then_insert_fix, duplicate_key_sentences};
-use super::sql_text::normalize_sql;
+use super::lock_origin::statement_that_took;
+use super::sql_text::{normalize_sql, shorten_sql};
 
 /// One edge of the deadlock's wait-for cycle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -27,6 +28,11 @@ pub struct DeadlockEdge {
     /// The holder was deduced, not read: in a two-transaction deadlock whose
     /// holder's locks were not printed (before MySQL 8.0.18) it can only be the other one.
     pub inferred: bool,
+    /// The holder's earlier statement that most likely took the lock waited for: the first
+    /// of its transaction, in its session's statement history read live, that locks rows
+    /// of that table. `null` from a print alone, or when no earlier statement names it.
+    #[serde(default)]
+    pub holder_statement: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -294,6 +300,7 @@ fn wait_edges(deadlock: &Deadlock) -> Vec<DeadlockEdge> {
                         describe_lock(held)
                     )),
                     inferred: false,
+                    holder_statement: statement_that_took(holder, wanted).map(|e| e.sql.clone()),
                 });
                 found = true;
             }
@@ -306,12 +313,17 @@ fn wait_edges(deadlock: &Deadlock) -> Vec<DeadlockEdge> {
                 [only] if !only.holds_printed || !deadlock.too_deep => Some(only.number),
                 _ => None,
             };
+            let holder_statement = holder
+                .and_then(|n| trxs.iter().find(|t| t.number == n))
+                .and_then(|t| statement_that_took(t, wanted))
+                .map(|e| e.sql.clone());
             edges.push(DeadlockEdge {
                 waiter: waiter.number,
                 holder,
                 waits_for: format!("{} on {}", describe_mode(wanted), describe_lock(wanted)),
                 held_lock: None,
                 inferred: holder.is_some(),
+                holder_statement,
             });
         }
     }
@@ -391,12 +403,50 @@ fn diagnose(
         diagnosis.kind,
         DiagnosisKind::TooDeep | DiagnosisKind::Unknown
     ) {
-        for sentence in duplicate_key_sentences(deadlock, edges, indexes) {
+        let sentences = duplicate_key_sentences(deadlock, edges, indexes)
+            .into_iter()
+            .chain(earlier_statement_sentences(deadlock, edges));
+        for sentence in sentences {
             diagnosis.text.push(' ');
             diagnosis.text.push_str(&sentence);
         }
     }
     diagnosis
+}
+
+/// "T2 (thread 4, …) had locked shop.payments earlier, with: UPDATE payments …" for each
+/// edge whose holder's statement history names the statement that took the lock.
+fn earlier_statement_sentences(deadlock: &Deadlock, edges: &[DeadlockEdge]) -> Vec<String> {
+    let mut sentences = Vec::new();
+    for edge in edges {
+        let (Some(number), Some(sql)) = (edge.holder, &edge.holder_statement) else {
+            continue;
+        };
+        let holder = deadlock.transactions.iter().find(|t| t.number == number);
+        let waiter = deadlock
+            .transactions
+            .iter()
+            .find(|t| t.number == edge.waiter);
+        let (Some(holder), Some(wanted)) = (holder, waiter.and_then(|w| w.waits_for.as_ref()))
+        else {
+            continue;
+        };
+        let ago = holder
+            .statement_history
+            .iter()
+            .flatten()
+            .find(|e| &e.sql == sql)
+            .and_then(|e| e.started_secs_ago)
+            .map(|s| format!(" (started {s} s before lockdiag read its history)"))
+            .unwrap_or_default();
+        sentences.push(format!(
+            "{} had locked {} earlier in its transaction, with: {}{ago}; the print shows only its last statement.",
+            trx_label(holder),
+            qualified_table(wanted),
+            shorten_sql(sql, 160)
+        ));
+    }
+    sentences
 }
 
 /// The diagnosis of the deadlock's shape (before what its duplicate-key checks add).

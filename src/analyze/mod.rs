@@ -8,6 +8,7 @@ pub mod duplicates;
 pub mod history;
 pub mod index_advice;
 pub mod kill;
+pub mod lock_origin;
 pub mod metadata;
 pub mod record;
 pub mod report;

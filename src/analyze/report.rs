@@ -56,6 +56,14 @@ impl DeadlockReport {
         self
     }
 
+    /// Analysed again after its transactions' statement histories were read (live): the
+    /// diagnosis then names the earlier statements that took the held locks.
+    pub fn analysed_again(mut self) -> Self {
+        self.analysis =
+            analyze_deadlock_knowing(&self.deadlock, self.indexes.as_deref().unwrap_or(&[]));
+        self
+    }
+
     /// The timestamp's RFC 3339 form: its printed zone, else the server's (`None`: unknown).
     pub fn in_server_zone(mut self, server_utc_offset_secs: Option<i64>) -> Self {
         if self.timestamp_rfc3339.is_none() {

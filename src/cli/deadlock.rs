@@ -8,7 +8,6 @@ use std::path::Path;
 use anyhow::{anyhow, bail, Result};
 
 use crate::analyze::history::DeadlockHistory;
-use crate::analyze::index_advice::indexes_of_deadlock;
 use crate::analyze::record::deadlock_key;
 use crate::analyze::timeouts::TimeoutHistory;
 use crate::analyze::views::{DeadlockOrigin, DeadlocksView, TimeoutsSection};
@@ -20,10 +19,10 @@ use crate::parse::{
     JsonSinkText, LogEntry,
 };
 use crate::render::View;
+use crate::source::pfs_error_log;
 use crate::source::query::QueryError;
 use crate::source::snapshot_file::{read_snapshot, snapshots_in};
 use crate::source::text::{open_stream, read_text};
-use crate::source::{catalog, pfs_error_log};
 
 use crate::source::server::Server;
 
@@ -58,22 +57,10 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
                 ));
                 return Ok(super::EXIT_ERROR);
             };
-            let mut status = parse_innodb_status(text);
-            if let Some(deadlock) = &mut status.latest_deadlock {
-                // What its sessions ran before: the print shows each one's last statement only.
-                let caps = server.caps();
-                crate::source::history::attach_to_deadlock(
-                    server.pool(),
-                    caps.server.flavour,
-                    caps.server.performance_schema,
-                    server.query_timeout(),
-                    deadlock,
-                )
-                .await;
-            }
+            let status = parse_innodb_status(text);
             let mut view = latest(status, "server".into(), None, state.server.utc_offset_secs)?;
             view.sources = Some(state.sources.clone());
-            with_index_definitions(view, server).await
+            seen_live(view, server).await
         }
         Input::Files => match (&job.error_log, &job.file) {
             (Some(path), _) => {
@@ -115,35 +102,19 @@ pub async fn run(job: &DeadlockJob, input: Input<'_>, out: &Output) -> Result<i3
     Ok(EXIT_OK)
 }
 
-/// The listed deadlocks analysed again knowing their indexes' definitions from the
-/// catalog; when those cannot be read, said, and the advice stays conditional.
-async fn with_index_definitions(mut view: DeadlocksView, server: &Server) -> DeadlocksView {
+/// The listed deadlocks with what the server adds while their sessions are still there
+/// (earlier statements, index definitions), analysed again.
+async fn seen_live(mut view: DeadlocksView, server: &Server) -> DeadlocksView {
     let Some(reports) = view.deadlocks.take() else {
         return view;
     };
     let mut known = Vec::with_capacity(reports.len());
     for report in reports {
-        let names = indexes_of_deadlock(&report.deadlock);
-        if names.is_empty() {
-            known.push(report);
-            continue;
+        let (report, unread) = crate::act::enrich::deadlock_seen_live(server, report).await;
+        if let Some(unread) = unread {
+            super::output::note(&unread);
         }
-        let read = catalog::index_definitions(
-            server.pool(),
-            server.flavour(),
-            &names,
-            server.query_timeout(),
-        )
-        .await;
-        match read {
-            Ok(indexes) => known.push(report.knowing_indexes(indexes)),
-            Err(e) => {
-                super::output::note(&format!(
-                    "cannot read the definitions of the deadlock's indexes from information_schema.STATISTICS: {e}; the fix does not assume whether they are unique"
-                ));
-                known.push(report);
-            }
-        }
+        known.push(report);
     }
     view.deadlocks = Some(known);
     view

@@ -420,6 +420,19 @@ pub fn deadlock_transactions_carry_their_statements(ctx: &Ctx) {
             "{held_by} not in {history:?}"
         );
         assert!(!t["query"].as_str().unwrap().starts_with(held_by));
+        // …and the edge from the other transaction to this one names it.
+        let edge = d["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["holder"] == t["number"])
+            .unwrap_or_else(|| panic!("no edge to {t:#}"));
+        assert!(
+            edge["holder_statement"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(held_by)),
+            "{edge:#}"
+        );
     }
     ctx.kill(&ids);
 }

@@ -204,3 +204,128 @@ pub fn record_enables_statement_history_for_its_run(ctx: &Ctx) {
         "no snapshot carries the root's statements: {log}"
     );
 }
+
+/// `record --enable-statement-history` keeps a payments ↔ reservations deadlock with what
+/// the print cannot say: each transaction's earlier UPDATE (the one that took the lock the
+/// other waited for), named on the edge and in the diagnosis, and the definitions of the
+/// indexes its locks name (read while recording); the consumers are off again afterwards.
+pub fn record_keeps_deadlocks_with_their_statements(ctx: &Ctx) {
+    let _off = HistoryConsumer::set(ctx, false);
+    let dir = ctx.server.dir.join("record-deadlock-history");
+    let recorder =
+        crate::record::spawn_recorder(ctx, &dir, &["--enable-statement-history", "--for", "7s"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(consumer_on(ctx), "the recorder turned the consumer on");
+    let (mut webhook, mut refund) = (ctx.conn(), ctx.conn());
+    let threads = [u64::from(webhook.id()), u64::from(refund.id())];
+    let first = [
+        "UPDATE payments SET status='CAPTURED' WHERE payment_id=2993",
+        "UPDATE reservations SET status='RELEASED' WHERE reservation_id=916191",
+    ];
+    for (conn, sql) in [(&mut webhook, first[0]), (&mut refund, first[1])] {
+        ctx.exec(conn, "BEGIN");
+        ctx.exec(conn, sql);
+    }
+    let pending_webhook = ctx.spawn(
+        webhook,
+        &["UPDATE reservations SET status='CONFIRMED' WHERE reservation_id=916191"],
+    );
+    ctx.wait_for_waiters(1);
+    let pending_refund = ctx.spawn(
+        refund,
+        &["UPDATE payments SET status='REFUNDED' WHERE payment_id=2993"],
+    );
+    assert_eq!(
+        crate::deadlocks::deadlock_victims(ctx, vec![pending_webhook, pending_refund]),
+        1
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    ctx.kill(&[threads[0] as u32, threads[1] as u32]);
+    let out = recorder.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    assert!(!consumer_on(ctx), "back off after the run: {log}");
+    let lines = std::fs::read_to_string(dir.join("deadlocks.jsonl")).unwrap();
+    let deadlock: Value = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .inspect(|d| crate::schema_check::validate("deadlocks-line", d))
+        .find(|d| {
+            d["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|t| t["thread_id"].as_u64())
+                .filter(|t| threads.contains(t))
+                .count()
+                == 2
+        })
+        .unwrap_or_else(|| panic!("the deadlock is not kept: {lines}\n{log}"));
+    for t in deadlock["transactions"].as_array().unwrap() {
+        let earlier = if t["thread_id"] == threads[0] {
+            first[0]
+        } else {
+            first[1]
+        };
+        let history: Vec<&str> = t["statement_history"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no history: {t:#}\n{log}"))
+            .iter()
+            .filter_map(|e| e["sql"].as_str())
+            .collect();
+        assert!(history.contains(&earlier), "{earlier} not in {history:?}");
+    }
+    let edges = deadlock["edges"].as_array().unwrap();
+    for earlier in first {
+        assert!(
+            edges.iter().any(|e| e["holder_statement"] == earlier),
+            "no edge names {earlier}: {edges:#?}"
+        );
+        assert!(
+            deadlock["diagnosis"]["text"]
+                .as_str()
+                .unwrap()
+                .contains(earlier),
+            "{:#}",
+            deadlock["diagnosis"]
+        );
+    }
+    let indexes = deadlock["indexes"]
+        .as_array()
+        .expect("index definitions read live");
+    assert!(
+        indexes
+            .iter()
+            .any(|i| i["table"] == "payments" && i["index"] == "PRIMARY"),
+        "{indexes:#?}"
+    );
+}
+
+/// A SIGKILLed `record --enable-statement-history` cannot turn the consumers back off; it
+/// left a note in its directory, and the next recorder there (without the flag) turns
+/// them off and removes the note.
+pub fn killed_recorder_leaves_consumers_to_the_next(ctx: &Ctx) {
+    let _off = HistoryConsumer::set(ctx, false);
+    let dir = ctx.server.dir.join("record-killed-history");
+    let mut killed = crate::record::spawn_recorder(ctx, &dir, &["--enable-statement-history"]);
+    let marker = dir.join("statement-history.enabled");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(marker.exists() && consumer_on(ctx)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(marker.exists(), "no note of the consumers turned on");
+    killed.kill().unwrap(); // SIGKILL: no restore
+    killed.wait().unwrap();
+    assert!(consumer_on(ctx), "left on by the killed recorder");
+    let next = crate::record::spawn_recorder(ctx, &dir, &["--for", "2s"]);
+    let out = next.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("\"event\":\"statement-history-left-on\"")
+            && log.contains("\"event\":\"statement-history-restored\""),
+        "{log}"
+    );
+    assert!(!consumer_on(ctx), "turned off by the next recorder: {log}");
+    assert!(!marker.exists(), "the note is removed once restored");
+}

@@ -46,6 +46,14 @@ const TESTS: &[Test] = &[
         history::record_enables_statement_history_for_its_run,
     ),
     (
+        "history_killed_recorder_consumers_restored",
+        history::killed_recorder_leaves_consumers_to_the_next,
+    ),
+    (
+        "history_record_keeps_deadlock_statements",
+        history::record_keeps_deadlocks_with_their_statements,
+    ),
+    (
         "waits_holder_without_session",
         waits::holder_without_session_is_reported,
     ),

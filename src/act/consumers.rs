@@ -1,0 +1,224 @@
+//! `record --enable-statement-history`: the one server setting lockdiag changes. It turns
+//! the statement-history consumers on for its run and back off at the end — and, because
+//! a recorder can be SIGKILLed or crash before its end, it notes on disk what it turned
+//! on (`DIR/statement-history.enabled`) until it has turned it back off: the next
+//! recorder in that directory then turns off what the killed one left on.
+
+use std::path::{Path, PathBuf};
+
+use crate::source::server::Server;
+use crate::source::snapshot_file::write_atomically;
+
+use super::record::EventLog;
+
+/// The note of consumers turned on and not yet turned back off, in the record directory.
+pub fn marker_path(dir: &Path) -> PathBuf {
+    dir.join("statement-history.enabled")
+}
+
+/// What a marker holds: the server it was written for and the consumers turned on.
+#[derive(Debug, PartialEq)]
+struct LeftOn {
+    server: String,
+    consumers: Vec<String>,
+}
+
+fn marker_text(server: &str, consumers: &[String]) -> String {
+    let mut text = String::from(
+        "# lockdiag record turned these performance_schema consumers on; until this file is\n\
+         # gone they have not been turned back off. The next `lockdiag record` in this\n\
+         # directory turns them off (or: UPDATE performance_schema.setup_consumers SET\n\
+         # ENABLED = 'NO' WHERE NAME IN (…)).\n",
+    );
+    text.push_str(&format!("server={server}\n"));
+    for consumer in consumers {
+        text.push_str(consumer);
+        text.push('\n');
+    }
+    text
+}
+
+fn read_marker(text: &str) -> Option<LeftOn> {
+    let mut server = None;
+    let mut consumers = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.strip_prefix("server=") {
+            Some(name) => server = Some(name.to_string()),
+            // Only consumer names are ever turned off: nothing else the file may say.
+            None if line.starts_with("events_")
+                && line.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                consumers.push(line.to_string())
+            }
+            None => {}
+        }
+    }
+    Some(LeftOn {
+        server: server?,
+        consumers,
+    })
+}
+
+/// The server's name as the marker keeps it: the consumers are turned off only on the
+/// server that had them turned on.
+fn server_name(server: &Server) -> String {
+    let info = &server.caps().server;
+    format!(
+        "{}@{}",
+        info.hostname.as_deref().unwrap_or("?"),
+        server.config().address()
+    )
+}
+
+/// At the first connection: the consumers an earlier recorder in `dir` turned on and could
+/// not turn back off. With `--enable-statement-history` they are adopted (returned, turned
+/// off at this run's end); without, they are turned off now. Said in the log either way.
+pub(super) async fn left_on_by_an_earlier_run(
+    server: &Server,
+    dir: &Path,
+    adopt: bool,
+    log: &EventLog<'_>,
+) -> Vec<String> {
+    let path = marker_path(dir);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let Some(left) = read_marker(&text).filter(|l| !l.consumers.is_empty()) else {
+        let _ = std::fs::remove_file(&path);
+        return Vec::new();
+    };
+    if left.server != server_name(server) {
+        log.event(
+            "statement-history-left-on-elsewhere",
+            &[
+                ("server", left.server),
+                ("consumers", left.consumers.join(",")),
+                ("path", path.display().to_string()),
+            ],
+        );
+        return Vec::new();
+    }
+    log.event(
+        "statement-history-left-on",
+        &[
+            ("consumers", left.consumers.join(",")),
+            ("by", "an earlier recorder that did not end cleanly".into()),
+        ],
+    );
+    if adopt {
+        return left.consumers;
+    }
+    restore(Some(server), dir, &left.consumers, log).await;
+    Vec::new()
+}
+
+/// Turns the statement-history consumers on; returns those to turn off at the end (the
+/// ones it changed, and `adopted` from an earlier run), noted on disk first.
+pub(super) async fn enable(
+    server: &Server,
+    dir: &Path,
+    adopted: Vec<String>,
+    log: &EventLog<'_>,
+) -> Vec<String> {
+    let caps = server.caps();
+    let mut to_restore = adopted;
+    match crate::source::history::enable_consumers(
+        server.pool(),
+        caps.server.flavour,
+        server.query_timeout(),
+    )
+    .await
+    {
+        Ok(changed) => {
+            log.event(
+                "statement-history-enabled",
+                &[("consumers_turned_on", changed.join(","))],
+            );
+            to_restore.extend(changed);
+        }
+        Err(e) => log.event("statement-history-not-enabled", &[("error", e.to_string())]),
+    }
+    to_restore.sort();
+    to_restore.dedup();
+    if !to_restore.is_empty() {
+        let text = marker_text(&server_name(server), &to_restore);
+        if let Err(e) = write_atomically(&marker_path(dir), text.as_bytes()) {
+            log.event(
+                "write-failed",
+                &[
+                    ("error", format!("{e:#}")),
+                    ("what", "the note of the consumers turned on".into()),
+                ],
+            );
+        }
+    }
+    to_restore
+}
+
+/// Turns back off what [`enable`] turned on and removes the note; says when it cannot.
+pub(super) async fn restore(
+    server: Option<&Server>,
+    dir: &Path,
+    changed: &[String],
+    log: &EventLog<'_>,
+) {
+    let result = match server {
+        Some(server) => crate::source::history::restore_consumers(
+            server.pool(),
+            server.caps().server.flavour,
+            server.query_timeout(),
+            changed,
+        )
+        .await
+        .map_err(|e| e.to_string()),
+        None => Err("not connected to the server at the end".into()),
+    };
+    match result {
+        Ok(()) => {
+            let _ = std::fs::remove_file(marker_path(dir));
+            log.event(
+                "statement-history-restored",
+                &[("consumers_turned_off", changed.join(","))],
+            )
+        }
+        Err(error) => log.event(
+            "statement-history-not-restored",
+            &[
+                ("consumers_left_on", changed.join(",")),
+                ("error", error),
+                ("noted_in", marker_path(dir).display().to_string()),
+            ],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_reads_back_and_names_nothing_but_consumers() {
+        let consumers = vec![
+            "events_statements_current".to_string(),
+            "events_statements_history".to_string(),
+        ];
+        let text = marker_text("db1@/run/mysqld.sock", &consumers);
+        assert_eq!(
+            read_marker(&text),
+            Some(LeftOn {
+                server: "db1@/run/mysqld.sock".into(),
+                consumers: consumers.clone()
+            })
+        );
+        let hostile = format!("{text}x'; DROP TABLE t; --\nevents_x WHERE 1\n");
+        assert_eq!(read_marker(&hostile).unwrap().consumers, consumers);
+        assert_eq!(
+            read_marker("events_statements_history\n"),
+            None,
+            "no server line"
+        );
+    }
+}
