@@ -303,6 +303,77 @@ pub fn a_full_disk_loses_no_deadlock(ctx: &Ctx) {
     assert_eq!(dir_mode & 0o777, 0o700);
 }
 
+/// One Percona `innodb_print_lock_wait_timeout_info` entry (5.7 prefix), thread `thread`
+/// blocked by thread 40.
+fn percona_timeout_entry(thread: u32) -> String {
+    let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+    format!(
+        "{stamp} {thread} [Note] InnoDB: Lock wait timeout info:\n\
+         Requested thread id: {thread}\n\
+         Requested trx id: {}\n\
+         Requested query: INSERT INTO paid_events (order_id, payment_key) VALUES ({thread}, 'pk_{thread}')\n\
+         Total blocking transactions count: 1\n\
+         Blocking transaction number: 1\n\
+         Blocking thread id: 40\n\
+         Blocking query id: 77\n\
+         Blocking trx id: 5120\n",
+        900_000 + thread
+    )
+}
+
+/// A burst of 30 Percona lock wait timeouts in a followed log, half of them while the
+/// record directory's disk is full: every one is in lock-wait-timeouts.jsonl once, as a
+/// whole line, after the disk has room again; the full disk was said.
+pub fn a_timeout_burst_on_a_full_disk_loses_none(ctx: &Ctx) {
+    let disk = SmallDisk::mount(ctx.server.dir.join("small-disk-timeouts"), "2m");
+    let dir = disk.path.join("record");
+    let log_path = ctx.server.dir.join("percona-burst.log");
+    std::fs::write(&log_path, "").unwrap();
+    let recorder = spawn_recorder(
+        ctx,
+        &dir,
+        &[
+            "--on-trx-age",
+            "1h",
+            "--for",
+            "9s",
+            "--error-log",
+            log_path.to_str().unwrap(),
+        ],
+    );
+    let append = |threads: std::ops::Range<u32>| {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        for thread in threads {
+            std::io::Write::write_all(&mut file, percona_timeout_entry(thread).as_bytes()).unwrap();
+        }
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    append(1000..1015);
+    std::thread::sleep(Duration::from_millis(1500));
+    let filler = disk.fill();
+    append(1015..1030);
+    std::thread::sleep(Duration::from_millis(2500));
+    let path = dir.join("lock-wait-timeouts.jsonl");
+    let during = json_lines(&path).len();
+    std::fs::remove_file(&filler).unwrap();
+    let out = recorder.wait_with_output().unwrap();
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("\"event\":\"write-failed\""), "{log}");
+    // The first half fit; of the second, only what the file's last page still held.
+    assert!((15..30).contains(&during), "{during} lines on a full disk: {log}");
+    let mut threads: Vec<u64> = json_lines(&path)
+        .iter()
+        .inspect(|t| crate::schema_check::validate("lock-wait-timeouts-line", t))
+        .map(|t| t["thread_id"].as_u64().expect("thread_id"))
+        .collect();
+    threads.sort_unstable();
+    assert_eq!(threads, (1000..1030).collect::<Vec<u64>>(), "{log}");
+}
+
 /// A recorder killed mid-append left half a line: the next one repairs it; a second
 /// recorder on the same directory is refused (exit 2, naming the first); the running
 /// recorder's command line holds no password.

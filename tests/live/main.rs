@@ -221,6 +221,10 @@ const TESTS: &[Test] = &[
     ),
     ("edges_full_disk", edges::a_full_disk_loses_no_deadlock),
     (
+        "edges_timeout_burst_full_disk",
+        edges::a_timeout_burst_on_a_full_disk_loses_none,
+    ),
+    (
         "edges_one_recorder_per_directory",
         edges::one_recorder_per_directory_and_no_password_in_argv,
     ),
