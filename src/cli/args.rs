@@ -125,7 +125,7 @@ pub struct Cli {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
-    /// Output format: table, json, dot, mermaid (waits, deadlock), prometheus (snapshot).
+    /// Output format: table, json, dot, mermaid, svg (waits, deadlock; svg also status), prometheus (snapshot).
     #[arg(long, global = true, value_parser = format_value(), ignore_case = true, hide_possible_values = true, value_name = "FORMAT", help_heading = "Output")]
     pub format: Option<Format>,
 

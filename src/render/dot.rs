@@ -1,6 +1,5 @@
 //! Graphviz DOT: `lockdiag … --format dot | dot -Tsvg > graph.svg`.
 
-use crate::analyze::sql_text::shorten_sql;
 use crate::model::PrintedTransaction;
 
 use crate::analyze::DeadlockReport;
@@ -45,20 +44,7 @@ fn quote(text: &str) -> String {
 }
 
 fn trx_node_label(t: &PrintedTransaction) -> String {
-    let mut label = format!("T{}", t.number);
-    if let Some(id) = t.thread_id {
-        label.push_str(&format!(" · thread {id}"));
-    }
-    if let (Some(u), Some(h)) = (&t.user, &t.host) {
-        label.push_str(&format!("\n{u}@{h}"));
-    }
-    if let Some(q) = &t.query {
-        label.push_str(&format!("\n{}", shorten_sql(q, 60)));
-    }
-    if t.rolled_back {
-        label.push_str("\n(rolled back)");
-    }
-    label
+    super::text::transaction_label_lines(t, 60).join("\n")
 }
 
 /// One digraph per deadlock, as clusters of one graph.
@@ -126,17 +112,7 @@ pub fn waits(analysis: &crate::analyze::WaitAnalysis) -> String {
         ));
     }
     for w in &analysis.waits {
-        let object = format!(
-            "{}.{}",
-            w.schema.as_deref().unwrap_or("?"),
-            w.table.as_deref().unwrap_or("?")
-        );
-        let label = format!(
-            "{} {} {object}\n{}s",
-            w.kind.as_str(),
-            w.lock_mode,
-            w.wait_secs
-        );
+        let label = format!("{}\n{}s", super::text::wait_label(w), w.wait_secs);
         out.push_str(&format!(
             "  t{} -> t{} [label={}];\n",
             w.waiting_thread_id,

@@ -111,20 +111,10 @@ pub fn waits(analysis: &crate::analyze::WaitAnalysis) -> String {
         ));
     }
     for w in &analysis.waits {
-        let object = format!(
-            "{}.{}",
-            w.schema.as_deref().unwrap_or("?"),
-            w.table.as_deref().unwrap_or("?")
-        );
         out.push_str(&format!(
             "  t{} -->|{}| t{}\n",
             w.waiting_thread_id,
-            label(&format!(
-                "{} {} {object} {}s",
-                w.kind.as_str(),
-                w.lock_mode,
-                w.wait_secs
-            )),
+            label(&format!("{} {}s", super::text::wait_label(w), w.wait_secs)),
             w.blocking_thread_id
         ));
     }

@@ -8,6 +8,8 @@ pub mod junit;
 pub mod mermaid;
 pub mod prometheus;
 pub mod schema;
+pub mod svg;
+mod svg_layout;
 pub mod table;
 pub mod text;
 
@@ -31,10 +33,12 @@ pub enum Format {
     Mermaid,
     /// Prometheus text format (`snapshot` only), for node_exporter's textfile collector.
     Prometheus,
+    /// A drawing of the graphs (waits, deadlocks, status's waits), made in-process.
+    Svg,
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 5] = ["table", "json", "dot", "mermaid", "prometheus"];
+    pub const NAMES: [&'static str; 6] = ["table", "json", "dot", "mermaid", "prometheus", "svg"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -43,6 +47,7 @@ impl Format {
             Format::Dot => "dot",
             Format::Mermaid => "mermaid",
             Format::Prometheus => "prometheus",
+            Format::Svg => "svg",
         }
     }
 }
@@ -57,6 +62,7 @@ impl std::str::FromStr for Format {
             "dot" => Format::Dot,
             "mermaid" => Format::Mermaid,
             "prometheus" => Format::Prometheus,
+            "svg" => Format::Svg,
             _ => {
                 return Err(format!(
                     "unknown format {text:?}: one of {}",
@@ -177,12 +183,13 @@ pub trait Renderer: Sync {
 }
 
 /// Every format, the preferred first.
-pub static RENDERERS: [&dyn Renderer; 5] = [
+pub static RENDERERS: [&dyn Renderer; 6] = [
     &table::Tables,
     &json::Json,
     &dot::Dot,
     &mermaid::Mermaid,
     &prometheus::Prometheus,
+    &svg::Svg,
 ];
 
 /// Renders a view in a format, or says the pair is unsupported.

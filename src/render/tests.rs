@@ -15,6 +15,7 @@ use crate::model::{
     TrxState, WaitKind,
 };
 
+use super::svg_layout;
 use super::*;
 
 #[path = "../../tests/support/schema_check.rs"]
@@ -214,6 +215,7 @@ fn every_view_in_every_format_it_supports() {
             Format::Dot,
             Format::Mermaid,
             Format::Prometheus,
+            Format::Svg,
         ] {
             let result = render(view, format, &TableStyle::plain());
             assert_eq!(
@@ -373,4 +375,355 @@ fn dupes_report_renders() {
     schema_check::validate_document(&json);
     assert_eq!(json["kind"], "dupes");
     assert_eq!(json["groups"][0]["key"][0], HOSTILE);
+}
+
+// --- svg ---
+
+/// A name a server stores as readily as any other, in HTML's words.
+const SCRIPT: &str = "<img src=x onerror=alert(1)>";
+
+/// The elements an SVG of ours may hold: anything else came in through a name.
+const SVG_ELEMENTS: [&str; 9] = [
+    "svg", "defs", "marker", "path", "rect", "text", "g", "title", "?xml",
+];
+
+/// Every tag one of ours, every reference one to our own markers.
+fn assert_only_our_markup(svg: &str) {
+    for tag in svg.split('<').skip(1) {
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+            .collect();
+        assert!(SVG_ELEMENTS.contains(&name.as_str()), "<{name} in {svg}");
+    }
+    assert!(!svg.contains("href"), "{svg}");
+    for reference in svg.split("url(").skip(1) {
+        assert!(reference.starts_with("#lockdiag-arrow"), "{reference}");
+    }
+    assert!(!svg.contains('\u{1b}'));
+}
+
+/// The numbers of an element's attributes (`x`, `y`, `width`, `height`).
+fn rect_of(line: &str) -> svg_layout::Rect {
+    let attr = |name: &str| -> f64 {
+        let start = line.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        line[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    svg_layout::Rect {
+        x: attr("x"),
+        y: attr("y"),
+        w: attr("width"),
+        h: attr("height"),
+    }
+}
+
+/// Edge labels overlap neither each other nor a box.
+fn assert_labels_apart(svg: &str) {
+    let boxes: Vec<_> = svg
+        .lines()
+        .filter(|l| l.starts_with("<rect") && l.contains(" rx="))
+        .map(rect_of)
+        .collect();
+    let labels: Vec<_> = svg
+        .lines()
+        .filter(|l| l.starts_with("<rect") && l.contains("fill-opacity"))
+        .map(rect_of)
+        .collect();
+    for (i, label) in labels.iter().enumerate() {
+        for other in labels[i + 1..].iter().chain(&boxes) {
+            assert!(!label.overlaps(other), "{label:?} over {other:?}");
+        }
+    }
+}
+
+/// A lock on row `key` of `table`, as a deadlock print shows it.
+fn row_lock(table: &str, key: i64) -> crate::model::Lock {
+    use crate::model::{FieldValue, GapMode, Lock, LockMode, LockType, LockedRecord, RecordField};
+    Lock {
+        lock_type: LockType::Record,
+        schema: Some("shop".into()),
+        table: table.into(),
+        index: Some("PRIMARY".into()),
+        mode: LockMode::X,
+        gap_mode: GapMode::RecNotGap,
+        records: vec![LockedRecord {
+            heap_no: key as u64,
+            supremum: false,
+            fields: vec![RecordField {
+                position: 0,
+                len: Some(4),
+                hex: None,
+                cut: false,
+                value: Some(FieldValue::Int(key)),
+            }],
+        }],
+        ..Lock::default()
+    }
+}
+
+/// `n` transactions in a ring, each holding a row of its own table and waiting for
+/// the next one's; the last rolled back.
+fn ring_deadlock(tables: &[&str]) -> DeadlockReport {
+    let n = tables.len();
+    let transactions = (0..n)
+        .map(|i| {
+            let mut waits = row_lock(tables[(i + 1) % n], ((i + 1) % n) as i64 * 10 + 10);
+            waits.waiting = true;
+            crate::model::PrintedTransaction {
+                number: i as u32 + 1,
+                thread_id: Some(20 + i as u64),
+                user: Some("app".into()),
+                host: Some("10.0.0.5".into()),
+                query: Some(format!(
+                    "UPDATE `{}` SET n = n + 1 WHERE id = 1",
+                    tables[(i + 1) % n]
+                )),
+                rolled_back: i + 1 == n,
+                holds: vec![row_lock(tables[i], i as i64 * 10 + 10)],
+                holds_printed: true,
+                waits_for: Some(waits),
+                ..Default::default()
+            }
+        })
+        .collect();
+    DeadlockReport::new(crate::model::Deadlock {
+        timestamp: Some("2026-11-29 06:00:00".into()),
+        victim: Some(n as u32),
+        transactions,
+        ..Default::default()
+    })
+}
+
+/// Sessions 1 and 2 idle in transaction, the others running `UPDATE`; `waits` as
+/// (waiter, blocker, table, seconds).
+fn waits_between(waits: &[(u64, u64, &str, u64)]) -> crate::analyze::WaitAnalysis {
+    let mut ids: Vec<u64> = waits.iter().flat_map(|w| [w.0, w.1]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let state = LiveState {
+        sessions: ids
+            .iter()
+            .map(|&id| Session {
+                thread_id: id,
+                user: "app".into(),
+                host: "10.0.0.5".into(),
+                command: if id <= 2 {
+                    SessionCommand::Sleep
+                } else {
+                    SessionCommand::Query
+                },
+                time_secs: 30 + id,
+                info: (id > 2).then(|| format!("UPDATE t SET n = {id} WHERE id = 1")),
+                ..Session::default()
+            })
+            .collect(),
+        transactions: ids
+            .iter()
+            .map(|&id| Transaction {
+                trx_id: format!("{}", 1000 + id),
+                thread_id: id,
+                age_secs: 60,
+                ..Transaction::default()
+            })
+            .collect(),
+        row_waits: waits
+            .iter()
+            .map(|&(waiter, blocker, table, secs)| LockWait {
+                waiting_thread_id: waiter,
+                blocking_thread_id: blocker,
+                kind: WaitKind::Row,
+                waiting_trx_id: Some(format!("{}", 1000 + waiter)),
+                blocking_trx_id: Some(format!("{}", 1000 + blocker)),
+                schema: Some("shop".into()),
+                table: Some(table.into()),
+                index: Some("PRIMARY".into()),
+                lock_mode: "X,REC_NOT_GAP".into(),
+                blocking_lock_mode: Some("X,REC_NOT_GAP".into()),
+                blocking_lock_status: Some(LockStatus::Granted),
+                lock_data: Some("1".into()),
+                wait_secs: secs,
+            })
+            .collect(),
+        ..LiveState::default()
+    };
+    analyze_waits(&state)
+}
+
+#[test]
+fn xml_escape_leaves_no_markup_and_no_control_characters() {
+    assert_eq!(
+        svg::xml_escape("a&b\"c'<d>\n\t\u{1b}[31m\u{FFFF}"),
+        "a&amp;b&quot;c&#39;&lt;d&gt;  \u{FFFD}[31m\u{FFFD}"
+    );
+}
+
+#[test]
+fn svg_hostile_names_are_only_text() {
+    let report = ring_deadlock(&[SCRIPT, "a&b\"c"]);
+    let waits = waits_between(&[(5, 1, SCRIPT, 12), (6, 1, "a&b\"c", 3)]);
+    for svg in [svg::deadlock_svg(&report), svg::waits_svg(&waits)] {
+        assert_only_our_markup(&svg);
+        assert!(!svg.contains("<img") && !svg.contains("a&b"), "{svg}");
+        assert!(svg.contains("&lt;img src=x onerror=alert(1)&gt;"), "{svg}");
+        assert!(svg.contains("a&amp;b&quot;c"), "{svg}");
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(!svg.contains("<?xml"), "embeddable: no declaration");
+    }
+    // Through the view and its renderer too (a status text with hostile names, control characters).
+    for view in [
+        View::Deadlocks(deadlock_view()),
+        View::Waits(waits_view(&state(), analyze_waits(&state()))),
+    ] {
+        let text = plain(&view, Format::Svg);
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg "));
+        assert_only_our_markup(&text);
+    }
+}
+
+#[test]
+fn svg_deadlock_cycle_edges_are_red_and_labels_apart() {
+    let red_edge = "stroke=\"#c62828\" stroke-width=\"2.4\"";
+    for n in 2..=4 {
+        let tables: Vec<String> = (1..=n).map(|i| format!("table_number_{i}")).collect();
+        let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+        let report = ring_deadlock(&names);
+        assert_eq!(report.analysis.cycle.len(), n, "{n}: {:?}", report.analysis);
+        let svg = svg::deadlock_svg(&report);
+        assert_eq!(svg.matches(red_edge).count(), n, "{n} transactions: {svg}");
+        assert_eq!(svg.matches("marker-end=").count(), n);
+        assert_eq!(svg.matches("✗ rolled back").count(), 1);
+        for table in &tables {
+            assert!(svg.contains(&format!("shop.{table} PRIMARY")), "{table}");
+        }
+        assert_labels_apart(&svg);
+    }
+    // The captures: a 2-way and a 3-way cycle.
+    for (text, n) in [
+        (
+            include_str!("../../fixtures/live/payments-reservations.status.txt"),
+            2,
+        ),
+        (
+            include_str!("../../fixtures/live/three-way-cycle.status.txt"),
+            3,
+        ),
+    ] {
+        let report = DeadlockReport::latest_in(Some(text), None).unwrap();
+        let svg = svg::deadlock_svg(&report);
+        assert_eq!(svg.matches(red_edge).count(), n);
+        assert_labels_apart(&svg);
+    }
+}
+
+#[test]
+fn svg_waits_draws_a_session_with_two_blockers_once() {
+    // 3 waits for both idle roots 1 and 2; 4 waits for 3.
+    let analysis = waits_between(&[(3, 1, "a", 10), (3, 2, "b", 10), (4, 3, "c", 5)]);
+    let svg = svg::waits_svg(&analysis);
+    assert_eq!(svg.matches(">thread 3 · app<").count(), 1, "{svg}");
+    assert_eq!(svg.matches("marker-end=").count(), 3, "one arrow per wait");
+    for table in ["shop.a", "shop.b", "shop.c"] {
+        assert!(
+            svg.contains(&format!("row X,REC_NOT_GAP {table}")),
+            "{table}"
+        );
+    }
+    assert_eq!(svg.matches("ROOT BLOCKER · idle in trx").count(), 2);
+    assert_eq!(
+        svg.matches("stroke=\"#c62828\" stroke-width=\"3\"").count(),
+        2
+    );
+    assert_labels_apart(&svg);
+    assert_only_our_markup(&svg);
+}
+
+#[test]
+fn svg_waits_folds_beyond_twenty_waiters() {
+    // 25 sessions wait for root 1, session k for k seconds: the 20 longest are drawn.
+    let waits: Vec<(u64, u64, &str, u64)> = (3..28).map(|k| (k, 1, "t", k)).collect();
+    let analysis = waits_between(&waits);
+    let svg = svg::waits_svg(&analysis);
+    assert!(svg.contains(">+5 more waiting<"), "{svg}");
+    assert!(svg.contains(">longest wait 7s<"), "{svg}");
+    for k in 3..28 {
+        let drawn = svg.contains(&format!(">thread {k} · app<"));
+        assert_eq!(drawn, k >= 8, "thread {k}");
+    }
+    assert_eq!(
+        svg.matches("marker-end=").count(),
+        21,
+        "20 waits and the fold"
+    );
+    assert_labels_apart(&svg);
+    // A waiter that holds others up is drawn before those that hold up nobody.
+    let mut waits = waits;
+    waits.push((40, 3, "t", 1));
+    let svg = svg::waits_svg(&waits_between(&waits));
+    assert!(svg.contains(">thread 3 · app<") && svg.contains(">thread 40 · app<"));
+    assert!(svg.contains(">+5 more waiting<") && !svg.contains(">thread 8 · app<"));
+    // 22 waiters holding up one each: 2 folded, and the 2 behind them not drawn either.
+    let waits: Vec<(u64, u64, &str, u64)> = (3..25)
+        .flat_map(|k| [(k, 1, "t", k), (k + 100, k, "u", 1)])
+        .collect();
+    let svg = svg::waits_svg(&waits_between(&waits));
+    assert!(svg.contains(">+2 more waiting<"), "{svg}");
+    assert!(!svg.contains(">thread 103 · app<") && svg.contains(">thread 105 · app<"));
+    assert!(
+        svg.contains("4 session(s) not drawn (folded, or waiting behind a folded one)"),
+        "{svg}"
+    );
+}
+
+#[test]
+fn svg_waits_cycle_without_a_root_and_empty_or_unknown_waits() {
+    let analysis = waits_between(&[(7, 8, "a", 4), (8, 7, "b", 4)]);
+    assert!(analysis.root_blockers.is_empty() && analysis.cycles.len() == 1);
+    let svg = svg::waits_svg(&analysis);
+    assert_eq!(
+        svg.matches("stroke=\"#c62828\" stroke-width=\"2.4\"")
+            .count(),
+        2,
+        "{svg}"
+    );
+    assert_eq!(svg.matches(">in a wait cycle<").count(), 2);
+    assert!(svg.contains("1 wait cycle(s)"));
+
+    let empty = svg::waits_svg(&crate::analyze::WaitAnalysis::default());
+    assert!(empty.contains(">no lock waits<"), "{empty}");
+    let mut view = waits_view(&state(), analyze_waits(&state()));
+    view.analysis = None;
+    let unknown = plain(&View::Waits(view), Format::Svg);
+    assert!(
+        unknown.contains(">lock waits could not be read<"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn svg_waits_stays_readable_at_fifty_sessions() {
+    // Three roots; 47 waiters in chains and fans, some waiting for two blockers.
+    let mut waits: Vec<(u64, u64, &str, u64)> = Vec::new();
+    for k in 3..50u64 {
+        let blocker = match k {
+            3..=12 => 1,
+            13..=20 => 2,
+            21..=25 => 50,
+            _ => k - 10,
+        };
+        waits.push((k, blocker, "orders", k % 17));
+        if k % 7 == 0 {
+            waits.push((k, 2, "order_lines", 3));
+        }
+    }
+    let svg = svg::waits_svg(&waits_between(&waits));
+    for k in 3..50 {
+        assert_eq!(
+            svg.matches(&format!(">thread {k} · app<")).count(),
+            1,
+            "{k}"
+        );
+    }
+    assert_labels_apart(&svg);
+    assert_only_our_markup(&svg);
 }

@@ -1,5 +1,9 @@
-//! Text hygiene shared by the formats: names come from the server and can hold
-//! anything (quotes, newlines, `<`, `&`, escape sequences).
+//! Text shared by the formats: hygiene (names come from the server and can hold
+//! anything: quotes, newlines, `<`, `&`, escape sequences), and the labels the
+//! graph formats (dot, mermaid, svg) all put on nodes and edges.
+
+use crate::analyze::sql_text::shorten_sql;
+use crate::model::{LockWait, PrintedTransaction};
 
 /// Control characters other than newline and tab become U+FFFD, so a hostile
 /// name can neither drive the terminal nor break a line-based format.
@@ -52,6 +56,37 @@ pub fn printable_keeping_colour(text: &str) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// A live wait as the graph formats label its edge: `row X,REC_NOT_GAP shop.payments`
+/// (kind, mode, table; `?` for a part the server did not say).
+pub fn wait_label(wait: &LockWait) -> String {
+    format!(
+        "{} {} {}.{}",
+        wait.kind.as_str(),
+        wait.lock_mode,
+        wait.schema.as_deref().unwrap_or("?"),
+        wait.table.as_deref().unwrap_or("?")
+    )
+}
+
+/// A deadlock's transaction as the graph formats label its node, a line each:
+/// `T1 · thread 5`, `user@host`, its statement cut to `sql_chars`, `(rolled back)`.
+pub fn transaction_label_lines(t: &PrintedTransaction, sql_chars: usize) -> Vec<String> {
+    let mut lines = vec![format!("T{}", t.number)];
+    if let Some(id) = t.thread_id {
+        lines[0].push_str(&format!(" · thread {id}"));
+    }
+    if let (Some(u), Some(h)) = (&t.user, &t.host) {
+        lines.push(format!("{u}@{h}"));
+    }
+    if let Some(q) = &t.query {
+        lines.push(shorten_sql(q, sql_chars));
+    }
+    if t.rolled_back {
+        lines.push("(rolled back)".into());
+    }
+    lines
 }
 
 /// The error and its causes joined by `: `, each said once. An I/O error
