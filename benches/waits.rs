@@ -117,7 +117,7 @@ fn main() {
         let analysis = analyze_waits(&state);
         let analysed = started.elapsed();
         let roots = analysis.root_blockers.len();
-        let text = json::render(&View::Waits(waits_view(&state, analysis)));
+        let text = json::render(&View::Waits(waits_view(&state, analysis))).unwrap_or_default();
         let elapsed = started.elapsed();
         println!(
             "{readers:>7}  {queued:>6}  {:>8}  {:>11.1}  {:>16.1}  {:>10}  {roots:>13}",
@@ -129,7 +129,8 @@ fn main() {
     }
     let state = row_dag(41);
     let started = Instant::now();
-    let text = json::render(&View::Waits(waits_view(&state, analyze_waits(&state))));
+    let text =
+        json::render(&View::Waits(waits_view(&state, analyze_waits(&state)))).unwrap_or_default();
     println!(
         "row-lock DAG, 41 sessions each waiting for the two before it: {:.1} ms, json {} bytes",
         started.elapsed().as_secs_f64() * 1000.0,

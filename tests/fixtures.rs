@@ -25,7 +25,8 @@ fn document(reports: &[DeadlockReport]) -> String {
         reports.to_vec(),
         reports.len() as u64,
         None,
-    )));
+    )))
+    .expect("deadlocks print as JSON");
     schema_check::validate_document(&serde_json::from_str(&text).unwrap());
     text
 }

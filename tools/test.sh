@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian (the mariadb-server package: the tests
-# start their own throwaway server from it; man-db; libxml2-utils) and runs every test, ending with
+# start their own throwaway server from it; man-db; libxml2-utils; chromium) and runs every test, ending with
 # one line for the whole suite: `N passed, N failed` (`, N skipped` when the
 # corpus beside the checkout is absent).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # mariadb-server for the live tests; man-db to check that the generated man pages render;
-# libxml2-utils (xmllint) to check that the SVG output is well-formed XML.
+# libxml2-utils (xmllint) to check that the SVG output is well-formed XML; chromium (headless)
+# to open the HTML incident report as a browser does.
 missing=""
 if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then missing="mariadb-server"; fi
 if ! command -v man >/dev/null 2>&1; then missing="$missing man-db"; fi
 if ! command -v xmllint >/dev/null 2>&1; then missing="$missing libxml2-utils"; fi
+if [ ! -x /usr/bin/chromium ]; then missing="$missing chromium"; fi
 if [ -n "$missing" ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

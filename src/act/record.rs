@@ -21,8 +21,8 @@ use crate::analyze::views::{lock_waits_read, SnapshotView};
 use crate::analyze::{analyze_waits, DeadlockReport};
 use crate::model::SourceName;
 use crate::parse::LogEntry;
+use crate::render::json;
 use crate::render::text::error_chain;
-use crate::render::{json, View};
 use crate::source::connect::ConnectionConfig;
 use crate::source::log_follow::LogFollower;
 use crate::source::probe::probe;
@@ -459,7 +459,7 @@ impl Recorder<'_> {
             let latest = self.seen_live(server, view.latest_deadlock.clone()).await;
             self.keep_deadlocks(latest, offset, "status");
         }
-        let text = json::render(&View::Snapshot(Box::new(view)));
+        let text = json::snapshot_document(&view);
         let dir = self.job.out.join("");
         let path = output_path(&dir, started, "json")?;
         write_atomically(&path, text.as_bytes())?;

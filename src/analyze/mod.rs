@@ -6,6 +6,7 @@ pub mod checks;
 pub mod deadlock;
 pub mod duplicates;
 pub mod history;
+pub mod incident;
 pub mod index_advice;
 pub mod kill;
 pub mod lock_origin;

@@ -224,6 +224,10 @@ pub enum Command {
     Record(RecordArgs),
     /// Find duplicate keys (e.g. payments.payment_key) without locking the table.
     Dupes(DupesArgs),
+    /// One self-contained HTML page for the post-mortem, from a `record` directory
+    /// (--from DIR), one snapshot (--from FILE) or an error log: timeline, worst moment,
+    /// top blockers, deadlocks by shape.
+    Report(ReportArgs),
     /// Print a shell completion script: `lockdiag completions bash > /etc/bash_completion.d/lockdiag`.
     Completions(CompletionsArgs),
     /// Print the manual page (roff): `lockdiag man > lockdiag.1; man -l lockdiag.1`.
@@ -483,6 +487,21 @@ pub struct DeadlockArgs {
     /// List only the newest N deadlocks (groups still count them all). Default for logs: 20.
     #[arg(long, value_parser = positive_usize)]
     pub last: Option<usize>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ReportArgs {
+    /// The HTML file to write (private, 0600: it holds statements and row values).
+    #[arg(long, value_name = "FILE.html")]
+    pub out: PathBuf,
+    /// An error log written with innodb_print_all_deadlocks=ON, for its deadlocks
+    /// (repeatable; with or without --from).
+    #[arg(long)]
+    pub error_log: Vec<PathBuf>,
+    /// The server's time zone, for error logs whose timestamps name none (MariaDB, 5.x)
+    /// and snapshots older than 0.2: UTC, local, or +08:00. Newer snapshots know their server's.
+    #[arg(long, value_parser = utc_offset, value_name = "ZONE")]
+    pub server_tz: Option<i64>,
 }
 
 #[derive(Debug, Args, Default)]

@@ -14,6 +14,7 @@ mod live;
 mod output;
 mod record;
 mod reference;
+mod report;
 pub mod resolve;
 pub mod secrets;
 mod snapshot;
@@ -238,5 +239,6 @@ async fn run_command(
         Job::Dupes(request) => dupes::run(&request, input.server()?, output).await,
         Job::Watch(job) => watch::run(&job, input.server()?).await,
         Job::Record(_) => anyhow::bail!("the recorder runs on its own connection"),
+        Job::Report(job) => report::run(&job, output),
     }
 }

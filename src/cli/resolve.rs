@@ -134,6 +134,18 @@ pub enum Job {
     Dupes(DupesRequest),
     Record(RecordJob),
     Watch(WatchJob),
+    Report(ReportJob),
+}
+
+/// `report`: what to read, where the page goes.
+#[derive(Debug, Clone)]
+pub struct ReportJob {
+    /// A `record` directory, any directory of snapshots, one snapshot, or a deadlocks.jsonl.
+    pub from: Option<PathBuf>,
+    pub error_logs: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// `--server-tz`, for zone-less error-log timestamps.
+    pub server_utc_offset: Option<i64>,
 }
 
 /// `watch`.
@@ -209,6 +221,7 @@ fn view_of(command: &Command) -> Option<ViewKind> {
         Command::Record(_) => ViewKind::Snapshot,
         Command::Watch(_) => ViewKind::Status,
         Command::Dupes(_) => ViewKind::Dupes,
+        Command::Report(_) => ViewKind::Report,
         Command::Completions(_) | Command::Man(_) => return None,
     })
 }
@@ -257,6 +270,22 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         format: command_format(&command, view, cli.format)?,
         style: TableStyle::detect(cli.no_color),
     };
+    if let Command::Report(args) = command {
+        // Files only: a report is made after the incident, never from a server.
+        if cli.from.is_none() && args.error_log.is_empty() {
+            bail!("report reads a recording: give --from DIR (a `record` directory), --from FILE (one snapshot) or --error-log PATH");
+        }
+        return Ok(Settings {
+            output,
+            source: Source::Files,
+            job: Job::Report(ReportJob {
+                from: cli.from,
+                error_logs: args.error_log,
+                out: args.out,
+                server_utc_offset: args.server_tz,
+            }),
+        });
+    }
     let reads_files =
         matches!(&command, Command::Deadlock(d) if d.file.is_some() || d.error_log.is_some());
     let source = match (&cli.from, reads_files) {
@@ -326,6 +355,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
             long_trx: args.long_trx.unwrap_or(DEFAULT_LONG_TRX),
         }),
         Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),
+        Command::Report(_) => bail!("report reads files only (resolved above)"),
         Command::Completions(_) | Command::Man(_) => bail!(NOTHING_TO_RESOLVE),
     };
     Ok(Settings {

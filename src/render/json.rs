@@ -16,19 +16,20 @@ impl Renderer for Json {
         Format::Json
     }
 
-    fn prints(&self, _view: ViewKind) -> bool {
-        true
+    fn prints(&self, view: ViewKind) -> bool {
+        view != ViewKind::Report
     }
 
     fn render(&self, view: &View, _style: &TableStyle) -> Option<String> {
-        Some(render(view))
+        render(view)
     }
 }
 
-/// The view as a pretty JSON document with a trailing newline.
-pub fn render(view: &View) -> String {
+/// The view as a pretty JSON document with a trailing newline; `None` for the
+/// incident report (a page for people: its data are the snapshots it was made from).
+pub fn render(view: &View) -> Option<String> {
     let kind = view.kind().name();
-    match view {
+    Some(match view {
         View::Status(v) => document(kind, v),
         View::Ps(v) => document(kind, v),
         View::Locks(v) => document(kind, v),
@@ -39,7 +40,13 @@ pub fn render(view: &View) -> String {
         View::Kill(v) => document(kind, v),
         View::Check(v) => document(kind, v),
         View::Dupes(v) => document(kind, v),
-    }
+        View::Report(_) => return None,
+    })
+}
+
+/// A snapshot document, as `snapshot` prints it and `record` writes it.
+pub fn snapshot_document(view: &crate::analyze::views::SnapshotView) -> String {
+    document(ViewKind::Snapshot.name(), view)
 }
 
 fn document<T: Serialize>(kind: &str, body: &T) -> String {

@@ -2,7 +2,9 @@
 //! `analyze` (and `act`, for kills) build; rendering never queries and never
 //! analyses. Which view prints in which format is said once, here.
 
+pub mod chart;
 pub mod dot;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod mermaid;
@@ -19,6 +21,7 @@ mod tests;
 use std::io::IsTerminal;
 
 use crate::analyze::duplicates::DupesReport;
+use crate::analyze::incident::IncidentView;
 use crate::analyze::kill::{KillPlan, KillReport};
 use crate::analyze::views::{
     CheckView, DeadlocksView, LocksView, PsView, SnapshotView, StatusView, WaitsView,
@@ -35,10 +38,20 @@ pub enum Format {
     Prometheus,
     /// A drawing of the graphs (waits, deadlocks, status's waits), made in-process.
     Svg,
+    /// A self-contained HTML page (`report` only).
+    Html,
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 6] = ["table", "json", "dot", "mermaid", "prometheus", "svg"];
+    pub const NAMES: [&'static str; 7] = [
+        "table",
+        "json",
+        "dot",
+        "mermaid",
+        "prometheus",
+        "svg",
+        "html",
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -48,6 +61,7 @@ impl Format {
             Format::Mermaid => "mermaid",
             Format::Prometheus => "prometheus",
             Format::Svg => "svg",
+            Format::Html => "html",
         }
     }
 }
@@ -63,6 +77,7 @@ impl std::str::FromStr for Format {
             "mermaid" => Format::Mermaid,
             "prometheus" => Format::Prometheus,
             "svg" => Format::Svg,
+            "html" => Format::Html,
             _ => {
                 return Err(format!(
                     "unknown format {text:?}: one of {}",
@@ -85,6 +100,7 @@ pub enum ViewKind {
     Kill,
     Check,
     Dupes,
+    Report,
 }
 
 impl ViewKind {
@@ -100,6 +116,7 @@ impl ViewKind {
             ViewKind::Kill => "kill",
             ViewKind::Check => "check",
             ViewKind::Dupes => "dupes",
+            ViewKind::Report => "report",
         }
     }
 
@@ -153,6 +170,8 @@ pub enum View {
     Kill(KillReport),
     Check(CheckView),
     Dupes(DupesReport),
+    /// An incident over time (`report`). Boxed: it holds a whole recording's figures.
+    Report(Box<IncidentView>),
 }
 
 impl View {
@@ -167,6 +186,7 @@ impl View {
             View::KillPlan(_) | View::Kill(_) => ViewKind::Kill,
             View::Check(_) => ViewKind::Check,
             View::Dupes(_) => ViewKind::Dupes,
+            View::Report(_) => ViewKind::Report,
         }
     }
 }
@@ -183,13 +203,14 @@ pub trait Renderer: Sync {
 }
 
 /// Every format, the preferred first.
-pub static RENDERERS: [&dyn Renderer; 6] = [
+pub static RENDERERS: [&dyn Renderer; 7] = [
     &table::Tables,
     &json::Json,
     &dot::Dot,
     &mermaid::Mermaid,
     &prometheus::Prometheus,
     &svg::Svg,
+    &html::Html,
 ];
 
 /// Renders a view in a format, or says the pair is unsupported.

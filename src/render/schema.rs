@@ -44,9 +44,11 @@ pub const KINDS: [ViewKind; 9] = [
 pub fn all() -> Vec<DocumentSchema> {
     let mut schemas: Vec<DocumentSchema> = KINDS
         .iter()
-        .map(|&kind| DocumentSchema {
-            name: kind.name(),
-            schema: document_schema(kind),
+        .filter_map(|&kind| {
+            Some(DocumentSchema {
+                name: kind.name(),
+                schema: document_schema(kind)?,
+            })
         })
         .collect();
     schemas.extend([
@@ -75,8 +77,9 @@ pub fn all() -> Vec<DocumentSchema> {
     schemas
 }
 
-/// The schema of the document of `kind`, as `--format json` prints it.
-pub fn document_schema(kind: ViewKind) -> Value {
+/// The schema of the document of `kind`, as `--format json` prints it; `None` for the
+/// incident report (a page, no JSON document).
+pub fn document_schema(kind: ViewKind) -> Option<Value> {
     let (root, description) = match kind {
         ViewKind::Status => (
             root_schema::<Versioned<StatusView>>(),
@@ -110,6 +113,7 @@ pub fn document_schema(kind: ViewKind) -> Value {
             root_schema::<Versioned<CheckView>>(),
             "`lockdiag check --format json`: the overall result and one entry per assertion.",
         ),
+        ViewKind::Report => return None,
         ViewKind::Dupes => (
             root_schema::<Versioned<DupesReport>>(),
             "`lockdiag dupes --format json`: the rows a UNIQUE index on the columns would reject, grouped by key, and the fix.",
@@ -130,7 +134,7 @@ pub fn document_schema(kind: ViewKind) -> Value {
         "description": "Bumped when a field changes meaning or disappears (adding one does not).",
         "const": SCHEMA_VERSION,
     });
-    schema
+    Some(schema)
 }
 
 fn line_schema<T: JsonSchema>(title: &str, description: &str) -> Value {

@@ -13,6 +13,7 @@ mod history;
 mod kill;
 mod mysql8_rows;
 mod record;
+mod report;
 #[path = "../support/schema_check.rs"]
 mod schema_check;
 mod server;
@@ -44,6 +45,10 @@ const TESTS: &[Test] = &[
     (
         "history_record_enables_consumers",
         history::record_enables_statement_history_for_its_run,
+    ),
+    (
+        "report_recorded_incident_in_chromium",
+        report::report_of_a_recorded_incident_renders_in_chromium,
     ),
     (
         "history_killed_recorder_consumers_restored",

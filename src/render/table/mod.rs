@@ -22,7 +22,7 @@ impl Renderer for Tables {
     }
 
     fn prints(&self, view: ViewKind) -> bool {
-        view != ViewKind::Snapshot
+        !matches!(view, ViewKind::Snapshot | ViewKind::Report)
     }
 
     fn render(&self, view: &View, style: &TableStyle) -> Option<String> {
@@ -31,7 +31,7 @@ impl Renderer for Tables {
 }
 
 /// The view for people. Every view has a table form except a snapshot (a
-/// document for machines). Names from the server can carry control characters:
+/// document for machines) and the incident report (a page). Names from the server can carry control characters:
 /// the whole text is cleaned, keeping only lockdiag's own colour codes.
 pub fn render(view: &View, style: &TableStyle) -> Option<String> {
     let text = text_of(view, style)?;
@@ -58,7 +58,7 @@ fn text_of(view: &View, style: &TableStyle) -> Option<String> {
         View::Kill(v) => kill::report(v),
         View::Check(v) => check::view(v),
         View::Dupes(v) => dupes::view(v, style),
-        View::Snapshot(_) => return None,
+        View::Snapshot(_) | View::Report(_) => return None,
     })
 }
 
