@@ -364,7 +364,10 @@ pub fn a_timeout_burst_on_a_full_disk_loses_none(ctx: &Ctx) {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("\"event\":\"write-failed\""), "{log}");
     // The first half fit; of the second, only what the file's last page still held.
-    assert!((15..30).contains(&during), "{during} lines on a full disk: {log}");
+    assert!(
+        (15..30).contains(&during),
+        "{during} lines on a full disk: {log}"
+    );
     let mut threads: Vec<u64> = json_lines(&path)
         .iter()
         .inspect(|t| crate::schema_check::validate("lock-wait-timeouts-line", t))
