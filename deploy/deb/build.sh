@@ -16,7 +16,7 @@ if ! cargo deb --version >/dev/null 2>&1; then
 fi
 
 if ! grep -q '^\[package.metadata.deb\]' Cargo.toml; then
-  echo "build.sh: Cargo.toml has no [package.metadata.deb]: add deploy/deb/cargo-metadata.toml to it" >&2
+  echo "build.sh: Cargo.toml has no [package.metadata.deb]: it was removed" >&2
   exit 2
 fi
 

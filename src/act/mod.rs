@@ -9,3 +9,4 @@ pub mod dupes;
 pub mod enrich;
 pub mod kill;
 pub mod record;
+pub mod serve;

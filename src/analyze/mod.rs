@@ -11,6 +11,7 @@ pub mod index_advice;
 pub mod kill;
 pub mod lock_origin;
 pub mod metadata;
+pub mod metrics;
 pub mod record;
 pub mod report;
 pub mod sql_text;

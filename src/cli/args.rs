@@ -224,6 +224,9 @@ pub enum Command {
     Record(RecordArgs),
     /// Find duplicate keys (e.g. payments.payment_key) without locking the table.
     Dupes(DupesArgs),
+    /// A Prometheus exporter: /metrics (this server), /probe?target=…&auth_module=… (any
+    /// server, as mysqld_exporter), /-/healthy; every scrape ends within its timeout.
+    Serve(ServeArgs),
     /// One self-contained HTML page for the post-mortem, from a `record` directory
     /// (--from DIR), one snapshot (--from FILE) or an error log: timeline, worst moment,
     /// top blockers, deadlocks by shape.
@@ -487,6 +490,30 @@ pub struct DeadlockArgs {
     /// List only the newest N deadlocks (groups still count them all). Default for logs: 20.
     #[arg(long, value_parser = positive_usize)]
     pub last: Option<usize>,
+}
+
+/// The exporter's default port: free in the Prometheus project's default port allocations.
+pub const DEFAULT_SERVE_PORT: u16 = 10_036;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (HOST:PORT). Loopback by default: the metrics name servers and
+    /// tables; put it behind your network's rules before opening it wider.
+    #[arg(long, default_value_t = std::net::SocketAddr::from(([127, 0, 0, 1], DEFAULT_SERVE_PORT)))]
+    pub listen: std::net::SocketAddr,
+    /// An option file whose [client] and [client.NAME] groups hold the credentials for
+    /// /probe's auth_module=NAME (mysqld_exporter's --config.my-cnf convention).
+    #[arg(long, value_name = "FILE")]
+    pub config_my_cnf: Option<PathBuf>,
+    /// Targets collected at once; more scrapes wait (each within its own deadline).
+    #[arg(long, default_value_t = 16, value_parser = positive_usize)]
+    pub max_parallel: usize,
+    /// A scrape's deadline when Prometheus does not send X-Prometheus-Scrape-Timeout-Seconds.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub scrape_timeout: Duration,
+    /// Lock groups read at most per collection (the server aggregates the rest).
+    #[arg(long, default_value_t = 1000, value_parser = positive_count)]
+    pub limit: u64,
 }
 
 #[derive(Debug, Args, Default)]

@@ -17,6 +17,7 @@ mod reference;
 mod report;
 pub mod resolve;
 pub mod secrets;
+mod serve;
 mod snapshot;
 mod watch;
 
@@ -113,7 +114,7 @@ fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> 
         return None;
     };
     let open_ended = match job {
-        Job::Kill(_) | Job::Dupes(_) | Job::Record(_) | Job::Watch(_) => true,
+        Job::Kill(_) | Job::Dupes(_) | Job::Record(_) | Job::Watch(_) | Job::Serve(_) => true,
         Job::Check(check) => check
             .assertions
             .iter()
@@ -161,6 +162,10 @@ async fn run_job(settings: Settings) -> anyhow::Result<i32> {
     // The recorder opens (and after a restart reopens) its own connection.
     if let Job::Record(job) = &job {
         return record::run(job, source.server()?).await;
+    }
+    // So does the exporter, one per target scraped.
+    if let Job::Serve(job) = &job {
+        return serve::run(job).await;
     }
     // What must be read before a collection is spent on it.
     let baselines = match &job {
@@ -240,5 +245,6 @@ async fn run_command(
         Job::Watch(job) => watch::run(&job, input.server()?).await,
         Job::Record(_) => anyhow::bail!("the recorder runs on its own connection"),
         Job::Report(job) => report::run(&job, output),
+        Job::Serve(_) => anyhow::bail!("the exporter opens its own connections"),
     }
 }

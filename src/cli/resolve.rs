@@ -135,6 +135,7 @@ pub enum Job {
     Record(RecordJob),
     Watch(WatchJob),
     Report(ReportJob),
+    Serve(crate::act::serve::ServeJob),
 }
 
 /// `report`: what to read, where the page goes.
@@ -222,6 +223,7 @@ fn view_of(command: &Command) -> Option<ViewKind> {
         Command::Watch(_) => ViewKind::Status,
         Command::Dupes(_) => ViewKind::Dupes,
         Command::Report(_) => ViewKind::Report,
+        Command::Serve(_) => ViewKind::Snapshot,
         Command::Completions(_) | Command::Man(_) => return None,
     })
 }
@@ -236,6 +238,10 @@ fn command_format(command: &Command, view: ViewKind, asked: Option<Format>) -> R
             "record writes its snapshots and deadlocks as JSON",
         )),
         Command::Watch(_) => Some((Format::Table, "watch draws the status screen")),
+        Command::Serve(_) => Some((
+            Format::Prometheus,
+            "serve answers scrapes in the Prometheus format",
+        )),
         _ => None,
     };
     match (only, asked) {
@@ -356,6 +362,22 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         }),
         Command::Dupes(args) => Job::Dupes(dupes_request(&args, source.server()?)?),
         Command::Report(_) => bail!("report reads files only (resolved above)"),
+        Command::Serve(args) => {
+            let default_server = source.server()?.clone();
+            let auth_modules = match &args.config_my_cnf {
+                Some(path) => super::serve::auth_modules(path, &default_server)?,
+                // Without a file, probes use this command line's account.
+                None => std::iter::once(("client".to_string(), default_server.clone())).collect(),
+            };
+            Job::Serve(crate::act::serve::ServeJob {
+                listen: args.listen,
+                default_server,
+                auth_modules,
+                max_parallel: args.max_parallel,
+                default_timeout: args.scrape_timeout,
+                lock_groups: args.limit,
+            })
+        }
         Command::Completions(_) | Command::Man(_) => bail!(NOTHING_TO_RESOLVE),
     };
     Ok(Settings {

@@ -147,6 +147,13 @@ pub fn snapshot_during_a_chain_renders_offline(ctx: &Ctx) {
         "{text}"
     );
     assert!(text.contains("lockdiag_latest_deadlock_info{"), "{text}");
+    assert!(
+        text.contains("lockdiag_root_blockers{server=")
+            && text.contains("state=\"idle_in_transaction\"} 1"),
+        "{text}"
+    );
+    // The textfile collector's format, as Prometheus's own tool reads it.
+    crate::serve::promtool_accepts(&text);
 
     // check fails with the wait in place and names the assertion (once it has lasted a second:
     // waits are counted in whole seconds and "longer than 0s" needs at least 1).

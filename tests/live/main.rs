@@ -16,6 +16,7 @@ mod record;
 mod report;
 #[path = "../support/schema_check.rs"]
 mod schema_check;
+mod serve;
 mod server;
 mod ui;
 mod waits;
@@ -45,6 +46,10 @@ const TESTS: &[Test] = &[
     (
         "history_record_enables_consumers",
         history::record_enables_statement_history_for_its_run,
+    ),
+    (
+        "serve_metrics_probe_and_stalled_target",
+        serve::serve_metrics_probe_and_a_stalled_target,
     ),
     (
         "report_recorded_incident_in_chromium",

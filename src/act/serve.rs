@@ -1,0 +1,400 @@
+//! `lockdiag serve`: a Prometheus exporter. `/metrics` collects the configured server,
+//! `/probe?target=…&auth_module=…` any server (mysqld_exporter's multi-target pattern, so
+//! the same relabelling works), `/-/healthy` answers at once. Each scrape ends within
+//! Prometheus's own timeout (its `X-Prometheus-Scrape-Timeout-Seconds` header, minus a
+//! margin): a dead or stalled server answers `lockdiag_up 0`, never a hang, and never
+//! delays another target. Scrapes of one target that overlap share one collection.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::registry::Registry;
+use tokio::sync::Semaphore;
+
+use crate::analyze::views::SnapshotView;
+use crate::render::prometheus;
+use crate::source::connect::ConnectionConfig;
+use crate::source::server::Server;
+
+use super::record::take_snapshot;
+
+/// What `serve` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeJob {
+    pub listen: SocketAddr,
+    /// The server `/metrics` collects (the connection options as everywhere).
+    pub default_server: ConnectionConfig,
+    /// `[client]` / `[client.NAME]` groups of `--config-my-cnf`: credentials per
+    /// `auth_module` for `/probe` (`client` when none is given).
+    pub auth_modules: HashMap<String, ConnectionConfig>,
+    /// Targets collected at once; a scrape beyond it waits (within its deadline).
+    pub max_parallel: usize,
+    /// The deadline when a scrape does not say its own.
+    pub default_timeout: Duration,
+    /// Lock groups read at most per collection (the server aggregates the rest).
+    pub lock_groups: u64,
+}
+
+/// Taken off Prometheus's timeout: the answer has to travel back too.
+const TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
+/// The shortest deadline a scrape gets, whatever its header says.
+const MIN_DEADLINE: Duration = Duration::from_millis(500);
+
+/// What one scrape of a target found.
+#[derive(Clone)]
+enum Outcome {
+    /// The collection, kept whole: each answer is encoded in the format its scraper asked for.
+    Read(Arc<SnapshotView>),
+    /// Not read (the reason is logged), and how long finding that out took.
+    Down(Duration),
+}
+
+/// The latest collection of one target: reused by scrapes that waited for it.
+struct Collected {
+    finished: Instant,
+    outcome: Outcome,
+}
+
+/// One target's in-flight guard, finished collection and open handle.
+#[derive(Default)]
+struct TargetSlot {
+    latest: tokio::sync::Mutex<Option<Collected>>,
+    server: tokio::sync::Mutex<Option<Server>>,
+}
+
+struct Exporter {
+    job: ServeJob,
+    slots: Mutex<HashMap<String, Arc<TargetSlot>>>,
+    permits: Semaphore,
+    started: std::time::SystemTime,
+}
+
+/// Runs the exporter until SIGTERM or Ctrl-C; in-flight scrapes finish first.
+pub async fn serve(job: ServeJob, log: &(dyn Fn(&str) + Sync)) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(job.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", job.listen))?;
+    log(&format!(
+        "serving /metrics ({}), /probe and /-/healthy on http://{}",
+        job.default_server.address(),
+        listener.local_addr().unwrap_or(job.listen)
+    ));
+    let exporter = Arc::new(Exporter {
+        permits: Semaphore::new(job.max_parallel.max(1)),
+        job,
+        slots: Mutex::new(HashMap::new()),
+        started: std::time::SystemTime::now(),
+    });
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/probe", get(probe))
+        .route("/-/healthy", get(|| async { "OK\n" }))
+        .with_state(exporter);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the HTTP server failed")?;
+    log("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// The deadline of one scrape: Prometheus's timeout minus a margin, else the default.
+fn deadline(headers: &HeaderMap, default: Duration) -> Duration {
+    headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .map(|secs| Duration::from_secs_f64(secs).saturating_sub(TIMEOUT_MARGIN))
+        .unwrap_or(default)
+        .max(MIN_DEADLINE)
+}
+
+/// The exposition of `registry` in the format the scraper accepts: OpenMetrics when its
+/// `Accept` names it (Prometheus does), else the Prometheus text format (curl, promtool).
+fn exposition(headers: &HeaderMap, registry: &Registry) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let (content_type, text) = if openmetrics {
+        (
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            prometheus::encode(registry),
+        )
+    } else {
+        (
+            "text/plain; version=0.0.4; charset=utf-8",
+            prometheus::encode_text(registry),
+        )
+    };
+    ([(header::CONTENT_TYPE, content_type)], text).into_response()
+}
+
+/// The registry of one outcome: the collection's figures, or `lockdiag_up 0`.
+fn registry_of(outcome: &Outcome) -> Registry {
+    let mut registry = Registry::default();
+    match outcome {
+        Outcome::Read(view) => prometheus::register_snapshot(&mut registry, view),
+        Outcome::Down(took) => {
+            prometheus::register_down(&mut registry);
+            prometheus::register_duration(&mut registry, took.as_secs_f64());
+        }
+    }
+    registry
+}
+
+async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Response {
+    let limit = deadline(&headers, exporter.job.default_timeout);
+    let config = exporter.job.default_server.clone();
+    let outcome = exporter.scrape(&config, limit).await;
+    let mut registry = registry_of(&outcome);
+    // The exporter's own figures beside the server's, in one exposition.
+    let start = exporter
+        .started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    prometheus::register_process(&mut registry, start, env!("CARGO_PKG_VERSION"));
+    exposition(&headers, &registry)
+}
+
+#[derive(serde::Deserialize)]
+struct ProbeQuery {
+    target: Option<String>,
+    auth_module: Option<String>,
+}
+
+async fn probe(
+    State(exporter): State<Arc<Exporter>>,
+    headers: HeaderMap,
+    Query(query): Query<ProbeQuery>,
+) -> Response {
+    let Some(target) = query.target.filter(|t| !t.trim().is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "the target parameter is missing\n").into_response();
+    };
+    let limit = deadline(&headers, exporter.job.default_timeout);
+    let module = query.auth_module.unwrap_or_else(|| "client".into());
+    let outcome = match exporter.probe_config(&target, &module) {
+        Ok(config) => exporter.scrape(&config, limit).await,
+        Err(why) => {
+            eprintln!("lockdiag serve: probe {target:?}: {why}");
+            Outcome::Down(Duration::ZERO)
+        }
+    };
+    exposition(&headers, &registry_of(&outcome))
+}
+
+/// Where a probe connects.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProbeTarget {
+    Tcp { host: String, port: Option<u16> },
+    Socket(String),
+}
+
+/// `host`, `host:port`, `[v6]:port` or a socket path, as `/probe` takes it.
+pub fn parse_target(target: &str) -> Result<ProbeTarget, String> {
+    let target = target.trim();
+    if target.starts_with('/') {
+        return Ok(ProbeTarget::Socket(target.to_string()));
+    }
+    let (host, port) = match target.strip_prefix('[') {
+        Some(rest) => {
+            let (host, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("{target:?}: an IPv6 address without its closing ]"))?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match target.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => (host, Some(port)),
+            _ => (target, None),
+        },
+    };
+    let port = port
+        .map(|p| {
+            p.parse::<u16>()
+                .map_err(|_| format!("{target:?}: {p:?} is not a port"))
+        })
+        .transpose()?;
+    if host.is_empty() {
+        return Err(format!("{target:?}: no host"));
+    }
+    Ok(ProbeTarget::Tcp {
+        host: host.to_string(),
+        port,
+    })
+}
+
+impl Exporter {
+    /// The connection for a probe: the module's credentials, the target's address.
+    fn probe_config(&self, target: &str, module: &str) -> Result<ConnectionConfig, String> {
+        let mut config = self.job.auth_modules.get(module).cloned().ok_or_else(|| {
+            format!("unknown auth_module {module:?}: no [client.{module}] group in --config-my-cnf")
+        })?;
+        match parse_target(target)? {
+            ProbeTarget::Tcp { host, port } => {
+                config.host = Some(host);
+                config.port = Some(port.unwrap_or(3306));
+                config.socket = None;
+            }
+            ProbeTarget::Socket(path) => {
+                config.host = None;
+                config.socket = Some(path.into());
+            }
+        }
+        config.connect_timeout = self.job.default_server.connect_timeout;
+        config.query_timeout = self.job.default_server.query_timeout;
+        Ok(config)
+    }
+
+    fn slot(&self, key: &str) -> Arc<TargetSlot> {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry(key.to_string()).or_default().clone()
+    }
+
+    /// One target's exposition within `limit`: a collection finished after this scrape
+    /// began is shared; a target that cannot be read in time answers `lockdiag_up 0`.
+    async fn scrape(&self, config: &ConnectionConfig, limit: Duration) -> Outcome {
+        let asked = Instant::now();
+        let key = format!(
+            "{}|{}",
+            config.user.as_deref().unwrap_or(""),
+            config.address()
+        );
+        let slot = self.slot(&key);
+        let outcome = tokio::time::timeout(limit, async {
+            let mut latest = slot.latest.lock().await;
+            if let Some(done) = latest.as_ref().filter(|d| d.finished >= asked) {
+                return Ok(done.outcome.clone());
+            }
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| anyhow::anyhow!("the exporter is stopping"))?;
+            let outcome = Outcome::Read(Arc::new(self.collect(&slot, config).await?));
+            *latest = Some(Collected {
+                finished: Instant::now(),
+                outcome: outcome.clone(),
+            });
+            Ok::<_, anyhow::Error>(outcome)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => {
+                eprintln!(
+                    "lockdiag serve: {}: {}",
+                    config.address(),
+                    crate::render::text::error_chain(&e)
+                );
+                Outcome::Down(asked.elapsed())
+            }
+            Err(_) => {
+                eprintln!(
+                    "lockdiag serve: {}: no answer within {limit:?} (the scrape's deadline); its connection is closed",
+                    config.address()
+                );
+                // A handle that stalled is not trusted again: the next scrape reconnects.
+                if let Ok(mut server) = slot.server.try_lock() {
+                    server.take();
+                }
+                Outcome::Down(asked.elapsed())
+            }
+        }
+    }
+
+    /// Connects when needed (the handle is kept between scrapes) and collects.
+    async fn collect(&self, slot: &TargetSlot, config: &ConnectionConfig) -> Result<SnapshotView> {
+        let mut server = slot.server.lock().await;
+        if server.is_none() {
+            *server = Some(Server::open(config).await?);
+        }
+        let Some(open) = server.as_ref() else {
+            anyhow::bail!("no connection");
+        };
+        let started = chrono::Utc::now();
+        let view = take_snapshot(open, self.job.lock_groups, true, started, None).await;
+        if view
+            .state
+            .sources
+            .iter()
+            .all(|s| s.status == crate::model::SourceState::Unavailable)
+        {
+            // Nothing could be read: the connection is likely gone; reopen next time.
+            if let Some(gone) = server.take() {
+                gone.close().await;
+            }
+            anyhow::bail!("no source could be read");
+        }
+        Ok(view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_as_mysqld_exporter_takes_them() {
+        let tcp = |host: &str, port| {
+            Ok(ProbeTarget::Tcp {
+                host: host.into(),
+                port,
+            })
+        };
+        assert_eq!(parse_target("db1:3307"), tcp("db1", Some(3307)));
+        assert_eq!(parse_target("db1"), tcp("db1", None));
+        assert_eq!(parse_target("[::1]:3306"), tcp("::1", Some(3306)));
+        assert_eq!(
+            parse_target("/run/mysqld/mysqld.sock"),
+            Ok(ProbeTarget::Socket("/run/mysqld/mysqld.sock".into()))
+        );
+        assert!(parse_target("db1:http").is_err());
+        assert!(parse_target(":3306").is_err());
+        assert!(parse_target("[::1").is_err());
+    }
+
+    #[test]
+    fn the_deadline_follows_prometheus_minus_a_margin() {
+        let mut headers = HeaderMap::new();
+        let default = Duration::from_secs(10);
+        assert_eq!(deadline(&headers, default), default);
+        headers.insert("x-prometheus-scrape-timeout-seconds", "5".parse().unwrap());
+        assert_eq!(deadline(&headers, default), Duration::from_millis(4500));
+        headers.insert(
+            "x-prometheus-scrape-timeout-seconds",
+            "0.2".parse().unwrap(),
+        );
+        assert_eq!(deadline(&headers, default), MIN_DEADLINE);
+        headers.insert(
+            "x-prometheus-scrape-timeout-seconds",
+            "NaN".parse().unwrap(),
+        );
+        assert_eq!(deadline(&headers, default), default);
+    }
+}

@@ -1,0 +1,124 @@
+//! The lock picture of one collection as the figures monitoring keeps over time (the
+//! Prometheus exposition of `serve` and `snapshot --format prometheus`). A figure whose
+//! source could not be read is `None`: exported as no series at all, never as 0.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{SourceName, SourceState, WaitKind};
+
+use super::views::{lock_waits_read, SnapshotView};
+use super::waits::{BlockerNode, SessionState};
+
+/// A root blocker's state as the `state` label says it (closed set: low cardinality).
+pub fn root_state_label(state: SessionState) -> &'static str {
+    match state {
+        SessionState::Running => "running",
+        SessionState::IdleInTrx => "idle_in_transaction",
+        SessionState::Idle => "idle",
+        SessionState::NoSession => "no_session",
+        SessionState::Waiting | SessionState::Unknown => "unknown",
+    }
+}
+
+/// Every value of the `state` label, so that a state with no root exports 0 (known).
+pub const ROOT_STATES: [&str; 5] = [
+    "running",
+    "idle_in_transaction",
+    "idle",
+    "no_session",
+    "unknown",
+];
+
+/// Row-lock and metadata-lock figures side by side (the `lock` label).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ByLock {
+    pub row: Option<u64>,
+    pub metadata: Option<u64>,
+}
+
+/// The figures of one collection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LockFigures {
+    /// Each source tried, and whether it was read.
+    pub sources: Vec<(&'static str, bool)>,
+    pub sessions: Option<u64>,
+    pub open_transactions: Option<u64>,
+    /// Sessions waiting, per kind of lock.
+    pub waiting_sessions: ByLock,
+    /// Root blockers per state label; `None` when the waits could not be read.
+    pub root_blockers: Option<BTreeMap<&'static str, u64>>,
+    /// The most sessions held up (directly or not) by one root blocker.
+    pub max_sessions_behind_one_root: Option<u64>,
+    /// Longest current wait, per kind of lock (0 when nobody waits).
+    pub longest_wait_secs: ByLock,
+    pub oldest_transaction_secs: Option<u64>,
+    /// InnoDB's own deadlock counter (`lock_deadlocks`) since the server started.
+    pub deadlocks_total: Option<u64>,
+    /// When the latest deadlock was detected (Unix time); `None` when none, or not datable.
+    pub latest_deadlock_epoch: Option<i64>,
+}
+
+/// The figures of a collection.
+pub fn lock_figures(view: &SnapshotView) -> LockFigures {
+    let state = &view.state;
+    let read = |s: SourceName| state.was_read(s);
+    let mut figures = LockFigures {
+        sources: state
+            .sources
+            .iter()
+            .map(|s| (s.source.as_str(), s.status != SourceState::Unavailable))
+            .collect(),
+        sessions: read(SourceName::Processlist).then_some(state.sessions.len() as u64),
+        open_transactions: read(SourceName::Transactions)
+            .then(|| super::waits::open_transaction_count(state)),
+        oldest_transaction_secs: read(SourceName::Transactions).then(|| {
+            state
+                .transactions
+                .iter()
+                .map(|t| t.age_secs)
+                .max()
+                .unwrap_or(0)
+        }),
+        deadlocks_total: state.innodb_counters.as_ref().and_then(|c| c.deadlocks),
+        latest_deadlock_epoch: view
+            .latest_deadlock
+            .as_ref()
+            .and_then(|d| d.deadlock.timestamp.as_deref())
+            .and_then(|ts| super::time::timestamp_epoch(ts, state.server.utc_offset_secs)),
+        ..LockFigures::default()
+    };
+    let Some(analysis) = view.analysis.as_ref().filter(|_| lock_waits_read(state)) else {
+        return figures;
+    };
+    let metadata_read = read(SourceName::MetadataLocks);
+    let of_kind = |kind: WaitKind| {
+        let waits = analysis.waits.iter().filter(move |w| w.kind == kind);
+        let sessions: BTreeSet<u64> = waits.clone().map(|w| w.waiting_thread_id).collect();
+        let longest = waits.map(|w| w.wait_secs).max().unwrap_or(0);
+        (sessions.len() as u64, longest)
+    };
+    let (row_waiting, row_longest) = of_kind(WaitKind::Row);
+    let (mdl_waiting, mdl_longest) = of_kind(WaitKind::Metadata);
+    figures.waiting_sessions = ByLock {
+        row: Some(row_waiting),
+        metadata: metadata_read.then_some(mdl_waiting),
+    };
+    figures.longest_wait_secs = ByLock {
+        row: Some(row_longest),
+        metadata: metadata_read.then_some(mdl_longest),
+    };
+    let mut by_state: BTreeMap<&'static str, u64> = ROOT_STATES.iter().map(|s| (*s, 0)).collect();
+    for root in &analysis.root_blockers {
+        *by_state.entry(root_state_label(root.state)).or_default() += 1;
+    }
+    figures.root_blockers = Some(by_state);
+    figures.max_sessions_behind_one_root = Some(
+        analysis
+            .root_blockers
+            .iter()
+            .map(|r: &BlockerNode| r.blocked_sessions)
+            .max()
+            .unwrap_or(0),
+    );
+    figures
+}
