@@ -183,6 +183,16 @@ fn socket_path(config: &ConnectionConfig) -> Option<PathBuf> {
     })
 }
 
+/// Set on each of lockdiag's own sessions: no read of lockdiag's may wait for a lock longer
+/// than its query timeout. The server's defaults are a year for metadata locks
+/// (`lock_wait_timeout`) and 50 s for row locks: a read queued behind an ALTER's metadata
+/// lock (`dupes` on the table, an `information_schema` listing) would otherwise join the very
+/// pile-up lockdiag was called to look at — mysqld_exporter's issue #167.
+pub fn session_lock_limits(query_timeout: Duration) -> String {
+    let secs = query_timeout.as_secs_f64().ceil().max(1.0) as u64;
+    format!("SET SESSION lock_wait_timeout = {secs}, innodb_lock_wait_timeout = {secs}")
+}
+
 fn builder(config: &ConnectionConfig, ssl: Option<SslOpts>) -> OptsBuilder {
     let host = config.host.clone().unwrap_or_else(|| "localhost".into());
     let socket = socket_path(config);
@@ -196,6 +206,7 @@ fn builder(config: &ConnectionConfig, ssl: Option<SslOpts>) -> OptsBuilder {
         .with_constraints(PoolConstraints::new(0, 6).expect("0 <= 6"))
         .with_reset_connection(false);
     OptsBuilder::default()
+        .init(vec![session_lock_limits(config.query_timeout)])
         .ip_or_hostname(ip)
         .tcp_port(config.port.unwrap_or(3306))
         .user(config.user.clone())

@@ -65,6 +65,13 @@ fn classify(e: mysql_async::Error) -> QueryError {
         mysql_async::Error::Server(s) if matches!(s.code, 1040 | 1203 | 1226) => {
             QueryError::NoConnectionSlot(s.message.clone())
         }
+        // 1205: a lock wait ran into lockdiag's own limit (`connect::session_lock_limits`).
+        mysql_async::Error::Server(s) if s.code == 1205 => QueryError::Failed(
+            "lockdiag gave up waiting for a lock (its limit is --query-timeout, so that it never \
+             joins a pile-up): another session holds or has queued a lock on what it reads — \
+             most often an ALTER queued behind an open transaction (`lockdiag status` shows who)"
+                .to_string(),
+        ),
         // 3024 MySQL MAX_EXECUTION_TIME, 1969 MariaDB max_statement_time.
         mysql_async::Error::Server(s) if matches!(s.code, 3024 | 1969) => {
             QueryError::Failed(format!("server stopped the statement: {}", s.message))

@@ -806,3 +806,100 @@ pub fn hostile_inputs_and_arguments(ctx: &Ctx) {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("never reached"), "{}", stderr(&out));
 }
+
+/// During an ALTER pile-up on shop.payments (an open transaction holds the table's metadata
+/// lock, the ALTER queues for it, every new reader queues behind the ALTER), lockdiag's own
+/// reads give up within their query timeout instead of joining the queue: `dupes` on the
+/// table ends with an error naming the lock wait, a `/probe` scrape answers in time, and
+/// the server never shows a lockdiag session waiting longer than the limit.
+pub fn an_alter_pile_up_is_never_joined(ctx: &Ctx) {
+    let mut holder = ctx.conn();
+    ctx.exec(&mut holder, "BEGIN");
+    ctx.exec(&mut holder, "SELECT * FROM payments LIMIT 1");
+    let alter = ctx.conn();
+    let alter_id = alter.id();
+    let _alter = ctx.spawn(
+        alter,
+        &["ALTER TABLE payments ADD COLUMN pile_up_probe INT"],
+    );
+    ctx.wait_for_waiters(1);
+
+    let watcher = std::thread::spawn({
+        let socket = ctx.server.socket();
+        move || longest_lockdiag_metadata_wait(&socket, Duration::from_secs(6))
+    });
+    let started = std::time::Instant::now();
+    let out = ctx.lockdiag(&[
+        "--query-timeout",
+        "2s",
+        "dupes",
+        "--table",
+        "shop.payments",
+        "--columns",
+        "payment_key",
+    ]);
+    let took = started.elapsed();
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(took < Duration::from_secs(5), "dupes took {took:?}: {said}");
+    assert!(
+        said.contains("gave up waiting for a lock") && said.contains("lockdiag status"),
+        "{said}"
+    );
+
+    let exporter = crate::serve::Exporter::start(ctx, &[]);
+    let started = std::time::Instant::now();
+    let (status, body) = exporter.get("/metrics", &[("X-Prometheus-Scrape-Timeout-Seconds", "4")]);
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        crate::serve::series(&body, "lockdiag_waiting_sessions{lock=\"metadata\"}")
+            .is_some_and(|n| n >= 1.0),
+        "the queued ALTER is seen: {body}"
+    );
+    drop(exporter);
+
+    let longest = watcher.join().unwrap();
+    assert!(
+        longest <= 3,
+        "a lockdiag session waited {longest} s for a metadata lock (limit 2 s)"
+    );
+    ctx.kill(&[alter_id]);
+    ctx.exec(&mut holder, "ROLLBACK");
+}
+
+/// The longest time (s) any lockdiag session was seen waiting for a metadata lock, polled
+/// from the processlist every 200 ms for `during`.
+fn longest_lockdiag_metadata_wait(socket: &Path, during: Duration) -> u64 {
+    let until = std::time::Instant::now() + during;
+    let mut longest = 0;
+    while std::time::Instant::now() < until {
+        let out = Command::new("mariadb")
+            .args([
+                "--no-defaults",
+                "-S",
+                socket.to_str().unwrap(),
+                "-u",
+                "root",
+                "-N",
+                "-e",
+            ])
+            .arg(
+                "SELECT COALESCE(MAX(TIME), 0) FROM information_schema.PROCESSLIST \
+                 WHERE STATE LIKE 'Waiting for%metadata lock' AND INFO LIKE '%payment_key%'",
+            )
+            .output()
+            .expect("run the mariadb client");
+        let seen: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        longest = longest.max(seen);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    longest
+}

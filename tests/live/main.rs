@@ -252,6 +252,10 @@ const TESTS: &[Test] = &[
         edges::unknown_is_never_empty,
     ),
     ("edges_hostile_inputs", edges::hostile_inputs_and_arguments),
+    (
+        "edges_alter_pile_up_never_joined",
+        edges::an_alter_pile_up_is_never_joined,
+    ),
     // Last: the restart ends every other session.
     ("record_restart", record::record_survives_a_restart),
 ];
