@@ -12,6 +12,7 @@ mod edges;
 mod history;
 mod kill;
 mod mysql8_rows;
+mod prometheus;
 mod record;
 mod report;
 #[path = "../support/schema_check.rs"]
@@ -46,6 +47,10 @@ const TESTS: &[Test] = &[
     (
         "history_record_enables_consumers",
         history::record_enables_statement_history_for_its_run,
+    ),
+    (
+        "prometheus_sees_pile_up_on_one_instance",
+        prometheus::a_real_prometheus_sees_the_pile_up_on_one_instance,
     ),
     (
         "serve_metrics_probe_and_stalled_target",

@@ -97,11 +97,30 @@ pub fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16,
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     (status, body)
+}
+
+/// The body of a `Transfer-Encoding: chunked` response.
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
 }
 
 /// The value of the series `name{labels}` (labels as printed), if present.
@@ -112,7 +131,7 @@ pub fn series(text: &str, name_and_labels: &str) -> Option<f64> {
 }
 
 /// An idle root blocker (SELECT … FOR UPDATE, then nothing) with two sessions waiting.
-fn pile_up(ctx: &Ctx) -> Vec<u32> {
+pub fn pile_up(ctx: &Ctx) -> Vec<u32> {
     let mut root = ctx.conn();
     ctx.exec(&mut root, "BEGIN");
     ctx.exec(

@@ -44,9 +44,14 @@ fn whoami() -> String {
 
 impl Server {
     pub fn start() -> Result<Server, String> {
+        Server::start_named("")
+    }
+
+    /// Another throwaway server beside the first (`name` keeps their directories apart).
+    pub fn start_named(name: &str) -> Result<Server, String> {
         let install = find_binary(&["mariadb-install-db", "mysql_install_db"])?;
         let mariadbd = find_binary(&["mariadbd", "mysqld"])?;
-        let dir = std::env::temp_dir().join(format!("lockdiag-live-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("lockdiag-live-{}{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let user = whoami();
