@@ -7,6 +7,7 @@ pub mod audit;
 pub mod consumers;
 pub mod dupes;
 pub mod enrich;
+pub mod fleet;
 pub mod kill;
 pub mod record;
 pub mod serve;

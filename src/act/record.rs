@@ -519,7 +519,7 @@ impl Recorder<'_> {
         if let (Some(before), Some(now)) = (self.deadlock_count, figures.deadlocks) {
             if now < before {
                 // Its connection ids start again from 1: those lockdiag remembers are others' now.
-                crate::source::query::forget_own_connections();
+                crate::source::query::forget_own_connections(pool);
                 self.log.event(
                     "server-restarted",
                     &[("deadlock_counter", format!("{before} -> {now}"))],

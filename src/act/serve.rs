@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Semaphore;
 
 use crate::analyze::views::SnapshotView;
+use crate::parse::hosts_file::{parse_target, TargetAddress};
 use crate::render::prometheus;
 use crate::source::connect::ConnectionConfig;
 use crate::source::server::Server;
@@ -209,46 +210,6 @@ async fn probe(
     exposition(&headers, &registry_of(&outcome))
 }
 
-/// Where a probe connects.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ProbeTarget {
-    Tcp { host: String, port: Option<u16> },
-    Socket(String),
-}
-
-/// `host`, `host:port`, `[v6]:port` or a socket path, as `/probe` takes it.
-pub fn parse_target(target: &str) -> Result<ProbeTarget, String> {
-    let target = target.trim();
-    if target.starts_with('/') {
-        return Ok(ProbeTarget::Socket(target.to_string()));
-    }
-    let (host, port) = match target.strip_prefix('[') {
-        Some(rest) => {
-            let (host, after) = rest
-                .split_once(']')
-                .ok_or_else(|| format!("{target:?}: an IPv6 address without its closing ]"))?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match target.rsplit_once(':') {
-            Some((host, port)) if !host.contains(':') => (host, Some(port)),
-            _ => (target, None),
-        },
-    };
-    let port = port
-        .map(|p| {
-            p.parse::<u16>()
-                .map_err(|_| format!("{target:?}: {p:?} is not a port"))
-        })
-        .transpose()?;
-    if host.is_empty() {
-        return Err(format!("{target:?}: no host"));
-    }
-    Ok(ProbeTarget::Tcp {
-        host: host.to_string(),
-        port,
-    })
-}
-
 impl Exporter {
     /// The connection for a probe: the module's credentials, the target's address.
     fn probe_config(&self, target: &str, module: &str) -> Result<ConnectionConfig, String> {
@@ -256,12 +217,12 @@ impl Exporter {
             format!("unknown auth_module {module:?}: no [client.{module}] group in --config-my-cnf")
         })?;
         match parse_target(target)? {
-            ProbeTarget::Tcp { host, port } => {
+            TargetAddress::Tcp { host, port } => {
                 config.host = Some(host);
                 config.port = Some(port.unwrap_or(3306));
                 config.socket = None;
             }
-            ProbeTarget::Socket(path) => {
+            TargetAddress::Socket(path) => {
                 config.host = None;
                 config.socket = Some(path.into());
             }
@@ -362,7 +323,7 @@ mod tests {
     #[test]
     fn targets_as_mysqld_exporter_takes_them() {
         let tcp = |host: &str, port| {
-            Ok(ProbeTarget::Tcp {
+            Ok(TargetAddress::Tcp {
                 host: host.into(),
                 port,
             })
@@ -372,7 +333,7 @@ mod tests {
         assert_eq!(parse_target("[::1]:3306"), tcp("::1", Some(3306)));
         assert_eq!(
             parse_target("/run/mysqld/mysqld.sock"),
-            Ok(ProbeTarget::Socket("/run/mysqld/mysqld.sock".into()))
+            Ok(TargetAddress::Socket("/run/mysqld/mysqld.sock".into()))
         );
         assert!(parse_target("db1:http").is_err());
         assert!(parse_target(":3306").is_err());

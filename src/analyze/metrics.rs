@@ -29,10 +29,13 @@ pub const ROOT_STATES: [&str; 5] = [
     "unknown",
 ];
 
-/// Row-lock and metadata-lock figures side by side (the `lock` label).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Row-lock and metadata-lock figures side by side (the `lock` label); `None`
+/// (`null`) when that kind of lock could not be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ByLock {
+    /// InnoDB row locks.
     pub row: Option<u64>,
+    /// Metadata locks (table, schema, global).
     pub metadata: Option<u64>,
 }
 

@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod deadlock;
 pub mod duplicates;
+pub mod fleet;
 pub mod history;
 pub mod incident;
 pub mod index_advice;

@@ -415,6 +415,14 @@ pub struct SnapshotArgs {
     /// Lock groups kept at most (the rest is counted in locks_omitted).
     #[arg(long, default_value_t = 1000, value_parser = positive_count)]
     pub limit: u64,
+    /// Many servers: one target a line (host[:port], [v6]:port, a socket path or
+    /// mysql://user:pass@host:port/, optionally `group=NAME` for [client.NAME]'s
+    /// account); one snapshot per server under --out DIR/<server>/.
+    #[arg(long, value_name = "FILE", requires = "out")]
+    pub hosts: Option<PathBuf>,
+    /// With --hosts: servers read at once (each within its own deadline).
+    #[arg(long, default_value_t = 16, value_parser = positive_usize, requires = "hosts")]
+    pub parallel: usize,
 }
 
 #[derive(Debug, Args, Default)]
@@ -425,6 +433,14 @@ pub struct StatusArgs {
     /// List every waiter and every root blocker (the table shows 20 per session otherwise).
     #[arg(long)]
     pub all: bool,
+    /// Many servers: one target a line (host[:port], [v6]:port, a socket path or
+    /// mysql://user:pass@host:port/, optionally `group=NAME` for [client.NAME]'s
+    /// account); one line per server, worst first.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["all", "long_trx"])]
+    pub hosts: Option<PathBuf>,
+    /// With --hosts: servers read at once (each within its own deadline).
+    #[arg(long, default_value_t = 16, value_parser = positive_usize, requires = "hosts")]
+    pub parallel: usize,
 }
 
 #[derive(Debug, Args, Default)]

@@ -233,6 +233,53 @@ pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
     Ok(config)
 }
 
+/// The account of `[client.NAME]` (a hosts file's `group=NAME`), read from the option
+/// files `resolve_connection` reads, over `config`: its user (with its own password,
+/// or none: the command line's password belongs to the command line's user), its
+/// password, `ssl-mode` and `ssl-ca`. A group with no option is an error.
+pub fn apply_group(
+    config: &mut ConnectionConfig,
+    args: &ConnectionArgs,
+    group: &str,
+) -> Result<()> {
+    if args.no_defaults {
+        bail!("group={group}: --no-defaults reads no option file, so there is no [client.{group}]");
+    }
+    let files = default_files(
+        args.defaults_file.as_deref(),
+        args.defaults_extra_file.as_deref(),
+        home_dir().as_deref(),
+    );
+    let read = read_option_files(&files, &[format!("client.{group}")])?;
+    if read.options.is_empty() {
+        let names: Vec<String> = files.iter().map(|(f, _)| f.display().to_string()).collect();
+        bail!(
+            "group={group}: no [client.{group}] group with options in the option files ({})",
+            names.join(", ")
+        );
+    }
+    let get = |k: &str| read.last(k).and_then(|o| o.value.clone());
+    if let Some(user) = get("user").filter(|u| !u.is_empty()) {
+        config.user = Some(user);
+        config.password = None;
+    }
+    if let Some(password) = read.last("password") {
+        config.password = password.value.clone();
+    }
+    if let Some(mode) = get("ssl-mode") {
+        config.ssl_mode = Some(mode.parse::<SslMode>().map_err(|e| {
+            anyhow::anyhow!(
+                "{e} (in [client.{group}] of {})",
+                option_file(&read, "ssl-mode")
+            )
+        })?);
+    }
+    if let Some(ca) = get("ssl-ca") {
+        config.ssl_ca = Some(PathBuf::from(ca));
+    }
+    Ok(())
+}
+
 fn redact_url_error(message: &str, url: &str) -> String {
     // The URL itself can carry the password; never echo it.
     message.replace(url, "<url>")

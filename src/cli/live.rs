@@ -80,25 +80,13 @@ pub async fn waits(all: bool, input: Input<'_>, out: &Output) -> Result<i32> {
 /// 2 when the lock waits could not be read (the answer is unknown, not "none") or the
 /// server counts more waits than its lists showed (the answer is a lower bound), said on stderr.
 pub fn exit_for_lock_waits(state: &LiveState) -> i32 {
-    let unread = state.unread(&crate::model::WAIT_SOURCES);
-    if !unread.is_empty() {
-        super::output::note(&format!(
-            "error: the lock waits could not be read ({}): who blocks whom is unknown",
-            unread.join("; ")
-        ));
-        return super::EXIT_ERROR;
+    match crate::analyze::fleet::lock_waits_problem(state) {
+        Some(problem) => {
+            super::output::note(&format!("error: {problem}"));
+            super::EXIT_ERROR
+        }
+        None => EXIT_OK,
     }
-    let cut = state.sources.iter().filter(|s| {
-        s.source == crate::model::SourceName::LockWaits
-            && s.status == crate::model::SourceState::Partial
-    });
-    if let Some(reason) = cut.filter_map(|s| s.reason.as_deref()).next() {
-        super::output::note(&format!(
-            "error: the lock waits listed are not all the server has ({reason})"
-        ));
-        return super::EXIT_ERROR;
-    }
-    EXIT_OK
 }
 
 pub async fn status(long_trx: Duration, all: bool, input: Input<'_>, out: &Output) -> Result<i32> {

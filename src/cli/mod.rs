@@ -9,6 +9,7 @@ mod check;
 pub mod config;
 mod deadlock;
 mod dupes;
+mod fleet;
 mod kill;
 mod live;
 mod output;
@@ -115,6 +116,8 @@ fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> 
     };
     let open_ended = match job {
         Job::Kill(_) | Job::Dupes(_) | Job::Record(_) | Job::Watch(_) | Job::Serve(_) => true,
+        // Each server under its own deadline (`server_deadline`): the run's is theirs.
+        Job::Fleet(_) => true,
         Job::Check(check) => check
             .assertions
             .iter()
@@ -134,9 +137,12 @@ fn deadline(source: &resolve::Source, job: &Job) -> Option<std::time::Duration> 
         }
         _ => Default::default(),
     };
-    (!open_ended).then(|| {
-        config.connect_timeout + config.query_timeout * 3 + lookup + waited + DEADLINE_MARGIN
-    })
+    (!open_ended).then(|| server_deadline(config) + lookup + waited)
+}
+
+/// One server's part of a run: connecting, identifying it, one round of collection.
+fn server_deadline(config: &crate::source::connect::ConnectionConfig) -> std::time::Duration {
+    config.connect_timeout + config.query_timeout * 3 + DEADLINE_MARGIN
 }
 
 async fn dispatch(settings: Settings) -> anyhow::Result<i32> {
@@ -166,6 +172,10 @@ async fn run_job(settings: Settings) -> anyhow::Result<i32> {
     // So does the exporter, one per target scraped.
     if let Job::Serve(job) = &job {
         return serve::run(job).await;
+    }
+    // And a fleet run, one per server of its hosts file.
+    if let Job::Fleet(job) = &job {
+        return fleet::run(job, server_deadline(source.server()?), &output).await;
     }
     // What must be read before a collection is spent on it.
     let baselines = match &job {
@@ -246,5 +256,6 @@ async fn run_command(
         Job::Record(_) => anyhow::bail!("the recorder runs on its own connection"),
         Job::Report(job) => report::run(&job, output),
         Job::Serve(_) => anyhow::bail!("the exporter opens its own connections"),
+        Job::Fleet(_) => anyhow::bail!("a fleet run opens one connection per server"),
     }
 }

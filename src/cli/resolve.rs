@@ -123,10 +123,18 @@ pub struct CheckJob {
 /// What to run, resolved.
 #[derive(Debug)]
 pub enum Job {
-    Status { long_trx: Duration, all: bool },
+    Status {
+        long_trx: Duration,
+        all: bool,
+    },
     Ps(PsFilter),
-    Locks { table: Option<TableRef>, limit: u64 },
-    Waits { all: bool },
+    Locks {
+        table: Option<TableRef>,
+        limit: u64,
+    },
+    Waits {
+        all: bool,
+    },
     Deadlock(DeadlockJob),
     Kill(KillJob),
     Snapshot(SnapshotJob),
@@ -136,6 +144,29 @@ pub enum Job {
     Watch(WatchJob),
     Report(ReportJob),
     Serve(crate::act::serve::ServeJob),
+    /// `status --hosts` / `snapshot --hosts`.
+    Fleet(FleetJob),
+}
+
+/// One server of a hosts file, resolved.
+#[derive(Debug, Clone)]
+pub struct FleetTarget {
+    /// As the hosts file names it, password-free.
+    pub name: String,
+    /// Its directory under `snapshot --hosts --out DIR/`.
+    pub dir: String,
+    pub config: ConnectionConfig,
+}
+
+/// `status --hosts FILE` and `snapshot --hosts FILE --out DIR/`.
+#[derive(Debug)]
+pub struct FleetJob {
+    pub targets: Vec<FleetTarget>,
+    pub parallel: usize,
+    pub lock_groups: u64,
+    pub no_raw: bool,
+    /// `snapshot --hosts`: the directory of the servers' directories, and `--keep`.
+    pub snapshots: Option<(PathBuf, Option<Duration>)>,
 }
 
 /// `report`: what to read, where the page goes.
@@ -211,6 +242,7 @@ const NOTHING_TO_RESOLVE: &str =
 /// (completions, man page), which `cli::run` prints before resolving anything.
 fn view_of(command: &Command) -> Option<ViewKind> {
     Some(match command {
+        Command::Status(args) if args.hosts.is_some() => ViewKind::Fleet,
         Command::Status(_) => ViewKind::Status,
         Command::Ps(_) => ViewKind::Ps,
         Command::Locks(_) => ViewKind::Locks,
@@ -241,6 +273,10 @@ fn command_format(command: &Command, view: ViewKind, asked: Option<Format>) -> R
         Command::Serve(_) => Some((
             Format::Prometheus,
             "serve answers scrapes in the Prometheus format",
+        )),
+        Command::Snapshot(args) if args.hosts.is_some() => Some((
+            Format::Json,
+            "snapshot --hosts writes one JSON snapshot per server",
         )),
         _ => None,
     };
@@ -320,6 +356,13 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         (None, true) => Source::Files,
         (None, false) => Source::Server(resolve_connection(&cli.connection)?),
     };
+    if let Some(job) = fleet_job(&command, &source, &cli.connection)? {
+        return Ok(Settings {
+            output,
+            source,
+            job: Job::Fleet(job),
+        });
+    }
     let job = match command {
         Command::Status(args) => Job::Status {
             long_trx: args.long_trx.unwrap_or(DEFAULT_LONG_TRX),
@@ -385,6 +428,111 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         source,
         job,
     })
+}
+
+/// `status --hosts` / `snapshot --hosts`, when given.
+fn fleet_job(
+    command: &Command,
+    source: &Source,
+    connection: &super::args::ConnectionArgs,
+) -> Result<Option<FleetJob>> {
+    let (hosts, parallel) = match command {
+        Command::Status(args) => (&args.hosts, args.parallel),
+        Command::Snapshot(args) => (&args.hosts, args.parallel),
+        _ => return Ok(None),
+    };
+    let (Some(path), Source::Server(base)) = (hosts, source) else {
+        return Ok(None);
+    };
+    let targets = fleet_targets(path, base, connection)?;
+    Ok(Some(match command {
+        Command::Snapshot(args) => FleetJob {
+            targets,
+            parallel,
+            lock_groups: args.limit,
+            no_raw: args.no_raw,
+            snapshots: Some((fleet_out(args.out.clone())?, args.keep)),
+        },
+        _ => FleetJob {
+            targets,
+            parallel,
+            lock_groups: STATUS_LOCK_GROUPS,
+            no_raw: true,
+            snapshots: None,
+        },
+    }))
+}
+
+/// Lock groups a fleet status reads per server (its figures need none of them).
+const STATUS_LOCK_GROUPS: u64 = 1;
+
+/// `--out` of `snapshot --hosts`: a directory (each server gets its own under it).
+fn fleet_out(out: Option<PathBuf>) -> Result<PathBuf> {
+    let Some(out) = out else {
+        bail!("snapshot --hosts writes one snapshot per server: give --out DIR/");
+    };
+    if !out.is_dir() && !out.as_os_str().to_string_lossy().ends_with('/') {
+        bail!(
+            "--out {}: with --hosts, a directory (an existing one, or a path ending in / to create)",
+            out.display()
+        );
+    }
+    Ok(out)
+}
+
+/// The hosts file's servers, each with its connection: the target's address, a URL's
+/// account, else `group=NAME`'s, else the command line's. Any bad line is an error
+/// naming it, before anything is connected to.
+fn fleet_targets(
+    path: &std::path::Path,
+    base: &ConnectionConfig,
+    args: &super::args::ConnectionArgs,
+) -> Result<Vec<FleetTarget>> {
+    use crate::parse::hosts_file::{parse_hosts_file, TargetAddress};
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--hosts {}", path.display()))?;
+    let entries = parse_hosts_file(&text).with_context(|| format!("--hosts {}", path.display()))?;
+    if entries.is_empty() {
+        bail!("--hosts {}: no server in it", path.display());
+    }
+    let mut targets: Vec<FleetTarget> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let at_line = || format!("--hosts {}: line {}", path.display(), entry.line);
+        let mut config = base.clone();
+        if let Some(group) = &entry.group {
+            super::config::apply_group(&mut config, args, group).with_context(at_line)?;
+        }
+        if entry.user.is_some() {
+            config.user = entry.user.clone();
+            config.password = entry.password.clone();
+        }
+        match &entry.address {
+            TargetAddress::Tcp { host, port } => {
+                config.host = Some(host.clone());
+                config.port = Some(port.unwrap_or(3306));
+                config.socket = None;
+            }
+            TargetAddress::Socket(socket) => {
+                config.host = None;
+                config.socket = Some(socket.into());
+            }
+        }
+        let dir = entry.dir_name();
+        if let Some(other) = targets.iter().find(|t| t.dir == dir) {
+            bail!(
+                "{}: {} and {} would share the directory {dir}",
+                at_line(),
+                other.name,
+                entry.name
+            );
+        }
+        targets.push(FleetTarget {
+            name: entry.name.clone(),
+            dir,
+            config,
+        });
+    }
+    Ok(targets)
 }
 
 fn deadlock_job(args: DeadlockArgs) -> DeadlockJob {

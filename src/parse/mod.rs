@@ -4,6 +4,7 @@
 pub mod deadlock;
 pub mod encoding;
 pub mod error_log;
+pub mod hosts_file;
 pub mod json_log;
 pub mod lines;
 pub mod lock_wait_timeout;

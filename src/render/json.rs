@@ -40,6 +40,7 @@ pub fn render(view: &View) -> Option<String> {
         View::Kill(v) => document(kind, v),
         View::Check(v) => document(kind, v),
         View::Dupes(v) => document(kind, v),
+        View::Fleet(v) => document(kind, v),
         View::Report(_) => return None,
     })
 }

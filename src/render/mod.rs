@@ -21,6 +21,7 @@ mod tests;
 use std::io::IsTerminal;
 
 use crate::analyze::duplicates::DupesReport;
+use crate::analyze::fleet::FleetView;
 use crate::analyze::incident::IncidentView;
 use crate::analyze::kill::{KillPlan, KillReport};
 use crate::analyze::views::{
@@ -101,6 +102,8 @@ pub enum ViewKind {
     Check,
     Dupes,
     Report,
+    /// Many servers at once (`status --hosts`).
+    Fleet,
 }
 
 impl ViewKind {
@@ -117,6 +120,7 @@ impl ViewKind {
             ViewKind::Check => "check",
             ViewKind::Dupes => "dupes",
             ViewKind::Report => "report",
+            ViewKind::Fleet => "fleet",
         }
     }
 
@@ -172,6 +176,8 @@ pub enum View {
     Dupes(DupesReport),
     /// An incident over time (`report`). Boxed: it holds a whole recording's figures.
     Report(Box<IncidentView>),
+    /// One line per server (`status --hosts`).
+    Fleet(FleetView),
 }
 
 impl View {
@@ -187,6 +193,7 @@ impl View {
             View::Check(_) => ViewKind::Check,
             View::Dupes(_) => ViewKind::Dupes,
             View::Report(_) => ViewKind::Report,
+            View::Fleet(_) => ViewKind::Fleet,
         }
     }
 }

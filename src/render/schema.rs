@@ -10,6 +10,7 @@ use schemars::{JsonSchema, Schema};
 use serde_json::{json, Value};
 
 use crate::analyze::duplicates::DupesReport;
+use crate::analyze::fleet::FleetView;
 use crate::analyze::kill::{AuditRecord, KillReport};
 use crate::analyze::timeouts::TimeoutReport;
 use crate::analyze::views::{
@@ -28,7 +29,7 @@ pub struct DocumentSchema {
 }
 
 /// Every document kind, in the order `docs/json.md` describes them.
-pub const KINDS: [ViewKind; 9] = [
+pub const KINDS: [ViewKind; 10] = [
     ViewKind::Status,
     ViewKind::Ps,
     ViewKind::Locks,
@@ -38,6 +39,7 @@ pub const KINDS: [ViewKind; 9] = [
     ViewKind::Kill,
     ViewKind::Check,
     ViewKind::Dupes,
+    ViewKind::Fleet,
 ];
 
 /// The schemas of every document kind, then of every JSON-lines file.
@@ -114,6 +116,10 @@ pub fn document_schema(kind: ViewKind) -> Option<Value> {
             "`lockdiag check --format json`: the overall result and one entry per assertion.",
         ),
         ViewKind::Report => return None,
+        ViewKind::Fleet => (
+            root_schema::<Versioned<FleetView>>(),
+            "`lockdiag status --hosts FILE --format json`: one entry per server of the hosts file, worst first, each with its lock figures or why it could not be read.",
+        ),
         ViewKind::Dupes => (
             root_schema::<Versioned<DupesReport>>(),
             "`lockdiag dupes --format json`: the rows a UNIQUE index on the columns would reject, grouped by key, and the fix.",

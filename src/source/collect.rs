@@ -922,7 +922,8 @@ async fn collect_all(
     let plan = plan(caps, &options);
     let innodb_is = plan.innodb_is;
     let round = run_plan(pool, caps, plan, options.timeout, sequential).await;
-    assemble(caps, &options, innodb_is, round)
+    // Every connection this server's pool opened, also those whose statement failed.
+    assemble(caps, &options, innodb_is, round, own_connection_ids(pool))
 }
 
 /// The round's rows as one state: waits joined, locks summarised, lockdiag's own
@@ -932,6 +933,7 @@ fn assemble(
     options: &CollectOptions,
     innodb_is: bool,
     round: Round,
+    pool_connections: Vec<u64>,
 ) -> (LiveState, RoundOutcome) {
     let Round {
         mut sessions,
@@ -1053,8 +1055,7 @@ fn assemble(
         }
     }
     state.sources = sources;
-    // Every connection lockdiag opened, also those whose statement failed.
-    own_ids.extend(own_connection_ids());
+    own_ids.extend(pool_connections);
     own_ids.sort_unstable();
     own_ids.dedup();
     state.lockdiag_thread_ids = own_ids;

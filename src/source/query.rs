@@ -137,31 +137,63 @@ async fn bounded<T>(
         .unwrap_or(Err(QueryError::Timeout(timeout)))
 }
 
-/// Every connection id lockdiag's pools have handed out in this process, so that its
-/// own sessions are never listed, counted or blamed — also those whose statement
-/// failed (an account without PROCESS sees its own sessions, lockdiag's included).
-static OWN_CONNECTIONS: std::sync::Mutex<std::collections::BTreeSet<u32>> =
-    std::sync::Mutex::new(std::collections::BTreeSet::new());
-
-fn remember_own(conn: &Conn) {
-    if let Ok(mut ids) = OWN_CONNECTIONS.lock() {
-        ids.insert(conn.id());
-    }
+/// The connection ids lockdiag's own pools handed out, per pool, so that its own
+/// sessions are never listed, counted or blamed — also those whose statement failed
+/// (an account without PROCESS sees its own sessions, lockdiag's included). Per pool,
+/// not per process: connection ids are numbered by each server, so with many servers
+/// in one process (`status --hosts`) an id of server A must not hide the same id on B.
+/// A pool is known by its metrics block (one per pool, shared by its clones); the entry
+/// keeps a weak reference to it, so the address cannot be reused while the entry
+/// exists, and an entry whose pool is gone is dropped.
+struct PoolConnections {
+    pool: std::sync::Weak<mysql_async::Metrics>,
+    ids: std::collections::BTreeSet<u32>,
 }
 
-/// The connection ids of [`OWN_CONNECTIONS`].
-pub fn own_connection_ids() -> Vec<u64> {
-    OWN_CONNECTIONS
-        .lock()
-        .map(|ids| ids.iter().map(|&id| u64::from(id)).collect())
+type OwnConnections = std::collections::BTreeMap<usize, PoolConnections>;
+
+static OWN_CONNECTIONS: std::sync::Mutex<OwnConnections> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn pool_key(pool: &Pool) -> (usize, std::sync::Arc<mysql_async::Metrics>) {
+    let metrics = pool.metrics();
+    (std::sync::Arc::as_ptr(&metrics) as usize, metrics)
+}
+
+fn own_connections() -> std::sync::MutexGuard<'static, OwnConnections> {
+    OWN_CONNECTIONS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn remember_own(pool: &Pool, conn: &Conn) {
+    remember_own_id(pool, conn.id());
+}
+
+fn remember_own_id(pool: &Pool, id: u32) {
+    let (key, metrics) = pool_key(pool);
+    let mut all = own_connections();
+    all.retain(|_, entry| entry.pool.strong_count() > 0);
+    all.entry(key)
+        .or_insert_with(|| PoolConnections {
+            pool: std::sync::Arc::downgrade(&metrics),
+            ids: Default::default(),
+        })
+        .ids
+        .insert(id);
+}
+
+/// The ids of the connections `pool` handed out (this server's own sessions).
+pub fn own_connection_ids(pool: &Pool) -> Vec<u64> {
+    let (key, _metrics) = pool_key(pool);
+    own_connections()
+        .get(&key)
+        .map(|entry| entry.ids.iter().map(|&id| u64::from(id)).collect())
         .unwrap_or_default()
 }
 
-/// Forgets them: the server restarted (its ids start again from 1) or the pool was closed.
-pub fn forget_own_connections() {
-    if let Ok(mut ids) = OWN_CONNECTIONS.lock() {
-        ids.clear();
-    }
+/// Forgets `pool`'s: its server restarted (its ids start again from 1).
+pub fn forget_own_connections(pool: &Pool) {
+    let (key, _metrics) = pool_key(pool);
+    own_connections().remove(&key);
 }
 
 /// Attempts at a pooled connection when the server has no slot for a new one.
@@ -177,7 +209,7 @@ pub async fn checkout(pool: &Pool) -> Result<Conn, QueryError> {
             .get_conn()
             .await
             .map_err(classify)
-            .inspect(remember_own)
+            .inspect(|conn| remember_own(pool, conn))
         {
             Err(QueryError::NoConnectionSlot(_)) if attempt + 1 < SLOT_ATTEMPTS => {
                 attempt += 1;
@@ -331,6 +363,21 @@ pub async fn fetch_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Server A's connection 7 is lockdiag's; on server B, 7 is someone else's.
+    #[tokio::test]
+    async fn own_connections_are_per_pool() {
+        let a = Pool::new(mysql_async::OptsBuilder::default().tcp_port(1));
+        let b = Pool::new(mysql_async::OptsBuilder::default().tcp_port(2));
+        remember_own_id(&a, 7);
+        remember_own_id(&a.clone(), 9);
+        assert_eq!(own_connection_ids(&a), [7, 9]);
+        assert!(own_connection_ids(&b).is_empty());
+        remember_own_id(&b, 3);
+        forget_own_connections(&a);
+        assert!(own_connection_ids(&a).is_empty());
+        assert_eq!(own_connection_ids(&b), [3]);
+    }
 
     #[test]
     fn time_limits_per_flavour() {

@@ -9,6 +9,7 @@ mod ddl_ready;
 mod deadlocks;
 mod dupes;
 mod edges;
+mod fleet;
 mod history;
 mod kill;
 mod mysql8_rows;
@@ -55,6 +56,10 @@ const TESTS: &[Test] = &[
     (
         "serve_metrics_probe_and_stalled_target",
         serve::serve_metrics_probe_and_a_stalled_target,
+    ),
+    (
+        "fleet_status_and_snapshots",
+        fleet::fleet_status_and_snapshots,
     ),
     (
         "report_recorded_incident_in_chromium",

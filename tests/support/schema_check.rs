@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// Every schema file, `docs/schema/<name>.schema.json`: the document kinds, then
 /// the JSON-lines files.
-pub const SCHEMAS: [&str; 12] = [
+pub const SCHEMAS: [&str; 13] = [
     "status",
     "ps",
     "locks",
@@ -26,6 +26,7 @@ pub const SCHEMAS: [&str; 12] = [
     "kill",
     "check",
     "dupes",
+    "fleet",
     "deadlocks-line",
     "lock-wait-timeouts-line",
     "audit-line",

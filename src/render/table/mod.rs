@@ -3,6 +3,7 @@
 mod check;
 mod deadlock;
 mod dupes;
+mod fleet;
 mod kill;
 mod live;
 
@@ -58,6 +59,7 @@ fn text_of(view: &View, style: &TableStyle) -> Option<String> {
         View::Kill(v) => kill::report(v),
         View::Check(v) => check::view(v),
         View::Dupes(v) => dupes::view(v, style),
+        View::Fleet(v) => fleet::view(v, style),
         View::Snapshot(_) | View::Report(_) => return None,
     })
 }
