@@ -48,6 +48,9 @@ pub struct ServeJob {
 const TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
 /// The shortest deadline a scrape gets, whatever its header says.
 const MIN_DEADLINE: Duration = Duration::from_millis(500);
+/// The longest: a header from anyone who can reach the port must not hold a target's slot
+/// (and a collection permit) for ever.
+const MAX_DEADLINE: Duration = Duration::from_secs(120);
 
 /// What one scrape of a target found.
 #[derive(Clone)]
@@ -128,8 +131,9 @@ fn deadline(headers: &HeaderMap, default: Duration) -> Duration {
         .get("x-prometheus-scrape-timeout-seconds")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|secs| secs.is_finite() && *secs > 0.0)
-        .map(|secs| Duration::from_secs_f64(secs).saturating_sub(TIMEOUT_MARGIN))
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .filter(|d| !d.is_zero())
+        .map(|d| d.saturating_sub(TIMEOUT_MARGIN).min(MAX_DEADLINE))
         .unwrap_or(default)
         .max(MIN_DEADLINE)
 }
@@ -172,7 +176,7 @@ fn registry_of(outcome: &Outcome) -> Registry {
 async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> Response {
     let limit = deadline(&headers, exporter.job.default_timeout);
     let config = exporter.job.default_server.clone();
-    let outcome = exporter.scrape(&config, limit).await;
+    let outcome = exporter.scrape("default", &config, limit).await;
     let mut registry = registry_of(&outcome);
     // The exporter's own figures beside the server's, in one exposition.
     let start = exporter
@@ -180,7 +184,7 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> R
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    prometheus::register_process(&mut registry, start, env!("CARGO_PKG_VERSION"));
+    prometheus::register_process(&mut registry, start, own_usage(), env!("CARGO_PKG_VERSION"));
     exposition(&headers, &registry)
 }
 
@@ -201,13 +205,34 @@ async fn probe(
     let limit = deadline(&headers, exporter.job.default_timeout);
     let module = query.auth_module.unwrap_or_else(|| "client".into());
     let outcome = match exporter.probe_config(&target, &module) {
-        Ok(config) => exporter.scrape(&config, limit).await,
+        Ok(config) => exporter.scrape(&module, &config, limit).await,
         Err(why) => {
             eprintln!("lockdiag serve: probe {target:?}: {why}");
             Outcome::Down(Duration::ZERO)
         }
     };
     exposition(&headers, &registry_of(&outcome))
+}
+
+/// CPU seconds and resident bytes of this process, from /proc/self (Linux); `None` elsewhere.
+fn own_usage() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces and parentheses).
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let resident_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    // Clock ticks: USER_HZ, 100 on every Linux ABI.
+    Some((ticks / 100.0, resident_kb * 1024.0))
 }
 
 impl Exporter {
@@ -239,13 +264,10 @@ impl Exporter {
 
     /// One target's exposition within `limit`: a collection finished after this scrape
     /// began is shared; a target that cannot be read in time answers `lockdiag_up 0`.
-    async fn scrape(&self, config: &ConnectionConfig, limit: Duration) -> Outcome {
+    async fn scrape(&self, module: &str, config: &ConnectionConfig, limit: Duration) -> Outcome {
         let asked = Instant::now();
-        let key = format!(
-            "{}|{}",
-            config.user.as_deref().unwrap_or(""),
-            config.address()
-        );
+        // One slot per account and address: two modules never share an open handle.
+        let key = format!("{module}|{}", config.address());
         let slot = self.slot(&key);
         let outcome = tokio::time::timeout(limit, async {
             let mut latest = slot.latest.lock().await;
@@ -257,7 +279,18 @@ impl Exporter {
                 .acquire()
                 .await
                 .map_err(|_| anyhow::anyhow!("the exporter is stopping"))?;
-            let outcome = Outcome::Read(Arc::new(self.collect(&slot, config).await?));
+            let outcome = match self.collect(&slot, config).await {
+                Ok(view) => Outcome::Read(Arc::new(view)),
+                Err(e) => {
+                    eprintln!(
+                        "lockdiag serve: {}: {}",
+                        config.address(),
+                        crate::render::text::error_chain(&e)
+                    );
+                    Outcome::Down(asked.elapsed())
+                }
+            };
+            // Shared with the scrapes that queued behind this one, a failure too.
             *latest = Some(Collected {
                 finished: Instant::now(),
                 outcome: outcome.clone(),
@@ -268,38 +301,32 @@ impl Exporter {
         match outcome {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(e)) => {
-                eprintln!(
-                    "lockdiag serve: {}: {}",
-                    config.address(),
-                    crate::render::text::error_chain(&e)
-                );
+                eprintln!("lockdiag serve: {}: {e}", config.address());
                 Outcome::Down(asked.elapsed())
             }
             Err(_) => {
+                // The collection was dropped with its handle (see `collect`): the next
+                // scrape connects anew rather than trust a connection that stalled.
                 eprintln!(
                     "lockdiag serve: {}: no answer within {limit:?} (the scrape's deadline); its connection is closed",
                     config.address()
                 );
-                // A handle that stalled is not trusted again: the next scrape reconnects.
-                if let Ok(mut server) = slot.server.try_lock() {
-                    server.take();
-                }
                 Outcome::Down(asked.elapsed())
             }
         }
     }
 
-    /// Connects when needed (the handle is kept between scrapes) and collects.
+    /// Connects when needed and collects. The handle is taken out of the slot for the
+    /// collection and put back only after it succeeded: a collection cancelled at the
+    /// deadline drops it, so a stalled connection is never handed to the next scrape.
     async fn collect(&self, slot: &TargetSlot, config: &ConnectionConfig) -> Result<SnapshotView> {
-        let mut server = slot.server.lock().await;
-        if server.is_none() {
-            *server = Some(Server::open(config).await?);
-        }
-        let Some(open) = server.as_ref() else {
-            anyhow::bail!("no connection");
+        let kept = slot.server.lock().await.take();
+        let server = match kept {
+            Some(server) => server,
+            None => Server::open(config).await?,
         };
         let started = chrono::Utc::now();
-        let view = take_snapshot(open, self.job.lock_groups, true, started, None).await;
+        let view = take_snapshot(&server, self.job.lock_groups, true, started, None).await;
         if view
             .state
             .sources
@@ -307,11 +334,10 @@ impl Exporter {
             .all(|s| s.status == crate::model::SourceState::Unavailable)
         {
             // Nothing could be read: the connection is likely gone; reopen next time.
-            if let Some(gone) = server.take() {
-                gone.close().await;
-            }
+            server.close().await;
             anyhow::bail!("no source could be read");
         }
+        *slot.server.lock().await = Some(server);
         Ok(view)
     }
 }
@@ -356,6 +382,14 @@ mod tests {
             "x-prometheus-scrape-timeout-seconds",
             "NaN".parse().unwrap(),
         );
+        assert_eq!(deadline(&headers, default), default);
+        // Anyone who reaches the port can send a header: no panic, no endless deadline.
+        let header = "x-prometheus-scrape-timeout-seconds";
+        headers.insert(header, "1e20".parse().unwrap());
+        assert_eq!(deadline(&headers, default), default);
+        headers.insert(header, "1e9".parse().unwrap());
+        assert_eq!(deadline(&headers, default), MAX_DEADLINE);
+        headers.insert(header, "-3".parse().unwrap());
         assert_eq!(deadline(&headers, default), default);
     }
 }

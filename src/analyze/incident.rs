@@ -263,7 +263,7 @@ fn deadlocks_once(
             .or(server_utc_offset);
         DeadlockReport::latest_of_snapshot(&f.snapshot).map(|r| (r, offset))
     });
-    let given = given.into_iter().map(|r| (r, None));
+    let given = given.into_iter().map(|r| (r, server_utc_offset));
     for (report, offset) in given.chain(from_snapshots) {
         let report = report.in_server_zone(offset);
         if seen.insert(deadlock_key(&report, offset)) {

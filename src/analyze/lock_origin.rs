@@ -19,13 +19,33 @@ pub fn statement_that_took<'a>(
     let history = holder.statement_history.as_ref()?;
     let table = wanted.table.to_lowercase();
     let schema = wanted.schema.as_deref().map(str::to_lowercase);
+    // The history is the session's last statements, read after the deadlock: it can hold
+    // earlier transactions and, on a survivor, what it ran next. Only the statements of
+    // the printed transaction count: before its printed (current) statement, after the
+    // transaction boundary that precedes it.
     let current = holder.query.as_deref().map(normalize_sql);
-    let found = history
+    let current_at = current
+        .as_deref()
+        .and_then(|c| history.iter().rposition(|e| normalize_sql(&e.sql) == c));
+    let until = current_at.unwrap_or(history.len());
+    let from = history[..until]
         .iter()
-        .find(|e| takes_row_locks(&e.sql) && names_table(&e.sql, schema.as_deref(), &table))?;
-    let is_current = current.as_deref() == Some(normalize_sql(&found.sql).as_str())
-        && std::ptr::eq(found, history.last()?);
-    (!is_current).then_some(found)
+        .rposition(|e| ends_or_begins_transaction(&e.sql))
+        .map_or(0, |at| at + 1);
+    history[from..until]
+        .iter()
+        .find(|e| takes_row_locks(&e.sql) && names_table(&e.sql, schema.as_deref(), &table))
+}
+
+/// `BEGIN`, `START TRANSACTION`, `COMMIT`, `ROLLBACK` (not `ROLLBACK TO SAVEPOINT`).
+fn ends_or_begins_transaction(sql: &str) -> bool {
+    let text = normalize_sql(sql);
+    let text = text.trim_end_matches(';').trim();
+    text == "begin"
+        || text.starts_with("begin work")
+        || text.starts_with("start transaction")
+        || (text.starts_with("commit") && !text.contains("prepared"))
+        || (text.starts_with("rollback") && !text.contains(" to "))
 }
 
 /// Statements that lock the rows they touch: writes, and reads `FOR UPDATE` / `FOR SHARE`
@@ -142,6 +162,53 @@ mod tests {
             ..t.clone()
         };
         assert_eq!(statement_that_took(&unread, &payments_lock()), None);
+    }
+
+    /// A pooled connection's earlier transaction, and what a survivor ran after the
+    /// deadlock, are not the printed transaction's statements.
+    #[test]
+    fn only_the_printed_transaction_counts() {
+        let t = holder(
+            "UPDATE reservations SET status = 'CONFIRMED' WHERE reservation_id = 916192",
+            vec![
+                event(
+                    "UPDATE payments SET status = 'OLD' WHERE payment_id = 1",
+                    30,
+                ),
+                event("COMMIT", 29),
+                event("START TRANSACTION", 5),
+                event(
+                    "SELECT * FROM payments WHERE payment_id = 2994 FOR UPDATE",
+                    4,
+                ),
+                event(
+                    "UPDATE reservations SET status = 'CONFIRMED' WHERE reservation_id = 916192",
+                    1,
+                ),
+                event("ROLLBACK", 0),
+                event(
+                    "UPDATE payments SET status = 'NEXT' WHERE payment_id = 7",
+                    0,
+                ),
+            ],
+        );
+        let found = statement_that_took(&t, &payments_lock()).unwrap();
+        assert!(found.sql.contains("FOR UPDATE"), "{}", found.sql);
+        let earlier_only = holder(
+            "UPDATE reservations SET status = 'CONFIRMED' WHERE reservation_id = 916192",
+            vec![
+                event(
+                    "UPDATE payments SET status = 'OLD' WHERE payment_id = 1",
+                    30,
+                ),
+                event("COMMIT", 29),
+                event(
+                    "UPDATE reservations SET status = 'CONFIRMED' WHERE reservation_id = 916192",
+                    1,
+                ),
+            ],
+        );
+        assert_eq!(statement_that_took(&earlier_only, &payments_lock()), None);
     }
 
     #[test]

@@ -74,10 +74,12 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
         sessions: read(SourceName::Processlist).then_some(state.sessions.len() as u64),
         open_transactions: read(SourceName::Transactions)
             .then(|| super::waits::open_transaction_count(state)),
+        // lockdiag's own read-only transaction (its consistent read) is not one of them.
         oldest_transaction_secs: read(SourceName::Transactions).then(|| {
             state
                 .transactions
                 .iter()
+                .filter(|t| !state.lockdiag_thread_ids.contains(&t.thread_id))
                 .map(|t| t.age_secs)
                 .max()
                 .unwrap_or(0)
@@ -110,6 +112,15 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
         row: Some(row_longest),
         metadata: metadata_read.then_some(mdl_longest),
     };
+    // Root blockers are known whole only when no metadata-lock wait can be missing from the
+    // graph: the metadata locks were read, or the processlist shows nobody waiting for one.
+    // Otherwise an idle session holding a table an ALTER waits for would be counted as 0.
+    let metadata_complete = metadata_read
+        || (read(SourceName::Processlist)
+            && super::waits::sessions_in_metadata_lock_wait(state).is_empty());
+    if !metadata_complete {
+        return figures;
+    }
     let mut by_state: BTreeMap<&'static str, u64> = ROOT_STATES.iter().map(|s| (*s, 0)).collect();
     for root in &analysis.root_blockers {
         *by_state.entry(root_state_label(root.state)).or_default() += 1;

@@ -183,17 +183,19 @@ fn parse_entry(target: &str) -> Result<HostsEntry, String> {
         }
         return Ok(entry(target.to_string(), parse_target(target)?, None, None));
     };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
+    // The user info first, up to the last `@`: a password may hold `/`, `?` or `@` itself
+    // (base64), and nothing of it may be read as a host, a port or a path — or printed.
+    let (user_info, after_at) = match rest.rsplit_once('@') {
+        Some((info, after)) => (Some(info), after),
+        None => (None, rest),
+    };
+    let (host_port, path) = match after_at.find(['/', '?']) {
+        Some(at) => after_at.split_at(at),
+        None => (after_at, ""),
     };
     if path.contains('?') {
         return Err("mysql://… options (after ?) are not read in a hosts file".into());
     }
-    let (user_info, host_port) = match authority.rsplit_once('@') {
-        Some((info, host)) => (Some(info), host),
-        None => (None, authority),
-    };
     let (user, password) = match user_info.map(|i| i.split_once(':').unwrap_or((i, ""))) {
         Some((user, password)) => (
             Some(percent_decoded(user)?).filter(|u| !u.is_empty()),
@@ -243,6 +245,33 @@ fn percent_decoded(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A password holding `/`, `?` or `@` (base64) is never taken for a host, port or path,
+    /// and appears in no name or error.
+    #[test]
+    fn url_passwords_with_slashes_never_leak() {
+        for target in [
+            "mysql://app:Ab3/x@db1",
+            "mysql://app:1234/x@db1:3307",
+            "mysql://app:p?q@r@db1/",
+        ] {
+            let entry = parse_entry(target).unwrap_or_else(|e| panic!("{target}: {e}"));
+            assert!(entry.password.is_some(), "{target}");
+            assert!(
+                !entry.name.contains("Ab3")
+                    && !entry.name.contains("1234/x")
+                    && !entry.name.contains("p?q"),
+                "{}",
+                entry.name
+            );
+            assert!(
+                matches!(entry.address, TargetAddress::Tcp { ref host, .. } if host == "db1"),
+                "{target}"
+            );
+        }
+        let bad = parse_entry("mysql://app:s3cr/et@").unwrap_err();
+        assert!(!bad.contains("s3cr"), "{bad}");
+    }
 
     fn tcp(host: &str, port: Option<u16>) -> TargetAddress {
         TargetAddress::Tcp {

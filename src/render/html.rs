@@ -461,16 +461,22 @@ fn facts(out: &mut String, view: &IncidentView) {
     for unknown in &view.unknown {
         item(format!("Unknown: {}", xml_escape(unknown)));
     }
-    for skipped in &view.files_skipped {
+    for skipped in view.files_skipped.iter().take(MAX_FILES_LISTED) {
         item(format!("Skipped: {}", xml_escape(skipped)));
     }
-    for file in &view.files_read {
+    // A week of snapshots is thousands of files: the page names the first, and counts.
+    for file in view.files_read.iter().take(MAX_FILES_LISTED) {
         item(format!("Read: {}", xml_escape(file)));
+    }
+    let unlisted = view.files_read.len().saturating_sub(MAX_FILES_LISTED)
+        + view.files_skipped.len().saturating_sub(MAX_FILES_LISTED);
+    if unlisted > 0 {
+        item(format!("… and {unlisted} more files"));
     }
     out.push_str("</ul>");
     if !view.timeline.is_empty() {
         out.push_str("<details><summary>Snapshots</summary><ul>");
-        for p in &view.timeline {
+        for p in view.timeline.iter().take(MAX_SNAPSHOT_LINKS) {
             let _ = write!(
                 out,
                 "<li><a href=\"{}\">{}</a>{}</li>",
@@ -482,7 +488,20 @@ fn facts(out: &mut String, view: &IncidentView) {
                     .unwrap_or_default()
             );
         }
-        out.push_str("</ul></details>");
+        out.push_str("</ul>");
+        let more = view.timeline.len().saturating_sub(MAX_SNAPSHOT_LINKS);
+        if more > 0 {
+            let _ = write!(
+                out,
+                "<p class=\"note\">… and {more} later snapshots, not linked.</p>"
+            );
+        }
+        out.push_str("</details>");
     }
     out.push_str("</section>\n");
 }
+
+/// Files named in the facts; the rest are counted.
+const MAX_FILES_LISTED: usize = 20;
+/// Snapshots linked from the facts (a day at one per 10 s is 8,640); the rest are counted.
+const MAX_SNAPSHOT_LINKS: usize = 500;

@@ -77,9 +77,11 @@ fn by_lock(registry: &mut Registry, name: &str, help: &str, figures: ByLock) {
 }
 
 /// The figures of one collection that reached the server, into `registry`.
-fn register_figures(registry: &mut Registry, figures: &LockFigures, duration_secs: f64) {
+fn register_figures(registry: &mut Registry, figures: &LockFigures, duration_secs: Option<f64>) {
     gauges(registry, "lockdiag_up", UP_HELP, vec![(Vec::new(), 1)]);
-    register_duration(registry, duration_secs);
+    if let Some(secs) = duration_secs {
+        register_duration(registry, secs);
+    }
     let sources = figures
         .sources
         .iter()
@@ -169,8 +171,14 @@ pub fn register_duration(registry: &mut Registry, secs: f64) {
     );
 }
 
-/// The exporter's own process: start time, CPU and memory (from /proc), and its version.
-pub fn register_process(registry: &mut Registry, start_epoch: f64, version: &str) {
+/// The exporter's own process, as `act::serve` measured it: start time, CPU seconds and
+/// resident bytes (`None` where the platform does not say), and its version.
+pub fn register_process(
+    registry: &mut Registry,
+    start_epoch: f64,
+    usage: Option<(f64, f64)>,
+    version: &str,
+) {
     let float = |registry: &mut Registry, name: &str, help: &str, value: f64| {
         let gauge = Gauge::<f64, AtomicU64>::default();
         gauge.set(value);
@@ -182,7 +190,7 @@ pub fn register_process(registry: &mut Registry, start_epoch: f64, version: &str
         "Start time of the process since unix epoch in seconds",
         start_epoch,
     );
-    if let Some((cpu_secs, resident_bytes)) = own_usage() {
+    if let Some((cpu_secs, resident_bytes)) = usage {
         let cpu = Counter::<f64, AtomicU64>::default();
         cpu.inc_by(cpu_secs);
         registry.register(
@@ -203,27 +211,6 @@ pub fn register_process(registry: &mut Registry, start_epoch: f64, version: &str
         "The lockdiag version serving (value always 1)",
         vec![(vec![("version", version.to_string())], 1)],
     );
-}
-
-/// CPU seconds and resident bytes of this process, from /proc/self (Linux); `None` elsewhere.
-fn own_usage() -> Option<(f64, f64)> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces and parentheses).
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let resident_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    // Clock ticks: USER_HZ, 100 on every Linux ABI.
-    Some((ticks / 100.0, resident_kb * 1024.0))
 }
 
 const UP_HELP: &str = "Whether lockdiag's last collection reached the server (1) or failed (0)";
@@ -281,8 +268,7 @@ pub fn snapshot(view: &SnapshotView) -> String {
 /// The metrics of one collection that reached the server, into `registry`.
 pub fn register_snapshot(registry: &mut Registry, view: &SnapshotView) {
     let figures = lock_figures(view);
-    let duration = collection_secs(view).unwrap_or(0.0);
-    register_figures(registry, &figures, duration);
+    register_figures(registry, &figures, collection_secs(view));
     if let Some(d) = &view.latest_deadlock {
         let labels = vec![
             ("fingerprint", d.analysis.fingerprint.clone()),
