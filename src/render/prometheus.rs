@@ -90,7 +90,7 @@ fn register_figures(registry: &mut Registry, figures: &LockFigures, duration_sec
     gauges(
         registry,
         "lockdiag_source_up",
-        "Whether lockdiag could read a source (1) or not (0)",
+        "Whether lockdiag read a source whole (1), or not or only in part (0)",
         sources,
     );
     gauge(

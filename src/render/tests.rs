@@ -751,3 +751,29 @@ fn svg_waits_stays_readable_at_fifty_sessions() {
     assert_labels_apart(&svg);
     assert_only_our_markup(&svg);
 }
+
+/// A wait source read only in part (InnoDB's cache cut in a pile-up) gives lower bounds:
+/// the waits series are left out and its `lockdiag_source_up` is 0, never a partial count.
+#[test]
+fn prometheus_leaves_out_figures_of_a_source_read_in_part() {
+    let mut state = state();
+    state.sources = vec![crate::model::SourceStatus {
+        source: crate::model::SourceName::LockWaits,
+        from: None,
+        status: crate::model::SourceState::Partial,
+        reason: Some("INNODB_TRX cut at 16 MB".into()),
+    }];
+    let view = View::Snapshot(Box::new(SnapshotView {
+        collected_at_start: String::new(),
+        collected_at_end: String::new(),
+        target: "db1:3306".into(),
+        analysis: Some(analyze_waits(&state)),
+        state,
+        latest_deadlock: None,
+        trigger: None,
+    }));
+    let prom = plain(&view, Format::Prometheus);
+    assert!(!prom.contains("lockdiag_waiting_sessions"), "{prom}");
+    assert!(!prom.contains("lockdiag_root_blockers"), "{prom}");
+    assert!(prom.contains("source=\"lock_waits\"} 0"), "{prom}");
+}
