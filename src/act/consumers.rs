@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::source::history;
 use crate::source::server::Server;
 use crate::source::snapshot_file::write_atomically;
 
@@ -116,31 +117,29 @@ pub(super) async fn left_on_by_an_earlier_run(
 }
 
 /// Turns the statement-history consumers on; returns those to turn off at the end (the
-/// ones it changed, and `adopted` from an earlier run), noted on disk first.
+/// ones that were off, and `adopted` from an earlier run). They are noted on disk *before*
+/// the first is turned on: a recorder killed in between leaves the note, and turning off a
+/// consumer that never went on is harmless. A failure half-way keeps them all in the list.
 pub(super) async fn enable(
     server: &Server,
     dir: &Path,
     adopted: Vec<String>,
     log: &EventLog<'_>,
 ) -> Vec<String> {
-    let caps = server.caps();
-    let mut to_restore = adopted;
-    match crate::source::history::enable_consumers(
+    let (pool, flavour, timeout) = (
         server.pool(),
-        caps.server.flavour,
+        server.caps().server.flavour,
         server.query_timeout(),
-    )
-    .await
-    {
-        Ok(changed) => {
-            log.event(
-                "statement-history-enabled",
-                &[("consumers_turned_on", changed.join(","))],
-            );
-            to_restore.extend(changed);
+    );
+    let mut to_restore = adopted;
+    let wanted = match history::consumers_to_enable(pool, flavour, timeout).await {
+        Ok(wanted) => wanted,
+        Err(e) => {
+            log.event("statement-history-not-enabled", &[("error", e.to_string())]);
+            Vec::new()
         }
-        Err(e) => log.event("statement-history-not-enabled", &[("error", e.to_string())]),
-    }
+    };
+    to_restore.extend(wanted.iter().cloned());
     to_restore.sort();
     to_restore.dedup();
     if !to_restore.is_empty() {
@@ -154,6 +153,20 @@ pub(super) async fn enable(
                 ],
             );
         }
+    }
+    if !wanted.is_empty() {
+        match history::enable_consumers(pool, flavour, timeout, &wanted).await {
+            Ok(()) => log.event(
+                "statement-history-enabled",
+                &[("consumers_turned_on", wanted.join(","))],
+            ),
+            Err(e) => log.event("statement-history-not-enabled", &[("error", e.to_string())]),
+        }
+    } else {
+        log.event(
+            "statement-history-enabled",
+            &[("consumers_turned_on", String::new())],
+        );
     }
     to_restore
 }

@@ -68,11 +68,19 @@ struct Collected {
 }
 
 /// One target's in-flight guard, finished collection and open handle.
-#[derive(Default)]
 struct TargetSlot {
     latest: tokio::sync::Mutex<Option<Collected>>,
     server: tokio::sync::Mutex<Option<Server>>,
+    /// When a scrape last asked for it: slots idle longer than [`SLOT_IDLE`] are dropped
+    /// with their connection (a target that left the scrape config, or a stray request).
+    last_used: Mutex<Instant>,
 }
+
+/// How long a target's slot (and its open connection) outlives its last scrape.
+const SLOT_IDLE: Duration = Duration::from_secs(600);
+/// Distinct targets kept at once: `/probe` takes any target from anyone who reaches the
+/// port, and each keeps a connection open.
+const MAX_SLOTS: usize = 1000;
 
 struct Exporter {
     job: ServeJob,
@@ -257,9 +265,31 @@ impl Exporter {
         Ok(config)
     }
 
-    fn slot(&self, key: &str) -> Arc<TargetSlot> {
+    /// The slot of `key`, made when new; `None` when [`MAX_SLOTS`] targets are kept
+    /// already (after dropping those idle for [`SLOT_IDLE`] that no scrape holds).
+    fn slot(&self, key: &str) -> Option<Arc<TargetSlot>> {
+        let now = Instant::now();
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.entry(key.to_string()).or_default().clone()
+        let idle = |slot: &Arc<TargetSlot>| {
+            let last = *slot.last_used.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::strong_count(slot) == 1 && now.duration_since(last) > SLOT_IDLE
+        };
+        slots.retain(|_, slot| !idle(slot));
+        if !slots.contains_key(key) && slots.len() >= MAX_SLOTS {
+            return None;
+        }
+        let slot = slots
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                Arc::new(TargetSlot {
+                    latest: tokio::sync::Mutex::new(None),
+                    server: tokio::sync::Mutex::new(None),
+                    last_used: Mutex::new(now),
+                })
+            })
+            .clone();
+        *slot.last_used.lock().unwrap_or_else(|e| e.into_inner()) = now;
+        Some(slot)
     }
 
     /// One target's exposition within `limit`: a collection finished after this scrape
@@ -268,7 +298,13 @@ impl Exporter {
         let asked = Instant::now();
         // One slot per account and address: two modules never share an open handle.
         let key = format!("{module}|{}", config.address());
-        let slot = self.slot(&key);
+        let Some(slot) = self.slot(&key) else {
+            eprintln!(
+                "lockdiag serve: {}: not collected: {MAX_SLOTS} distinct targets are kept already",
+                config.address()
+            );
+            return Outcome::Down(Duration::ZERO);
+        };
         let outcome = tokio::time::timeout(limit, async {
             let mut latest = slot.latest.lock().await;
             if let Some(done) = latest.as_ref().filter(|d| d.finished >= asked) {
@@ -364,6 +400,52 @@ mod tests {
         assert!(parse_target("db1:http").is_err());
         assert!(parse_target(":3306").is_err());
         assert!(parse_target("[::1").is_err());
+    }
+
+    fn exporter() -> Exporter {
+        Exporter {
+            job: ServeJob {
+                listen: "127.0.0.1:0".parse().unwrap(),
+                default_server: ConnectionConfig::default(),
+                auth_modules: HashMap::new(),
+                max_parallel: 1,
+                default_timeout: Duration::from_secs(1),
+                lock_groups: 10,
+            },
+            slots: Mutex::new(HashMap::new()),
+            permits: Semaphore::new(1),
+            started: std::time::SystemTime::now(),
+        }
+    }
+
+    /// Targets are kept up to a cap; one idle past SLOT_IDLE and held by no scrape goes.
+    #[test]
+    fn target_slots_are_capped_and_idle_ones_dropped() {
+        let exporter = exporter();
+        for i in 0..MAX_SLOTS {
+            assert!(exporter.slot(&format!("t{i}")).is_some());
+        }
+        assert!(exporter.slot("one-too-many").is_none());
+        assert!(
+            exporter.slot("t0").is_some(),
+            "a known target is still served"
+        );
+        let held = exporter.slot("t1").unwrap();
+        // The monotonic clock starts at boot: it cannot be set back before it on a young host.
+        let Some(long_ago) = Instant::now().checked_sub(SLOT_IDLE * 2) else {
+            return;
+        };
+        {
+            let slots = exporter.slots.lock().unwrap();
+            for slot in slots.values() {
+                *slot.last_used.lock().unwrap() = long_ago;
+            }
+        }
+        assert!(exporter.slot("new").is_some(), "idle slots made room");
+        let slots = exporter.slots.lock().unwrap();
+        assert_eq!(slots.len(), 2, "the held one and the new one");
+        assert!(slots.contains_key("t1"));
+        drop(held);
     }
 
     #[test]

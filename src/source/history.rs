@@ -161,22 +161,35 @@ pub fn history_of(rows: &[Record]) -> BTreeMap<u64, Vec<StatementEvent>> {
 /// The consumers `record --enable-statement-history` turns on.
 const RECORDED: [&str; 2] = ["events_statements_current", "events_statements_history"];
 
-/// Turns the statement-history consumers on; returns those it changed (to turn off again).
-pub async fn enable_consumers(
+/// The statement-history consumers `record --enable-statement-history` would turn on:
+/// those of them that are off now.
+pub async fn consumers_to_enable(
     pool: &Pool,
     flavour: Flavour,
     timeout: Duration,
 ) -> Result<Vec<String>, QueryError> {
     let off = consumers_off(pool, flavour, timeout).await?;
-    let mut changed = Vec::new();
-    for name in RECORDED.iter().filter(|n| off.iter().any(|o| o == *n)) {
-        set_consumer(pool, flavour, timeout, name, true).await?;
-        changed.push(name.to_string());
-    }
-    Ok(changed)
+    Ok(RECORDED
+        .iter()
+        .filter(|n| off.iter().any(|o| o == *n))
+        .map(|n| n.to_string())
+        .collect())
 }
 
-/// Turns the consumers `enable_consumers` turned on off again.
+/// Turns the named consumers on, in order; stops at the first that fails.
+pub async fn enable_consumers(
+    pool: &Pool,
+    flavour: Flavour,
+    timeout: Duration,
+    names: &[String],
+) -> Result<(), QueryError> {
+    for name in names {
+        set_consumer(pool, flavour, timeout, name, true).await?;
+    }
+    Ok(())
+}
+
+/// Turns the named consumers off again (what `enable_consumers` turned on).
 pub async fn restore_consumers(
     pool: &Pool,
     flavour: Flavour,
