@@ -9,6 +9,7 @@ use chrono::DateTime;
 
 use crate::model::{Snapshot, WaitKind};
 
+use super::metrics::{oldest_transaction_secs, waits_of_kind};
 use super::record::deadlock_key;
 use super::sql_text::{fingerprint_hex, normalize_sql, shorten_sql};
 use super::waits::{analyze_waits, BlockerNode, SessionState, WaitAnalysis};
@@ -207,35 +208,15 @@ fn timeline_point(epoch: i64, file: &SnapshotFile, analysis: &WaitAnalysis) -> T
     let waits_read = super::views::lock_waits_read(state);
     let known = |figure: u64| waits_read.then_some(figure);
     let transactions_read = state.was_read(crate::model::SourceName::Transactions);
+    let (_, row_longest) = waits_of_kind(analysis, WaitKind::Row);
+    let (metadata_waiting, metadata_longest) = waits_of_kind(analysis, WaitKind::Metadata);
     TimelinePoint {
         at: file.snapshot.collected_at_start.clone(),
         epoch,
         waiting_sessions: known(analysis.waiting_sessions),
-        metadata_lock_waits: known(
-            analysis
-                .waits
-                .iter()
-                .filter(|w| w.kind == WaitKind::Metadata)
-                .map(|w| w.waiting_thread_id)
-                .collect::<BTreeSet<_>>()
-                .len() as u64,
-        ),
-        longest_wait_secs: known(
-            analysis
-                .waits
-                .iter()
-                .map(|w| w.wait_secs)
-                .max()
-                .unwrap_or(0),
-        ),
-        oldest_transaction_secs: transactions_read.then(|| {
-            state
-                .transactions
-                .iter()
-                .map(|t| t.age_secs)
-                .max()
-                .unwrap_or(0)
-        }),
+        metadata_lock_waits: known(metadata_waiting),
+        longest_wait_secs: known(row_longest.max(metadata_longest)),
+        oldest_transaction_secs: transactions_read.then(|| oldest_transaction_secs(state)),
         trigger: file.snapshot.trigger.clone(),
         link: file.link.clone(),
     }

@@ -23,24 +23,29 @@ pub fn statement_that_took<'a>(
     // earlier transactions and, on a survivor, what it ran next. Only the statements of
     // the printed transaction count: before its printed (current) statement, after the
     // transaction boundary that precedes it.
+    // Each statement normalised once, for the three questions asked of it.
+    let normalized: Vec<String> = history.iter().map(|e| normalize_sql(&e.sql)).collect();
     let current = holder.query.as_deref().map(normalize_sql);
     let current_at = current
         .as_deref()
-        .and_then(|c| history.iter().rposition(|e| normalize_sql(&e.sql) == c));
+        .and_then(|c| normalized.iter().rposition(|n| n == c));
     let until = current_at.unwrap_or(history.len());
-    let from = history[..until]
+    let from = normalized[..until]
         .iter()
-        .rposition(|e| ends_or_begins_transaction(&e.sql))
+        .rposition(|n| ends_or_begins_transaction(n))
         .map_or(0, |at| at + 1);
-    history[from..until]
-        .iter()
-        .find(|e| takes_row_locks(&e.sql) && names_table(&e.sql, schema.as_deref(), &table))
+    (from..until)
+        .find(|&i| {
+            takes_row_locks(&normalized[i])
+                && names_table(&history[i].sql, schema.as_deref(), &table)
+        })
+        .map(|i| &history[i])
 }
 
-/// `BEGIN`, `START TRANSACTION`, `COMMIT`, `ROLLBACK` (not `ROLLBACK TO SAVEPOINT`).
-fn ends_or_begins_transaction(sql: &str) -> bool {
-    let text = normalize_sql(sql);
-    let text = text.trim_end_matches(';').trim();
+/// `BEGIN`, `START TRANSACTION`, `COMMIT`, `ROLLBACK` (not `ROLLBACK TO SAVEPOINT`), of a
+/// statement as [`normalize_sql`] gives it.
+fn ends_or_begins_transaction(normalized: &str) -> bool {
+    let text = normalized.trim_end_matches(';').trim();
     text == "begin"
         || text.starts_with("begin work")
         || text.starts_with("start transaction")
@@ -49,9 +54,10 @@ fn ends_or_begins_transaction(sql: &str) -> bool {
 }
 
 /// Statements that lock the rows they touch: writes, and reads `FOR UPDATE` / `FOR SHARE`
-/// / `LOCK IN SHARE MODE` (a plain SELECT reads a snapshot and locks nothing).
-fn takes_row_locks(sql: &str) -> bool {
-    let text = normalize_sql(sql);
+/// / `LOCK IN SHARE MODE` (a plain SELECT reads a snapshot and locks nothing), of a
+/// statement as [`normalize_sql`] gives it.
+fn takes_row_locks(normalized: &str) -> bool {
+    let text = normalized;
     let first = text
         .trim_start_matches(|c: char| c == '(' || c.is_whitespace())
         .split(|c: char| !c.is_alphanumeric())

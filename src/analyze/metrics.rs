@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{SourceName, SourceState, WaitKind};
+use crate::model::{LiveState, SourceName, SourceState, WaitKind};
 
 use super::views::SnapshotView;
-use super::waits::{BlockerNode, SessionState};
+use super::waits::{BlockerNode, SessionState, WaitAnalysis};
 
 /// A root blocker's state as the `state` label says it (closed set: low cardinality).
 pub fn root_state_label(state: SessionState) -> &'static str {
@@ -61,6 +61,26 @@ pub struct LockFigures {
     pub latest_deadlock_epoch: Option<i64>,
 }
 
+/// Sessions waiting for a lock of `kind` (each once) and the longest such wait (0: none).
+pub fn waits_of_kind(analysis: &WaitAnalysis, kind: WaitKind) -> (u64, u64) {
+    let waits = analysis.waits.iter().filter(|w| w.kind == kind);
+    let sessions: BTreeSet<u64> = waits.clone().map(|w| w.waiting_thread_id).collect();
+    let longest = waits.map(|w| w.wait_secs).max().unwrap_or(0);
+    (sessions.len() as u64, longest)
+}
+
+/// Age of the oldest open transaction (0: none), lockdiag's own read-only transaction
+/// (its consistent read) left out.
+pub fn oldest_transaction_secs(state: &LiveState) -> u64 {
+    state
+        .transactions
+        .iter()
+        .filter(|t| !state.lockdiag_thread_ids.contains(&t.thread_id))
+        .map(|t| t.age_secs)
+        .max()
+        .unwrap_or(0)
+}
+
 /// The figures of a collection.
 pub fn lock_figures(view: &SnapshotView) -> LockFigures {
     let state = &view.state;
@@ -81,16 +101,8 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
         sessions: read(SourceName::Processlist).then_some(state.sessions.len() as u64),
         open_transactions: read(SourceName::Transactions)
             .then(|| super::waits::open_transaction_count(state)),
-        // lockdiag's own read-only transaction (its consistent read) is not one of them.
-        oldest_transaction_secs: read(SourceName::Transactions).then(|| {
-            state
-                .transactions
-                .iter()
-                .filter(|t| !state.lockdiag_thread_ids.contains(&t.thread_id))
-                .map(|t| t.age_secs)
-                .max()
-                .unwrap_or(0)
-        }),
+        oldest_transaction_secs: read(SourceName::Transactions)
+            .then(|| oldest_transaction_secs(state)),
         deadlocks_total: state.innodb_counters.as_ref().and_then(|c| c.deadlocks),
         latest_deadlock_epoch: view
             .latest_deadlock
@@ -104,14 +116,8 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
         return figures;
     };
     let metadata_read = read(SourceName::MetadataLocks);
-    let of_kind = |kind: WaitKind| {
-        let waits = analysis.waits.iter().filter(move |w| w.kind == kind);
-        let sessions: BTreeSet<u64> = waits.clone().map(|w| w.waiting_thread_id).collect();
-        let longest = waits.map(|w| w.wait_secs).max().unwrap_or(0);
-        (sessions.len() as u64, longest)
-    };
-    let (row_waiting, row_longest) = of_kind(WaitKind::Row);
-    let (mdl_waiting, mdl_longest) = of_kind(WaitKind::Metadata);
+    let (row_waiting, row_longest) = waits_of_kind(analysis, WaitKind::Row);
+    let (mdl_waiting, mdl_longest) = waits_of_kind(analysis, WaitKind::Metadata);
     figures.waiting_sessions = ByLock {
         row: Some(row_waiting),
         metadata: metadata_read.then_some(mdl_waiting),

@@ -258,6 +258,18 @@ pub fn apply_group(
             names.join(", ")
         );
     }
+    apply_group_options(config, &read, &format!("client.{group}"))
+}
+
+/// The account options of one option-file group (`read` holds that group only) over
+/// `config`: its user (with its own password, or none: a password given for another user
+/// belongs to that user), its password, `ssl-mode` and `ssl-ca`. For `group=NAME` in a
+/// hosts file and for `serve`'s auth modules alike.
+pub fn apply_group_options(
+    config: &mut ConnectionConfig,
+    read: &OptionFiles,
+    group: &str,
+) -> Result<()> {
     let get = |k: &str| read.last(k).and_then(|o| o.value.clone());
     if let Some(user) = get("user").filter(|u| !u.is_empty()) {
         config.user = Some(user);
@@ -268,10 +280,7 @@ pub fn apply_group(
     }
     if let Some(mode) = get("ssl-mode") {
         config.ssl_mode = Some(mode.parse::<SslMode>().map_err(|e| {
-            anyhow::anyhow!(
-                "{e} (in [client.{group}] of {})",
-                option_file(&read, "ssl-mode")
-            )
+            anyhow::anyhow!("{e} (in [{group}] of {})", option_file(read, "ssl-mode"))
         })?);
     }
     if let Some(ca) = get("ssl-ca") {

@@ -12,6 +12,8 @@ use crate::parse::option_file::{parse_option_file, OptionLine};
 use crate::source::connect::ConnectionConfig;
 use crate::source::option_files::read_option_files;
 
+use super::config::apply_group_options;
+
 use super::{output, EXIT_OK};
 
 pub async fn run(job: &ServeJob) -> Result<i32> {
@@ -45,21 +47,12 @@ pub fn auth_modules(
         };
         let read = read_option_files(&[(path.to_path_buf(), true)], std::slice::from_ref(&group))
             .with_context(|| format!("--config-my-cnf {}", path.display()))?;
-        let get = |k: &str| read.last(k).and_then(|o| o.value.clone());
         let mut config = ConnectionConfig {
-            user: get("user"),
-            password: get("password"),
             connect_timeout: base.connect_timeout,
             query_timeout: base.query_timeout,
             ..ConnectionConfig::default()
         };
-        config.ssl_ca = get("ssl-ca").map(Into::into);
-        if let Some(mode) = get("ssl-mode") {
-            config.ssl_mode = Some(
-                mode.parse()
-                    .map_err(|e| anyhow::anyhow!("{e} in [{group}] of {}", path.display()))?,
-            );
-        }
+        apply_group_options(&mut config, &read, &group)?;
         modules.insert(name, config);
     }
     if modules.is_empty() {

@@ -10,6 +10,7 @@ use crate::analyze::waits::{BlockerNode, SessionState};
 
 use super::chart::{line_chart, sparkline, Mark, Series};
 use super::svg::{deadlock_svg, waits_svg, xml_escape};
+use super::text::human_secs;
 use super::{Format, Renderer, TableStyle, View, ViewKind};
 
 /// HTML: the incident report.
@@ -88,10 +89,6 @@ fn href(link: &str) -> String {
     out
 }
 
-fn secs(s: u64) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(s)).to_string()
-}
-
 fn peak<F: Fn(&TimelinePoint) -> Option<u64>>(
     view: &IncidentView,
     figure: F,
@@ -125,13 +122,13 @@ fn summary(out: &mut String, view: &IncidentView) {
     let longest = peak(view, |p| p.longest_wait_secs);
     card(
         "Longest lock wait",
-        longest.map(|w| secs(w.0)).unwrap_or_else(unknown),
+        longest.map(|w| human_secs(w.0)).unwrap_or_else(unknown),
         longest.map(|w| w.1),
     );
     let oldest = peak(view, |p| p.oldest_transaction_secs);
     card(
         "Oldest transaction",
-        oldest.map(|w| secs(w.0)).unwrap_or_else(unknown),
+        oldest.map(|w| human_secs(w.0)).unwrap_or_else(unknown),
         oldest.map(|w| w.1),
     );
     card(
@@ -225,7 +222,9 @@ fn timeline(out: &mut String, view: &IncidentView) {
 
 fn state_text(node: &BlockerNode) -> String {
     match (node.state, node.idle_secs) {
-        (SessionState::IdleInTrx, Some(idle)) => format!("idle in transaction for {}", secs(idle)),
+        (SessionState::IdleInTrx, Some(idle)) => {
+            format!("idle in transaction for {}", human_secs(idle))
+        }
         (SessionState::IdleInTrx, None) => "idle in transaction".into(),
         (state, _) => format!("{state:?}").to_lowercase(),
     }
@@ -254,7 +253,7 @@ fn worst(out: &mut String, view: &IncidentView) {
                 .map(|e| {
                     let ago = e
                         .started_secs_ago
-                        .map(|s| format!("{} ago: ", secs(s)))
+                        .map(|s| format!("{} ago: ", human_secs(s)))
                         .unwrap_or_default();
                     xml_escape(&format!("{ago}{}", shorten_sql(&e.sql, 200)))
                 })
@@ -279,7 +278,7 @@ fn worst(out: &mut String, view: &IncidentView) {
                 root.host.as_deref().unwrap_or("?")
             )),
             xml_escape(&state_text(root)),
-            root.trx_age_secs.map(secs).unwrap_or_else(|| "?".into()),
+            root.trx_age_secs.map(human_secs).unwrap_or_else(|| "?".into()),
             root.rows_locked.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
             root.blocked_sessions,
         );
@@ -314,7 +313,7 @@ fn blocker_row(out: &mut String, b: &TopBlocker) {
     let _ = write!(
         out,
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{idle}</td><td>{}</td><td class=\"sql\">{}</td><td><code>{}</code></td></tr>",
-        secs(b.blocked_session_secs),
+        human_secs(b.blocked_session_secs),
         b.sessions_blocked,
         xml_escape(&who),
         xml_escape(&threads.join(", ")),

@@ -5,6 +5,11 @@
 use crate::analyze::sql_text::shorten_sql;
 use crate::model::{LockWait, PrintedTransaction};
 
+/// A span of whole seconds as people read it: `41s`, `3m 20s`, `2days 4h` (humantime).
+pub fn human_secs(secs: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+}
+
 /// Control characters other than newline and tab become U+FFFD, so a hostile
 /// name can neither drive the terminal nor break a line-based format.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {

@@ -878,22 +878,11 @@ fn longest_lockdiag_metadata_wait(socket: &Path, during: Duration) -> u64 {
     let until = std::time::Instant::now() + during;
     let mut longest = 0;
     while std::time::Instant::now() < until {
-        let out = Command::new("mariadb")
-            .args([
-                "--no-defaults",
-                "-S",
-                socket.to_str().unwrap(),
-                "-u",
-                "root",
-                "-N",
-                "-e",
-            ])
-            .arg(
-                "SELECT COALESCE(MAX(TIME), 0) FROM information_schema.PROCESSLIST \
-                 WHERE STATE LIKE 'Waiting for%metadata lock' AND INFO LIKE '%payment_key%'",
-            )
-            .output()
-            .expect("run the mariadb client");
+        let out = crate::server::client(
+            socket,
+            "SELECT COALESCE(MAX(TIME), 0) FROM information_schema.PROCESSLIST \
+             WHERE STATE LIKE 'Waiting for%metadata lock' AND INFO LIKE '%payment_key%'",
+        );
         let seen: u64 = String::from_utf8_lossy(&out.stdout)
             .trim()
             .parse()

@@ -137,11 +137,10 @@ fn value_of(series: &[(String, f64)], instance: &str) -> Option<f64> {
 
 /// The `diag` account of tests/live/schema.sql, on a server started without that schema.
 fn add_diag_account(server: &Server) {
-    let out = Command::new("mariadb")
-        .args(["--no-defaults", "-S", server.socket().to_str().unwrap(), "-u", "root", "-e"])
-        .arg("CREATE USER 'diag'@'%' IDENTIFIED BY 'S3cret-diag-pw'; GRANT PROCESS ON *.* TO 'diag'@'%'; GRANT SELECT ON performance_schema.* TO 'diag'@'%'")
-        .output()
-        .expect("run the mariadb client");
+    let out = crate::server::client(
+        &server.socket(),
+        "CREATE USER 'diag'@'%' IDENTIFIED BY 'S3cret-diag-pw'; GRANT PROCESS ON *.* TO 'diag'@'%'; GRANT SELECT ON performance_schema.* TO 'diag'@'%'",
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -15,6 +15,24 @@ pub struct Server {
     user: String,
 }
 
+/// Runs `sql` through Debian's `mariadb` client as root over `socket`, without column names
+/// (for a test thread that must not share the test's connections); the client's output.
+pub fn client(socket: &Path, sql: &str) -> std::process::Output {
+    Command::new("mariadb")
+        .args([
+            "--no-defaults",
+            "-S",
+            socket.to_str().unwrap(),
+            "-u",
+            "root",
+            "-N",
+            "-e",
+        ])
+        .arg(sql)
+        .output()
+        .expect("run the mariadb client")
+}
+
 /// A port nothing listens on (bound, then released).
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

@@ -91,7 +91,5 @@ fn figures_row(target: &str, f: &FleetFigures, style: &TableStyle) -> Vec<comfy_
 }
 
 fn age(secs: Option<u64>) -> String {
-    secs.map_or("?".to_string(), |s| {
-        humantime::format_duration(std::time::Duration::from_secs(s)).to_string()
-    })
+    secs.map_or("?".to_string(), crate::render::text::human_secs)
 }

@@ -16,12 +16,7 @@ use super::{headline, new_table, sql_width, styled};
 pub fn server_line(s: &ServerInfo) -> String {
     let up = s
         .uptime_secs
-        .map(|u| {
-            format!(
-                ", up {}",
-                humantime::format_duration(std::time::Duration::from_secs(u))
-            )
-        })
+        .map(|u| format!(", up {}", crate::render::text::human_secs(u)))
         .unwrap_or_default();
     let host = s.hostname.as_deref().unwrap_or("?");
     let port = s.port.map(|p| format!(":{p}")).unwrap_or_default();
