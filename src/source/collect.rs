@@ -14,6 +14,7 @@ use crate::model::{
 use crate::parse::lines::split_table_name;
 
 use super::detect::{Capabilities, ProcesslistSource, RowLockSource};
+use super::lingering::{lingering_statements, skip_reason, LingeringStatement};
 use super::query::{fetch, fetch_innodb_cache, own_connection_ids, QueryError};
 use super::rows::Record;
 
@@ -403,11 +404,12 @@ struct Collector<'a> {
     privilege_hint: &'a str,
 }
 
+/// Runs one collector, unless a lingering statement of lockdiag's reads what it reads.
 async fn collect<T>(
     pool: &Pool,
     caps: &Capabilities,
     collector: Collector<'_>,
-    timeout: Duration,
+    (timeout, lingering): (Duration, &[LingeringStatement]),
     map: fn(&Record) -> Option<T>,
 ) -> Collected<T> {
     let Collector {
@@ -416,6 +418,9 @@ async fn collect<T>(
         params,
         privilege_hint,
     } = collector;
+    if let Some(reason) = skip_reason(lingering, sql) {
+        return skipped(source, from, reason);
+    }
     match fetch(pool, sql, params, Some(caps.server.flavour), timeout).await {
         Ok((records, id)) => Collected {
             rows: records.iter().filter_map(map).collect(),
@@ -444,6 +449,15 @@ fn unavailable<T>(source: SourceName, reason: String) -> Collected<T> {
         connection_id: None,
         raw: Vec::new(),
         refused_slot: false,
+    }
+}
+
+/// A source not read because an earlier read of lockdiag's on the same structure is
+/// still on the server ([`skip_reason`]).
+fn skipped<T>(source: SourceName, from: &str, reason: String) -> Collected<T> {
+    Collected {
+        status: status(source, from, SourceState::Unavailable, Some(reason)),
+        ..unavailable(source, String::new())
     }
 }
 
@@ -509,20 +523,33 @@ async fn collect_innodb_cache(
     pool: &Pool,
     caps: &Capabilities,
     innodb_is: bool,
-    timeout: Duration,
+    (timeout, lingering): (Duration, &[LingeringStatement]),
 ) -> CacheSources {
     const TRX: &str = "information_schema.INNODB_TRX";
     // The waits are derived from the locks and transactions ([`derive_innodb_lock_waits`]).
     const WAITS: &str = "information_schema.INNODB_LOCKS";
     const LOCKS: &str = "information_schema.INNODB_LOCKS";
+    const TRX_SQL: &str = include_str!("../../queries/transactions_innodb_trx.sql");
     let more: &[&str] = if innodb_is {
         &[include_str!("../../queries/locks_innodb_is.sql")]
     } else {
         &[]
     };
+    let all_failed = |e: &QueryError| CacheSources {
+        transactions: failed(SourceName::Transactions, TRX, e, NEEDS_PROCESS),
+        lock_waits: innodb_is.then(|| failed(SourceName::LockWaits, WAITS, e, NEEDS_PROCESS)),
+        locks: innodb_is.then(|| failed(SourceName::Locks, LOCKS, e, NEEDS_PROCESS)),
+        check: CacheCheck::default(),
+    };
+    if let Some(reason) = std::iter::once(&TRX_SQL)
+        .chain(more)
+        .find_map(|sql| skip_reason(lingering, sql))
+    {
+        return all_failed(&QueryError::Failed(reason));
+    }
     let read = fetch_innodb_cache(
         pool,
-        include_str!("../../queries/transactions_innodb_trx.sql"),
+        TRX_SQL,
         more,
         include_str!("../../queries/innodb_counters.sql"),
         Some(caps.server.flavour),
@@ -531,15 +558,7 @@ async fn collect_innodb_cache(
     .await;
     let read = match read {
         Ok(read) => read,
-        Err(e) => {
-            return CacheSources {
-                transactions: failed(SourceName::Transactions, TRX, &e, NEEDS_PROCESS),
-                lock_waits: innodb_is
-                    .then(|| failed(SourceName::LockWaits, WAITS, &e, NEEDS_PROCESS)),
-                locks: innodb_is.then(|| failed(SourceName::Locks, LOCKS, &e, NEEDS_PROCESS)),
-                check: CacheCheck::default(),
-            }
-        }
+        Err(e) => return all_failed(&e),
     };
     let counter = |r: &Option<Record>, name: &str| r.as_ref().and_then(|r| r.num(name));
     let counters =
@@ -626,7 +645,7 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
             waited_out = true;
             tokio::time::sleep(CACHE_IDLE_TO_REFRESH).await;
         } else {
-            return with_statement_history(pool, caps, options, state).await;
+            return with_statement_history(pool, caps, options, state, &outcome.lingering).await;
         }
     }
 }
@@ -638,6 +657,7 @@ async fn with_statement_history(
     caps: &Capabilities,
     options: CollectOptions,
     mut state: LiveState,
+    lingering: &[LingeringStatement],
 ) -> LiveState {
     let mut blockers: BTreeSet<u64> = state
         .row_waits
@@ -663,6 +683,15 @@ async fn with_statement_history(
         return state;
     }
     let threads: Vec<u64> = blockers.into_iter().collect();
+    if let Some(reason) = skip_reason(lingering, super::history::HISTORY_SQL) {
+        state.sources.push(SourceStatus {
+            source: SourceName::StatementHistory,
+            from: Some(super::history::FROM.into()),
+            status: SourceState::Unavailable,
+            reason: Some(reason),
+        });
+        return state;
+    }
     let (status, history) = super::history::statement_history(
         pool,
         caps.server.flavour,
@@ -681,12 +710,14 @@ async fn with_statement_history(
 pub const CACHE_IDLE_TO_REFRESH: Duration = Duration::from_millis(150);
 
 /// What a collection round says about how to read again.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct RoundOutcome {
     /// A source was refused a connection.
     refused_slot: bool,
     /// InnoDB's transaction cache was not refreshed for this round.
     stale_cache: bool,
+    /// lockdiag's statements still on the server past their limit.
+    lingering: Vec<LingeringStatement>,
 }
 
 /// Which statement reads each source on this server, planned once from the
@@ -827,6 +858,8 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
 
 /// Every collector's outcome of one round.
 struct Round {
+    /// lockdiag's statements still on the server past their limit (from the sessions).
+    lingering: Vec<LingeringStatement>,
     sessions: Collected<Session>,
     cache: CacheSources,
     /// `None` when read with the transactions (then in `cache`).
@@ -845,10 +878,13 @@ async fn run_plan(
     sequential: bool,
 ) -> Round {
     let innodb_is = plan.innodb_is;
-    let sessions = collect(pool, caps, plan.sessions, t, map_session);
+    // First, and alone: the other reads look in it for lockdiag's lingering statements.
+    let sessions = collect(pool, caps, plan.sessions, (t, &[]), map_session).await;
+    let lingering = lingering_statements(&sessions.rows, t);
+    let l = (t, lingering.as_slice());
     let cache = async {
         match plan.innodb_cache {
-            Ok(()) => collect_innodb_cache(pool, caps, innodb_is, t).await,
+            Ok(()) => collect_innodb_cache(pool, caps, innodb_is, l).await,
             Err(missing) => CacheSources {
                 transactions: unavailable(SourceName::Transactions, missing),
                 lock_waits: None,
@@ -859,33 +895,32 @@ async fn run_plan(
     };
     let row_waits = async {
         match plan.lock_waits {
-            Read::Statement(c) => Some(collect(pool, caps, c, t, map_row_wait).await),
+            Read::Statement(c) => Some(collect(pool, caps, c, l, map_row_wait).await),
             Read::WithInnodbCache => None,
             Read::Unavailable(reason) => Some(unavailable(SourceName::LockWaits, reason)),
         }
     };
     let locks = async {
         match plan.locks? {
-            Read::Statement(c) => Some(collect(pool, caps, c, t, map_lock_summary).await),
+            Read::Statement(c) => Some(collect(pool, caps, c, l, map_lock_summary).await),
             Read::WithInnodbCache => None,
             Read::Unavailable(reason) => Some(unavailable(SourceName::Locks, reason)),
         }
     };
     let metadata = async {
         match plan.metadata_locks {
-            Ok(c) => collect(pool, caps, c, t, map_metadata_lock).await,
+            Ok(c) => collect(pool, caps, c, l, map_metadata_lock).await,
             Err(reason) => unavailable(SourceName::MetadataLocks, reason),
         }
     };
     let status_text = async {
         match plan.innodb_status {
-            Some(c) => Some(collect(pool, caps, c, t, |r| r.text("status")).await),
+            Some(c) => Some(collect(pool, caps, c, l, |r| r.text("status")).await),
             None => None,
         }
     };
-    let (sessions, cache, row_waits, locks, metadata, status_text) = if sequential {
+    let (cache, row_waits, locks, metadata, status_text) = if sequential {
         (
-            sessions.await,
             cache.await,
             row_waits.await,
             locks.await,
@@ -893,16 +928,17 @@ async fn run_plan(
             status_text.await,
         )
     } else if innodb_is {
-        tokio::join!(sessions, cache, row_waits, locks, metadata, status_text)
+        tokio::join!(cache, row_waits, locks, metadata, status_text)
     } else {
         // MySQL 8's lock-wait statement joins INNODB_TRX too: run before the proven read,
         // it would refresh the cache and the proven read would then find it unrefreshed.
         let cache = cache.await;
-        let (sessions, row_waits, locks, metadata, status_text) =
-            tokio::join!(sessions, row_waits, locks, metadata, status_text);
-        (sessions, cache, row_waits, locks, metadata, status_text)
+        let (row_waits, locks, metadata, status_text) =
+            tokio::join!(row_waits, locks, metadata, status_text);
+        (cache, row_waits, locks, metadata, status_text)
     };
     Round {
+        lingering,
         sessions,
         cache,
         row_waits,
@@ -936,6 +972,7 @@ fn assemble(
     pool_connections: Vec<u64>,
 ) -> (LiveState, RoundOutcome) {
     let Round {
+        lingering,
         mut sessions,
         cache,
         row_waits,
@@ -1062,6 +1099,7 @@ fn assemble(
     let outcome = RoundOutcome {
         refused_slot,
         stale_cache,
+        lingering,
     };
     (state, outcome)
 }

@@ -14,7 +14,10 @@ use crate::model::{Flavour, SourceName, SourceState, SourceStatus, StatementEven
 use super::query::{fetch, QueryError};
 use super::rows::Record;
 
-const FROM: &str = "performance_schema.events_statements_history";
+pub const FROM: &str = "performance_schema.events_statements_history";
+
+/// The history statement; `{ids}` stands for the threads' ids.
+pub const HISTORY_SQL: &str = include_str!("../../queries/statement_history.sql");
 
 /// At most this many sessions' histories per collection (the blockers of a pile-up are few).
 pub const MAX_THREADS: usize = 50;
@@ -123,7 +126,7 @@ pub async fn statement_history(
         .map(u64::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = include_str!("../../queries/statement_history.sql").replace("{ids}", &ids);
+    let sql = HISTORY_SQL.replace("{ids}", &ids);
     match fetch(pool, &sql, Params::Empty, Some(flavour), timeout).await {
         Ok((rows, _)) => (status(SourceState::Ok, None), history_of(&rows)),
         Err(e) => (

@@ -8,6 +8,7 @@ pub mod detect;
 pub mod dupes;
 pub mod history;
 pub mod kill;
+pub mod lingering;
 pub mod log_follow;
 pub mod option_files;
 pub mod pfs_error_log;

@@ -228,7 +228,11 @@ async fn run(
     flavour: Option<Flavour>,
     timeout: Duration,
 ) -> Result<Vec<Row>, QueryError> {
-    let statement = with_server_time_limit(sql, flavour, timeout);
+    let statement = format!(
+        "{}{}",
+        super::lingering::marker(timeout),
+        with_server_time_limit(sql, flavour, timeout)
+    );
     if prepared {
         conn.exec(statement, params).await.map_err(classify)
     } else {

@@ -266,6 +266,10 @@ const TESTS: &[Test] = &[
         "edges_alter_pile_up_never_joined",
         edges::an_alter_pile_up_is_never_joined,
     ),
+    (
+        "edges_lingering_read_not_stacked",
+        edges::a_lingering_read_is_not_stacked,
+    ),
     // Last: the restart ends every other session.
     ("record_restart", record::record_survives_a_restart),
 ];
