@@ -81,6 +81,10 @@ pub struct FleetFigures {
     /// How long ago the latest deadlock was detected, seconds; `null` when none is
     /// recorded, it cannot be dated, or the status text could not be read.
     pub latest_deadlock_age_secs: Option<u64>,
+    /// Whether InnoDB's status text shows a deadlock since the server started: `false`
+    /// none, `null` the status text could not be read (so a `null` age is "none" only
+    /// when this is `false`).
+    pub deadlock_since_start: Option<bool>,
     /// InnoDB's deadlock counter since the server started.
     pub deadlocks_total: Option<u64>,
     /// Each source not read whole, with why (`lock_waits: …`).
@@ -125,6 +129,12 @@ pub fn fleet_figures(view: &SnapshotView, now_epoch: i64) -> FleetFigures {
         latest_deadlock_age_secs: figures
             .latest_deadlock_epoch
             .map(|at| now_epoch.saturating_sub(at).max(0) as u64),
+        deadlock_since_start: view
+            .state
+            .sources
+            .iter()
+            .any(|s| s.source == SourceName::InnodbStatus && s.status == SourceState::Ok)
+            .then_some(view.latest_deadlock.is_some()),
         deadlocks_total: figures.deadlocks_total,
         incomplete: view
             .state
@@ -141,9 +151,10 @@ pub fn fleet_figures(view: &SnapshotView, now_epoch: i64) -> FleetFigures {
 }
 
 impl FleetFigures {
-    /// Sessions waiting for any lock; `None` when the row-lock waits are unknown.
+    /// Sessions waiting for any lock; `None` when either kind is unknown (unknown is
+    /// not zero, and a server whose metadata-lock waits are unknown may be the worst).
     pub fn waiting(&self) -> Option<u64> {
-        Some(self.waiting_sessions.row? + self.waiting_sessions.metadata.unwrap_or(0))
+        Some(self.waiting_sessions.row? + self.waiting_sessions.metadata?)
     }
 
     /// Root blockers of every state; `None` when unknown.
@@ -151,12 +162,12 @@ impl FleetFigures {
         self.root_blockers.as_ref().map(|by| by.values().sum())
     }
 
-    /// The longest wait of either kind; `None` when unknown.
+    /// The longest wait of either kind; `None` when either is unknown.
     pub fn longest_wait(&self) -> Option<u64> {
         Some(
             self.longest_wait_secs
                 .row?
-                .max(self.longest_wait_secs.metadata.unwrap_or(0)),
+                .max(self.longest_wait_secs.metadata?),
         )
     }
 }
@@ -217,6 +228,7 @@ mod tests {
             },
             oldest_transaction_secs: Some(oldest),
             latest_deadlock_age_secs: None,
+            deadlock_since_start: Some(false),
             deadlocks_total: Some(0),
             incomplete: Vec::new(),
             waits_complete: waiting.is_some(),
@@ -243,6 +255,12 @@ mod tests {
             server("five-waiting", figures(Some(5), 1, 1, 1)),
             server("two-roots", figures(Some(2), 2, 1, 1)),
             down("stalled", "no answer"),
+            // One row wait seen, the metadata-lock waits unknown: not "1 waiting".
+            server("metadata-unknown", {
+                let mut f = figures(Some(1), 1, 1, 1);
+                f.waiting_sessions.metadata = None;
+                f
+            }),
         ]);
         let order: Vec<&str> = view.servers.iter().map(|s| s.target.as_str()).collect();
         assert_eq!(
@@ -251,6 +269,7 @@ mod tests {
                 "down",
                 "stalled",
                 "unknown-waits",
+                "metadata-unknown",
                 "five-waiting",
                 "two-roots",
                 "two-waiting-longer",

@@ -81,6 +81,24 @@ pub fn oldest_transaction_secs(state: &LiveState) -> u64 {
         .unwrap_or(0)
 }
 
+/// Sessions the processlist shows waiting for a metadata lock (lockdiag's own left out),
+/// and the longest such statement's time so far — its wait, near enough: a statement
+/// takes its metadata locks when it opens its tables, before any other work.
+fn metadata_waits_in_processlist(state: &LiveState) -> (u64, u64) {
+    let waiting: BTreeSet<u64> = super::waits::sessions_in_metadata_lock_wait(state)
+        .into_iter()
+        .filter(|id| !state.lockdiag_thread_ids.contains(id))
+        .collect();
+    let longest = state
+        .sessions
+        .iter()
+        .filter(|s| waiting.contains(&s.thread_id))
+        .map(|s| s.time_secs)
+        .max()
+        .unwrap_or(0);
+    (waiting.len() as u64, longest)
+}
+
 /// The figures of a collection.
 pub fn lock_figures(view: &SnapshotView) -> LockFigures {
     let state = &view.state;
@@ -117,14 +135,24 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
     };
     let metadata_read = read(SourceName::MetadataLocks);
     let (row_waiting, row_longest) = waits_of_kind(analysis, WaitKind::Row);
-    let (mdl_waiting, mdl_longest) = waits_of_kind(analysis, WaitKind::Metadata);
+    let (mdl_waiting, mdl_longest) = if metadata_read {
+        let (waiting, longest) = waits_of_kind(analysis, WaitKind::Metadata);
+        (Some(waiting), Some(longest))
+    } else if read(SourceName::Processlist) {
+        // Without performance_schema (MariaDB's default) who waits is still the server's
+        // own word: each waiter's processlist state; whom it waits for is not known.
+        let (waiting, longest) = metadata_waits_in_processlist(state);
+        (Some(waiting), Some(longest))
+    } else {
+        (None, None)
+    };
     figures.waiting_sessions = ByLock {
         row: Some(row_waiting),
-        metadata: metadata_read.then_some(mdl_waiting),
+        metadata: mdl_waiting,
     };
     figures.longest_wait_secs = ByLock {
         row: Some(row_longest),
-        metadata: metadata_read.then_some(mdl_longest),
+        metadata: mdl_longest,
     };
     // Root blockers are known whole only when no metadata-lock wait can be missing from the
     // graph: the metadata locks were read, or the processlist shows nobody waiting for one.

@@ -777,3 +777,58 @@ fn prometheus_leaves_out_figures_of_a_source_read_in_part() {
     assert!(!prom.contains("lockdiag_root_blockers"), "{prom}");
     assert!(prom.contains("source=\"lock_waits\"} 0"), "{prom}");
 }
+
+/// performance_schema off (MariaDB's default): who waits for a metadata lock is still the
+/// server's word, each waiter's processlist state; whom it waits for is not, so the root
+/// blockers are left out while someone waits. Without a whole processlist, neither.
+#[test]
+fn prometheus_counts_metadata_waiters_from_the_processlist_without_metadata_locks() {
+    use crate::model::{SourceName, SourceState, SourceStatus};
+    let snapshot = |processlist: SourceState| {
+        let mut state = state();
+        state.sessions.push(Session {
+            thread_id: 9,
+            command: SessionCommand::Query,
+            time_secs: 31,
+            state: Some("Waiting for table metadata lock".into()),
+            info: Some("ALTER TABLE payments ADD COLUMN c INT".into()),
+            ..Session::default()
+        });
+        let source = |source, status| SourceStatus {
+            source,
+            from: None,
+            status,
+            reason: None,
+        };
+        state.sources = vec![
+            source(SourceName::Processlist, processlist),
+            source(SourceName::Transactions, SourceState::Ok),
+            source(SourceName::LockWaits, SourceState::Ok),
+            source(SourceName::MetadataLocks, SourceState::Unavailable),
+        ];
+        let view = View::Snapshot(Box::new(SnapshotView {
+            collected_at_start: String::new(),
+            collected_at_end: String::new(),
+            target: "db1:3306".into(),
+            analysis: Some(analyze_waits(&state)),
+            state,
+            latest_deadlock: None,
+            trigger: None,
+        }));
+        plain(&view, Format::Prometheus)
+    };
+    let prom = snapshot(SourceState::Ok);
+    assert!(
+        prom.contains("lockdiag_waiting_sessions{server=\"db1:3306\",lock=\"metadata\"} 1\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(
+            "lockdiag_longest_lock_wait_seconds{server=\"db1:3306\",lock=\"metadata\"} 31\n"
+        ),
+        "{prom}"
+    );
+    assert!(!prom.contains("lockdiag_root_blockers"), "{prom}");
+    let partial = snapshot(SourceState::Partial);
+    assert!(!partial.contains("lock=\"metadata\""), "{partial}");
+}

@@ -126,6 +126,8 @@ pub fn fleet_status_and_snapshots(ctx: &Ctx) {
             "{server}"
         );
         assert_eq!(figures["waits_complete"], true, "{server}");
+        // The status text was read: "none" and "not read" are told apart.
+        assert!(figures["deadlock_since_start"].is_boolean(), "{server}");
     }
     let targets: Vec<&str> = servers_json[2..]
         .iter()

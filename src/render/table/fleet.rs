@@ -79,15 +79,19 @@ fn figures_row(target: &str, f: &FleetFigures, style: &TableStyle) -> Vec<comfy_
         styled(style, &roots, None, false),
         styled(style, &age(f.longest_wait()), None, false),
         styled(style, &age(f.oldest_transaction_secs), None, false),
-        styled(
-            style,
-            &f.latest_deadlock_age_secs
-                .map_or("-".to_string(), |s| format!("{} ago", age(Some(s)))),
-            None,
-            false,
-        ),
+        styled(style, &latest_deadlock(f), None, false),
         styled(style, &problem, None, false),
     ]
+}
+
+/// "3m ago"; "none" since the server started; "undated"; "?" when the status was not read.
+fn latest_deadlock(f: &FleetFigures) -> String {
+    match (f.latest_deadlock_age_secs, f.deadlock_since_start) {
+        (Some(secs), _) => format!("{} ago", age(Some(secs))),
+        (None, Some(false)) => "none".to_string(),
+        (None, Some(true)) => "undated".to_string(),
+        (None, None) => "?".to_string(),
+    }
 }
 
 fn age(secs: Option<u64>) -> String {
