@@ -62,6 +62,22 @@ fn a_snapshot_and_an_error_log_make_one_private_self_contained_page() {
             );
         }
     }
+    // One namespace of ids for the page and its several drawings; each marker used exists.
+    let ids: Vec<&str> = html
+        .split(" id=\"")
+        .skip(1)
+        .map(|v| v.split('"').next().unwrap())
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "repeated ids: {ids:?}");
+    assert!(
+        ids.iter().filter(|id| id.contains("arrow")).count() >= 4,
+        "{ids:?}"
+    );
+    for used in html.split("url(#").skip(1) {
+        let id = used.split(')').next().unwrap();
+        assert!(unique.contains(id), "url(#{id}) has no element");
+    }
     for section in [
         "id=\"timeline\"",
         "id=\"worst\"",

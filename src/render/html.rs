@@ -9,7 +9,7 @@ use crate::analyze::sql_text::shorten_sql;
 use crate::analyze::waits::{BlockerNode, SessionState};
 
 use super::chart::{line_chart, sparkline, Mark, Series};
-use super::svg::{deadlock_svg, waits_svg, xml_escape};
+use super::svg::{deadlock_svg, waits_svg, with_scoped_ids, xml_escape};
 use super::text::human_secs;
 use super::{Format, Renderer, TableStyle, View, ViewKind};
 
@@ -294,7 +294,7 @@ fn worst(out: &mut String, view: &IncidentView) {
     let _ = writeln!(
         out,
         "<div class=\"figure\">{}</div></section>",
-        waits_svg(a)
+        with_scoped_ids(&waits_svg(a), 0)
     );
 }
 
@@ -345,7 +345,7 @@ fn top_blockers(out: &mut String, view: &IncidentView) {
     out.push_str("</section>\n");
 }
 
-fn deadlock_group(out: &mut String, g: &IncidentDeadlockGroup) {
+fn deadlock_group(out: &mut String, g: &IncidentDeadlockGroup, drawing: usize) {
     let group = &g.group;
     let analysis = &g.example.analysis;
     let _ = write!(
@@ -366,7 +366,7 @@ fn deadlock_group(out: &mut String, g: &IncidentDeadlockGroup) {
     let _ = write!(
         out,
         "<div class=\"figure\">{}</div><p><b>Diagnosis:</b> {}</p>",
-        deadlock_svg(&g.example),
+        with_scoped_ids(&deadlock_svg(&g.example), drawing),
         xml_escape(&analysis.diagnosis.text)
     );
     if let Some(fix) = &analysis.diagnosis.fix {
@@ -417,8 +417,9 @@ fn deadlocks(out: &mut String, view: &IncidentView) {
         "<p>{} deadlocks, grouped by shape (tables, indexes, modes, statements without their values); the most frequent first, each drawn from its latest.</p>",
         view.deadlocks_total
     );
-    for group in &view.deadlock_groups {
-        deadlock_group(out, group);
+    for (n, group) in view.deadlock_groups.iter().enumerate() {
+        // Drawing 0 is the worst moment's waits.
+        deadlock_group(out, group, n + 1);
     }
     if view.deadlock_groups_not_shown > 0 {
         let _ = write!(

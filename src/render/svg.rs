@@ -64,6 +64,25 @@ pub fn waits_svg(analysis: &WaitAnalysis) -> String {
     document(&[waits_panel(Some(analysis))])
 }
 
+/// A drawing's marker ids made its own with `scope`, for a page that holds several
+/// drawings (an HTML document's ids are one namespace). Only markup is rewritten: the
+/// patterns include a `"`, which drawn text always has escaped.
+pub fn with_scoped_ids(svg: &str, scope: usize) -> String {
+    let mut out = svg.to_string();
+    for id in [ARROW, ARROW_RED] {
+        out = out
+            .replace(
+                &format!("<marker id=\"{id}\""),
+                &format!("<marker id=\"{id}-{scope}\""),
+            )
+            .replace(
+                &format!("marker-end=\"url(#{id})\""),
+                &format!("marker-end=\"url(#{id}-{scope})\""),
+            );
+    }
+    out
+}
+
 /// Text as XML character data or attribute value: `&<>"'` as entities, control
 /// characters (line breaks too: every text drawn is one line) and the code points
 /// XML forbids replaced.
