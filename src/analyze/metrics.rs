@@ -131,6 +131,17 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
     };
     let waits_whole = crate::model::WAIT_SOURCES.iter().all(|s| read(*s));
     let Some(analysis) = view.analysis.as_ref().filter(|_| waits_whole) else {
+        // Who waits for whom is not known whole, but how many wait is: InnoDB's own count
+        // of row-lock waits in progress (uncached), and the waiters' processlist states.
+        figures.waiting_sessions.row = state
+            .innodb_counters
+            .as_ref()
+            .and_then(|c| c.row_lock_waits);
+        if read(SourceName::Processlist) {
+            let (waiting, longest) = metadata_waits_in_processlist(state);
+            figures.waiting_sessions.metadata = Some(waiting);
+            figures.longest_wait_secs.metadata = Some(longest);
+        }
         return figures;
     };
     let metadata_read = read(SourceName::MetadataLocks);

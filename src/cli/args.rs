@@ -198,6 +198,11 @@ pub struct ConnectionArgs {
     /// Per-statement limit, enforced by the server where it can be and by lockdiag in any case.
     #[arg(long, global = true, value_parser = positive_duration, default_value = "10s")]
     pub query_timeout: Duration,
+    /// List who waits for whom only while InnoDB counts at most this many row-lock waits:
+    /// above, listing them costs the server seconds with its lock latch held (the count is
+    /// still given).
+    #[arg(long, global = true, default_value_t = 500, value_name = "N")]
+    pub max_row_waits: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -124,6 +124,7 @@ pub fn resolve_connection(args: &ConnectionArgs) -> Result<ConnectionConfig> {
     let mut config = ConnectionConfig {
         connect_timeout: args.connect_timeout,
         query_timeout: args.query_timeout,
+        max_row_waits: crate::source::restraint::MaxRowWaits(args.max_row_waits),
         ..Default::default()
     };
 

@@ -50,6 +50,7 @@ pub fn auth_modules(
         let mut config = ConnectionConfig {
             connect_timeout: base.connect_timeout,
             query_timeout: base.query_timeout,
+            max_row_waits: base.max_row_waits,
             ..ConnectionConfig::default()
         };
         apply_group_options(&mut config, &read, &group)?;

@@ -753,29 +753,51 @@ fn svg_waits_stays_readable_at_fifty_sessions() {
 }
 
 /// A wait source read only in part (InnoDB's cache cut in a pile-up) gives lower bounds:
-/// the waits series are left out and its `lockdiag_source_up` is 0, never a partial count.
+/// the waits series from the listing are left out and its `lockdiag_source_up` is 0, never
+/// a partial count. How many wait is still said when InnoDB's own counter was read.
 #[test]
 fn prometheus_leaves_out_figures_of_a_source_read_in_part() {
-    let mut state = state();
-    state.sources = vec![crate::model::SourceStatus {
-        source: crate::model::SourceName::LockWaits,
-        from: None,
-        status: crate::model::SourceState::Partial,
-        reason: Some("INNODB_TRX cut at 16 MB".into()),
-    }];
-    let view = View::Snapshot(Box::new(SnapshotView {
-        collected_at_start: String::new(),
-        collected_at_end: String::new(),
-        target: "db1:3306".into(),
-        analysis: Some(analyze_waits(&state)),
-        state,
-        latest_deadlock: None,
-        trigger: None,
-    }));
-    let prom = plain(&view, Format::Prometheus);
-    assert!(!prom.contains("lockdiag_waiting_sessions"), "{prom}");
+    let render = |counted: Option<u64>| {
+        let mut state = state();
+        state.sources = vec![crate::model::SourceStatus {
+            source: crate::model::SourceName::LockWaits,
+            from: None,
+            status: crate::model::SourceState::Partial,
+            reason: Some("INNODB_TRX cut at 16 MB".into()),
+        }];
+        state.innodb_counters = counted.map(|n| crate::model::InnodbCounters {
+            deadlocks: None,
+            row_lock_waits: Some(n),
+        });
+        let view = View::Snapshot(Box::new(SnapshotView {
+            collected_at_start: String::new(),
+            collected_at_end: String::new(),
+            target: "db1:3306".into(),
+            analysis: Some(analyze_waits(&state)),
+            state,
+            latest_deadlock: None,
+            trigger: None,
+        }));
+        plain(&view, Format::Prometheus)
+    };
+    let prom = render(None);
+    assert!(!prom.contains("lock=\"row\""), "{prom}");
     assert!(!prom.contains("lockdiag_root_blockers"), "{prom}");
+    assert!(
+        !prom.contains("lockdiag_max_sessions_behind_one_root"),
+        "{prom}"
+    );
     assert!(prom.contains("source=\"lock_waits\"} 0"), "{prom}");
+    let counted = render(Some(2000));
+    assert!(
+        counted.contains("lockdiag_waiting_sessions{server=\"db1:3306\",lock=\"row\"} 2000\n"),
+        "{counted}"
+    );
+    assert!(
+        !counted.contains("lockdiag_longest_lock_wait_seconds{server=\"db1:3306\",lock=\"row\"}"),
+        "{counted}"
+    );
+    assert!(!counted.contains("lockdiag_root_blockers"), "{counted}");
 }
 
 /// performance_schema off (MariaDB's default): who waits for a metadata lock is still the

@@ -14,9 +14,12 @@ use crate::model::{
 use crate::parse::lines::split_table_name;
 
 use super::detect::{Capabilities, ProcesslistSource, RowLockSource};
-use super::lingering::{lingering_statements, skip_reason, LingeringStatement};
 use super::query::{fetch, fetch_innodb_cache, own_connection_ids, QueryError};
+use super::restraint::{lingering_statements, MaxRowWaits, Restraint};
 use super::rows::Record;
+
+/// InnoDB's uncached counters: deadlocks, row-lock waits in progress.
+const COUNTERS_SQL: &str = include_str!("../../queries/innodb_counters.sql");
 
 /// MySQL 8's row-lock waits, reduced on the server to each waiter's granted blockers.
 pub const MYSQL8_WAITS: &str = concat!(
@@ -37,6 +40,8 @@ pub struct CollectOptions {
     pub locks_limit: Option<u64>,
     pub innodb_status: bool,
     pub timeout: Duration,
+    /// Above this many row-lock waits in progress, the waits are not listed.
+    pub max_row_waits: MaxRowWaits,
 }
 
 pub fn map_session(r: &Record) -> Option<Session> {
@@ -404,12 +409,12 @@ struct Collector<'a> {
     privilege_hint: &'a str,
 }
 
-/// Runs one collector, unless a lingering statement of lockdiag's reads what it reads.
+/// Runs one collector, unless the collection's [`Restraint`] says not to read its source now.
 async fn collect<T>(
     pool: &Pool,
     caps: &Capabilities,
     collector: Collector<'_>,
-    (timeout, lingering): (Duration, &[LingeringStatement]),
+    (timeout, restraint): (Duration, &Restraint),
     map: fn(&Record) -> Option<T>,
 ) -> Collected<T> {
     let Collector {
@@ -418,7 +423,7 @@ async fn collect<T>(
         params,
         privilege_hint,
     } = collector;
-    if let Some(reason) = skip_reason(lingering, sql) {
+    if let Some(reason) = restraint.skip_reason(sql) {
         return skipped(source, from, reason);
     }
     match fetch(pool, sql, params, Some(caps.server.flavour), timeout).await {
@@ -452,8 +457,7 @@ fn unavailable<T>(source: SourceName, reason: String) -> Collected<T> {
     }
 }
 
-/// A source not read because an earlier read of lockdiag's on the same structure is
-/// still on the server ([`skip_reason`]).
+/// A source not read now ([`Restraint::skip_reason`]).
 fn skipped<T>(source: SourceName, from: &str, reason: String) -> Collected<T> {
     Collected {
         status: status(source, from, SourceState::Unavailable, Some(reason)),
@@ -523,7 +527,7 @@ async fn collect_innodb_cache(
     pool: &Pool,
     caps: &Capabilities,
     innodb_is: bool,
-    (timeout, lingering): (Duration, &[LingeringStatement]),
+    (timeout, restraint): (Duration, &Restraint),
 ) -> CacheSources {
     const TRX: &str = "information_schema.INNODB_TRX";
     // The waits are derived from the locks and transactions ([`derive_innodb_lock_waits`]).
@@ -543,7 +547,7 @@ async fn collect_innodb_cache(
     };
     if let Some(reason) = std::iter::once(&TRX_SQL)
         .chain(more)
-        .find_map(|sql| skip_reason(lingering, sql))
+        .find_map(|sql| restraint.skip_reason(sql))
     {
         return all_failed(&QueryError::Failed(reason));
     }
@@ -551,7 +555,7 @@ async fn collect_innodb_cache(
         pool,
         TRX_SQL,
         more,
-        include_str!("../../queries/innodb_counters.sql"),
+        COUNTERS_SQL,
         Some(caps.server.flavour),
         timeout,
     )
@@ -645,7 +649,7 @@ pub async fn collect_live(pool: &Pool, caps: &Capabilities, options: CollectOpti
             waited_out = true;
             tokio::time::sleep(CACHE_IDLE_TO_REFRESH).await;
         } else {
-            return with_statement_history(pool, caps, options, state, &outcome.lingering).await;
+            return with_statement_history(pool, caps, options, state, &outcome.restraint).await;
         }
     }
 }
@@ -657,7 +661,7 @@ async fn with_statement_history(
     caps: &Capabilities,
     options: CollectOptions,
     mut state: LiveState,
-    lingering: &[LingeringStatement],
+    restraint: &Restraint,
 ) -> LiveState {
     let mut blockers: BTreeSet<u64> = state
         .row_waits
@@ -683,7 +687,7 @@ async fn with_statement_history(
         return state;
     }
     let threads: Vec<u64> = blockers.into_iter().collect();
-    if let Some(reason) = skip_reason(lingering, super::history::HISTORY_SQL) {
+    if let Some(reason) = restraint.skip_reason(super::history::HISTORY_SQL) {
         state.sources.push(SourceStatus {
             source: SourceName::StatementHistory,
             from: Some(super::history::FROM.into()),
@@ -716,8 +720,8 @@ struct RoundOutcome {
     refused_slot: bool,
     /// InnoDB's transaction cache was not refreshed for this round.
     stale_cache: bool,
-    /// lockdiag's statements still on the server past their limit.
-    lingering: Vec<LingeringStatement>,
+    /// What was left unread (the statement history follows it too).
+    restraint: Restraint,
 }
 
 /// Which statement reads each source on this server, planned once from the
@@ -858,8 +862,10 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
 
 /// Every collector's outcome of one round.
 struct Round {
-    /// lockdiag's statements still on the server past their limit (from the sessions).
-    lingering: Vec<LingeringStatement>,
+    /// What was left unread, and why.
+    restraint: Restraint,
+    /// InnoDB's counters read first (`None`: not read).
+    counters: Option<InnodbCounters>,
     sessions: Collected<Session>,
     cache: CacheSources,
     /// `None` when read with the transactions (then in `cache`).
@@ -874,14 +880,39 @@ async fn run_plan(
     pool: &Pool,
     caps: &Capabilities,
     plan: Plan,
-    t: Duration,
+    options: &CollectOptions,
     sequential: bool,
 ) -> Round {
-    let innodb_is = plan.innodb_is;
-    // First, and alone: the other reads look in it for lockdiag's lingering statements.
-    let sessions = collect(pool, caps, plan.sessions, (t, &[]), map_session).await;
-    let lingering = lingering_statements(&sessions.rows, t);
-    let l = (t, lingering.as_slice());
+    let (t, innodb_is) = (options.timeout, plan.innodb_is);
+    // First, with InnoDB's counters (both cheap): what they show decides what else is read.
+    let unrestrained = Restraint::default();
+    let sessions = collect(pool, caps, plan.sessions, (t, &unrestrained), map_session);
+    let counters = async {
+        let read = fetch(
+            pool,
+            COUNTERS_SQL,
+            Params::Empty,
+            Some(caps.server.flavour),
+            t,
+        )
+        .await;
+        let (rows, _) = read.ok()?;
+        Some(InnodbCounters {
+            deadlocks: rows.first()?.num("deadlocks"),
+            row_lock_waits: rows.first()?.num("row_lock_current_waits"),
+        })
+    };
+    let (sessions, counters) = if sequential {
+        (sessions.await, counters.await)
+    } else {
+        tokio::join!(sessions, counters)
+    };
+    let restraint = Restraint {
+        lingering: lingering_statements(&sessions.rows, t),
+        row_waits_counted: counters.as_ref().and_then(|c| c.row_lock_waits),
+        max_row_waits: options.max_row_waits,
+    };
+    let l = (t, &restraint);
     let cache = async {
         match plan.innodb_cache {
             Ok(()) => collect_innodb_cache(pool, caps, innodb_is, l).await,
@@ -938,7 +969,8 @@ async fn run_plan(
         (cache, row_waits, locks, metadata, status_text)
     };
     Round {
-        lingering,
+        restraint,
+        counters,
         sessions,
         cache,
         row_waits,
@@ -957,7 +989,7 @@ async fn collect_all(
 ) -> (LiveState, RoundOutcome) {
     let plan = plan(caps, &options);
     let innodb_is = plan.innodb_is;
-    let round = run_plan(pool, caps, plan, options.timeout, sequential).await;
+    let round = run_plan(pool, caps, plan, &options, sequential).await;
     // Every connection this server's pool opened, also those whose statement failed.
     assemble(caps, &options, innodb_is, round, own_connection_ids(pool))
 }
@@ -972,7 +1004,8 @@ fn assemble(
     pool_connections: Vec<u64>,
 ) -> (LiveState, RoundOutcome) {
     let Round {
-        lingering,
+        restraint,
+        counters: counted_first,
         mut sessions,
         cache,
         row_waits,
@@ -1036,7 +1069,8 @@ fn assemble(
             "; InnoDB's own counter (uncached) says {counted} row-lock wait(s) are in progress"
         ));
     }
-    state.innodb_counters = cache.counters;
+    // Read around the listing when it was read (the fewer waits of two readings), else first.
+    state.innodb_counters = cache.counters.or(counted_first);
     let raw_locks: &[Record] = locks.as_ref().map_or(&[], |l| &l.raw);
     own_ids.extend(row_waits.connection_id.map(u64::from));
     state.row_waits = if innodb_is {
@@ -1099,7 +1133,7 @@ fn assemble(
     let outcome = RoundOutcome {
         refused_slot,
         stale_cache,
-        lingering,
+        restraint,
     };
     (state, outcome)
 }

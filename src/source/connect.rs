@@ -63,6 +63,8 @@ pub struct ConnectionConfig {
     pub ssl_ca: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub query_timeout: Duration,
+    /// Above this many row-lock waits in progress, collections do not list them.
+    pub max_row_waits: super::restraint::MaxRowWaits,
 }
 
 impl std::fmt::Debug for ConnectionConfig {

@@ -230,7 +230,7 @@ async fn run(
 ) -> Result<Vec<Row>, QueryError> {
     let statement = format!(
         "{}{}",
-        super::lingering::marker(timeout),
+        super::restraint::marker(timeout),
         with_server_time_limit(sql, flavour, timeout)
     );
     if prepared {

@@ -74,6 +74,7 @@ impl Server {
             locks_limit,
             innodb_status,
             timeout: self.config.query_timeout,
+            max_row_waits: self.config.max_row_waits,
         };
         collect_live(&self.pool, &self.caps, options).await
     }

@@ -990,3 +990,64 @@ pub fn a_lingering_read_is_not_stacked(ctx: &Ctx) {
     );
     ctx.kill(&[lingering_id]);
 }
+
+/// More row-lock waits than `--max-row-waits`: the listing that would cost the server its
+/// lock latch for seconds (InnoDB pairs every waiter with each lock queued before it) is
+/// skipped, saying so with InnoDB's own count; the count is still exported; the other
+/// sources are read; within the limit everything is listed as before.
+pub fn a_big_pile_up_is_counted_not_listed(ctx: &Ctx) {
+    let ids = crate::serve::pile_up(ctx);
+    let out = ctx.lockdiag(&["--max-row-waits", "1", "status", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let status_of = |doc: &Value, name: &str| {
+        doc["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no source {name}: {doc}"))
+    };
+    let transactions = status_of(&doc, "transactions");
+    let reason = transactions["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("skipped: InnoDB counts 2 row-lock waits")
+            && reason.contains("--max-row-waits 1"),
+        "{transactions}"
+    );
+    assert_eq!(status_of(&doc, "lock_waits")["status"], "unavailable");
+    assert_eq!(status_of(&doc, "processlist")["status"], "ok");
+    assert_eq!(status_of(&doc, "metadata_locks")["status"], "ok");
+    // The table names the count and the limit too.
+    let table = ctx.lockdiag(&["--max-row-waits", "1", "status"]);
+    assert!(
+        stdout_and_err(&table).contains("InnoDB counts 2 row-lock waits"),
+        "{}",
+        stdout_and_err(&table)
+    );
+
+    let exporter = crate::serve::Exporter::start(ctx, &["--max-row-waits", "1"]);
+    let (status, body) = exporter.get("/metrics", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        crate::serve::series(&body, "lockdiag_waiting_sessions{lock=\"row\"}"),
+        Some(2.0),
+        "{body}"
+    );
+    assert_eq!(
+        crate::serve::series(&body, "lockdiag_source_up{source=\"lock_waits\"}"),
+        Some(0.0),
+        "{body}"
+    );
+    assert!(!body.contains("lockdiag_root_blockers{"), "{body}");
+    drop(exporter);
+
+    let doc = ctx.lockdiag_json(&["status"]);
+    assert_eq!(status_of(&doc, "transactions")["status"], "ok", "{doc}");
+    ctx.kill(&ids);
+}
+
+fn stdout_and_err(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(out))
+}

@@ -270,6 +270,10 @@ const TESTS: &[Test] = &[
         "edges_lingering_read_not_stacked",
         edges::a_lingering_read_is_not_stacked,
     ),
+    (
+        "edges_big_pile_up_counted_not_listed",
+        edges::a_big_pile_up_is_counted_not_listed,
+    ),
     // Last: the restart ends every other session.
     ("record_restart", record::record_survives_a_restart),
 ];
