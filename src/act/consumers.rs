@@ -17,50 +17,82 @@ pub fn marker_path(dir: &Path) -> PathBuf {
     dir.join("statement-history.enabled")
 }
 
-/// What a marker holds: the server it was written for and the consumers turned on.
+/// What a marker holds for one server: the consumers turned on there. A directory
+/// recorded from several servers over time (a recorder pointed elsewhere after one was
+/// killed) keeps one entry per server, so one server's note never hides another's.
 #[derive(Debug, PartialEq)]
 struct LeftOn {
     server: String,
     consumers: Vec<String>,
 }
 
-fn marker_text(server: &str, consumers: &[String]) -> String {
+fn marker_text(entries: &[LeftOn]) -> String {
     let mut text = String::from(
         "# lockdiag record turned these performance_schema consumers on; until this file is\n\
          # gone they have not been turned back off. The next `lockdiag record` in this\n\
          # directory turns them off (or: UPDATE performance_schema.setup_consumers SET\n\
          # ENABLED = 'NO' WHERE NAME IN (…)).\n",
     );
-    text.push_str(&format!("server={server}\n"));
-    for consumer in consumers {
-        text.push_str(consumer);
-        text.push('\n');
+    for entry in entries {
+        text.push_str(&format!("server={}\n", entry.server));
+        for consumer in &entry.consumers {
+            text.push_str(consumer);
+            text.push('\n');
+        }
     }
     text
 }
 
-fn read_marker(text: &str) -> Option<LeftOn> {
-    let mut server = None;
-    let mut consumers = Vec::new();
+/// Each `server=` line and the consumer names after it (names before any server line
+/// belong to no server and are ignored; entries without consumers are dropped).
+fn read_marker(text: &str) -> Vec<LeftOn> {
+    let mut entries: Vec<LeftOn> = Vec::new();
     for line in text.lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         match line.strip_prefix("server=") {
-            Some(name) => server = Some(name.to_string()),
+            Some(name) => entries.push(LeftOn {
+                server: name.to_string(),
+                consumers: Vec::new(),
+            }),
             // Only consumer names are ever turned off: nothing else the file may say.
             None if line.starts_with("events_")
                 && line.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
             {
-                consumers.push(line.to_string())
+                if let Some(entry) = entries.last_mut() {
+                    entry.consumers.push(line.to_string());
+                }
             }
             None => {}
         }
     }
-    Some(LeftOn {
-        server: server?,
-        consumers,
-    })
+    entries.retain(|e| !e.consumers.is_empty());
+    entries
+}
+
+/// Sets `server`'s entry of the note in `dir` to `consumers` (none: removes it), keeping
+/// every other server's; the file goes when no entry is left.
+fn update_marker(dir: &Path, server: &str, consumers: &[String]) -> anyhow::Result<()> {
+    let path = marker_path(dir);
+    let mut entries = std::fs::read_to_string(&path)
+        .map(|text| read_marker(&text))
+        .unwrap_or_default();
+    entries.retain(|e| e.server != server);
+    if !consumers.is_empty() {
+        entries.push(LeftOn {
+            server: server.to_string(),
+            consumers: consumers.to_vec(),
+        });
+    }
+    if entries.is_empty() {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    } else {
+        write_atomically(&path, marker_text(&entries).as_bytes())
+    }
 }
 
 /// The server's name as the marker keeps it: the consumers are turned off only on the
@@ -87,11 +119,20 @@ pub(super) async fn left_on_by_an_earlier_run(
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Vec::new();
     };
-    let Some(left) = read_marker(&text).filter(|l| !l.consumers.is_empty()) else {
+    let entries = read_marker(&text);
+    if entries.is_empty() {
+        // Nothing a recorder could turn off: a note of no use.
         let _ = std::fs::remove_file(&path);
         return Vec::new();
-    };
-    if left.server != server_name(server) {
+    }
+    let this_server = server_name(server);
+    let mut ours = None;
+    for left in entries {
+        if left.server == this_server {
+            ours = Some(left);
+            continue;
+        }
+        // Another server's: only a recorder connected to it may turn them off.
         log.event(
             "statement-history-left-on-elsewhere",
             &[
@@ -100,8 +141,10 @@ pub(super) async fn left_on_by_an_earlier_run(
                 ("path", path.display().to_string()),
             ],
         );
-        return Vec::new();
     }
+    let Some(left) = ours else {
+        return Vec::new();
+    };
     log.event(
         "statement-history-left-on",
         &[
@@ -143,8 +186,7 @@ pub(super) async fn enable(
     to_restore.sort();
     to_restore.dedup();
     if !to_restore.is_empty() {
-        let text = marker_text(&server_name(server), &to_restore);
-        if let Err(e) = write_atomically(&marker_path(dir), text.as_bytes()) {
+        if let Err(e) = update_marker(dir, &server_name(server), &to_restore) {
             log.event(
                 "write-failed",
                 &[
@@ -191,7 +233,9 @@ pub(super) async fn restore(
     };
     match result {
         Ok(()) => {
-            let _ = std::fs::remove_file(marker_path(dir));
+            if let Some(server) = server {
+                let _ = update_marker(dir, &server_name(server), &[]);
+            }
             log.event(
                 "statement-history-restored",
                 &[("consumers_turned_off", changed.join(","))],
@@ -218,20 +262,54 @@ mod tests {
             "events_statements_current".to_string(),
             "events_statements_history".to_string(),
         ];
-        let text = marker_text("db1@/run/mysqld.sock", &consumers);
-        assert_eq!(
-            read_marker(&text),
-            Some(LeftOn {
-                server: "db1@/run/mysqld.sock".into(),
-                consumers: consumers.clone()
-            })
-        );
+        let entry = |server: &str| LeftOn {
+            server: server.into(),
+            consumers: consumers.clone(),
+        };
+        let text = marker_text(&[entry("db1@/run/mysqld.sock")]);
+        assert_eq!(read_marker(&text), [entry("db1@/run/mysqld.sock")]);
         let hostile = format!("{text}x'; DROP TABLE t; --\nevents_x WHERE 1\n");
-        assert_eq!(read_marker(&hostile).unwrap().consumers, consumers);
+        assert_eq!(read_marker(&hostile)[0].consumers, consumers);
         assert_eq!(
             read_marker("events_statements_history\n"),
-            None,
+            [],
             "no server line"
         );
+    }
+
+    /// A note naming another server survives this server's notes and restores.
+    #[test]
+    fn each_server_keeps_its_own_entry() {
+        let dir = std::env::temp_dir().join(format!("lockdiag-consumers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        update_marker(
+            &dir,
+            "db2@10.0.0.2:3306",
+            &names(&["events_statements_current"]),
+        )
+        .unwrap();
+        update_marker(
+            &dir,
+            "db1@/run/mysqld.sock",
+            &names(&["events_statements_history"]),
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(marker_path(&dir)).unwrap();
+        let servers: Vec<String> = read_marker(&text).into_iter().map(|e| e.server).collect();
+        assert_eq!(servers, ["db2@10.0.0.2:3306", "db1@/run/mysqld.sock"]);
+        // db1 restored: db2's entry stays.
+        update_marker(&dir, "db1@/run/mysqld.sock", &[]).unwrap();
+        let text = std::fs::read_to_string(marker_path(&dir)).unwrap();
+        assert_eq!(
+            read_marker(&text),
+            [LeftOn {
+                server: "db2@10.0.0.2:3306".into(),
+                consumers: names(&["events_statements_current"]),
+            }]
+        );
+        update_marker(&dir, "db2@10.0.0.2:3306", &[]).unwrap();
+        assert!(!marker_path(&dir).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -317,6 +317,12 @@ pub fn killed_recorder_leaves_consumers_to_the_next(ctx: &Ctx) {
     killed.kill().unwrap(); // SIGKILL: no restore
     killed.wait().unwrap();
     assert!(consumer_on(ctx), "left on by the killed recorder");
+    // A note of another server's in the same directory: not this recorder's to turn off,
+    // and kept when this server's entry goes.
+    let elsewhere = "server=db9@10.9.9.9:3306\nevents_statements_history_long\n";
+    let mut note = std::fs::read_to_string(&marker).unwrap();
+    note.push_str(elsewhere);
+    std::fs::write(&marker, note).unwrap();
     let next = crate::record::spawn_recorder(ctx, &dir, &["--for", "2s"]);
     let out = next.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -327,5 +333,15 @@ pub fn killed_recorder_leaves_consumers_to_the_next(ctx: &Ctx) {
         "{log}"
     );
     assert!(!consumer_on(ctx), "turned off by the next recorder: {log}");
-    assert!(!marker.exists(), "the note is removed once restored");
+    assert!(
+        log.contains("\"event\":\"statement-history-left-on-elsewhere\"")
+            && log.contains("db9@10.9.9.9:3306"),
+        "{log}"
+    );
+    let left = std::fs::read_to_string(&marker).expect("the other server's note is kept");
+    assert!(
+        left.contains(elsewhere) && left.matches("server=").count() == 1,
+        "{left}"
+    );
+    std::fs::remove_file(&marker).unwrap();
 }
