@@ -752,6 +752,20 @@ fn svg_waits_stays_readable_at_fifty_sessions() {
     assert_only_our_markup(&svg);
 }
 
+/// The Prometheus text of a snapshot of `state`, as target `db1:3306`.
+fn prometheus_of(state: LiveState) -> String {
+    let view = View::Snapshot(Box::new(SnapshotView {
+        collected_at_start: String::new(),
+        collected_at_end: String::new(),
+        target: "db1:3306".into(),
+        analysis: Some(analyze_waits(&state)),
+        state,
+        latest_deadlock: None,
+        trigger: None,
+    }));
+    plain(&view, Format::Prometheus)
+}
+
 /// A wait source read only in part (InnoDB's cache cut in a pile-up) gives lower bounds:
 /// the waits series from the listing are left out and its `lockdiag_source_up` is 0, never
 /// a partial count. How many wait is still said when InnoDB's own counter was read.
@@ -769,16 +783,7 @@ fn prometheus_leaves_out_figures_of_a_source_read_in_part() {
             deadlocks: None,
             row_lock_waits: Some(n),
         });
-        let view = View::Snapshot(Box::new(SnapshotView {
-            collected_at_start: String::new(),
-            collected_at_end: String::new(),
-            target: "db1:3306".into(),
-            analysis: Some(analyze_waits(&state)),
-            state,
-            latest_deadlock: None,
-            trigger: None,
-        }));
-        plain(&view, Format::Prometheus)
+        prometheus_of(state)
     };
     let prom = render(None);
     assert!(!prom.contains("lock=\"row\""), "{prom}");
@@ -828,16 +833,7 @@ fn prometheus_counts_metadata_waiters_from_the_processlist_without_metadata_lock
             source(SourceName::LockWaits, SourceState::Ok),
             source(SourceName::MetadataLocks, SourceState::Unavailable),
         ];
-        let view = View::Snapshot(Box::new(SnapshotView {
-            collected_at_start: String::new(),
-            collected_at_end: String::new(),
-            target: "db1:3306".into(),
-            analysis: Some(analyze_waits(&state)),
-            state,
-            latest_deadlock: None,
-            trigger: None,
-        }));
-        plain(&view, Format::Prometheus)
+        prometheus_of(state)
     };
     let prom = snapshot(SourceState::Ok);
     assert!(

@@ -105,15 +105,7 @@ pub fn without_process_privilege_degrades(ctx: &Ctx) {
         doc["counts"]["waiting_sessions"].is_null(),
         "unknown, never 0: {doc:#}"
     );
-    let source = |name: &str| {
-        doc["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["source"] == name)
-            .unwrap()
-            .clone()
-    };
+    let source = |name: &str| crate::ctx::source_of(&doc, name);
     let ps = source("processlist");
     assert_eq!(ps["status"], "partial");
     assert!(ps["reason"].as_str().unwrap().contains("PROCESS"), "{ps}");

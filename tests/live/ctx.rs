@@ -206,6 +206,15 @@ impl Ctx {
 }
 
 /// Whether `args` ask for `--format json` (the flag takes its value either way, any case).
+/// The `sources[]` entry of a status or snapshot document named `name`.
+pub fn source_of(doc: &Value, name: &str) -> Value {
+    doc["sources"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["source"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no source {name}: {doc}"))
+}
+
 fn asks_for_json(args: &[&str]) -> bool {
     args.windows(2)
         .any(|w| w[0] == "--format" && w[1].eq_ignore_ascii_case("json"))

@@ -12,7 +12,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use serde_json::Value;
 
-use crate::ctx::Ctx;
+use crate::ctx::{source_of, Ctx};
 use crate::record::spawn_recorder;
 
 fn stderr(out: &Output) -> String {
@@ -929,15 +929,7 @@ pub fn a_lingering_read_is_not_stacked(ctx: &Ctx) {
     let out = ctx.lockdiag(&["--query-timeout", "5s", "status", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
-    let source = |name: &str| {
-        doc["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["source"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no source {name}: {doc}"))
-    };
+    let source = |name: &str| crate::ctx::source_of(&doc, name);
     let transactions = source("transactions");
     assert_eq!(transactions["status"], "unavailable", "{transactions}");
     let reason = transactions["reason"].as_str().unwrap();
@@ -1000,25 +992,16 @@ pub fn a_big_pile_up_is_counted_not_listed(ctx: &Ctx) {
     let out = ctx.lockdiag(&["--max-row-waits", "1", "status", "--format", "json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
-    let status_of = |doc: &Value, name: &str| {
-        doc["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["source"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no source {name}: {doc}"))
-    };
-    let transactions = status_of(&doc, "transactions");
+    let transactions = source_of(&doc, "transactions");
     let reason = transactions["reason"].as_str().unwrap_or_default();
     assert!(
         reason.starts_with("skipped: InnoDB counts 2 row-lock waits")
             && reason.contains("--max-row-waits 1"),
         "{transactions}"
     );
-    assert_eq!(status_of(&doc, "lock_waits")["status"], "unavailable");
-    assert_eq!(status_of(&doc, "processlist")["status"], "ok");
-    assert_eq!(status_of(&doc, "metadata_locks")["status"], "ok");
+    assert_eq!(source_of(&doc, "lock_waits")["status"], "unavailable");
+    assert_eq!(source_of(&doc, "processlist")["status"], "ok");
+    assert_eq!(source_of(&doc, "metadata_locks")["status"], "ok");
     // The table names the count and the limit too.
     let table = ctx.lockdiag(&["--max-row-waits", "1", "status"]);
     assert!(
@@ -1044,7 +1027,7 @@ pub fn a_big_pile_up_is_counted_not_listed(ctx: &Ctx) {
     drop(exporter);
 
     let doc = ctx.lockdiag_json(&["status"]);
-    assert_eq!(status_of(&doc, "transactions")["status"], "ok", "{doc}");
+    assert_eq!(source_of(&doc, "transactions")["status"], "ok", "{doc}");
     ctx.kill(&ids);
 }
 
