@@ -85,8 +85,34 @@ const MAX_SLOTS: usize = 1000;
 struct Exporter {
     job: ServeJob,
     slots: Mutex<HashMap<String, Arc<TargetSlot>>>,
-    permits: Semaphore,
+    /// `--max-parallel` collections at once of targets that answered their last one
+    /// (or are new), and as many again of targets whose last one failed: a stalled or
+    /// dead target holds a permit until its scrape's deadline, and that must not make
+    /// the targets that answer wait behind it.
+    permits: Permits,
     started: std::time::SystemTime,
+}
+
+struct Permits {
+    answering: Semaphore,
+    failing: Semaphore,
+}
+
+impl Permits {
+    fn new(max_parallel: usize) -> Self {
+        Permits {
+            answering: Semaphore::new(max_parallel.max(1)),
+            failing: Semaphore::new(max_parallel.max(1)),
+        }
+    }
+
+    /// The pool for a target whose latest collection was `latest`.
+    fn for_target(&self, latest: Option<&Collected>) -> &Semaphore {
+        match latest.map(|c| &c.outcome) {
+            Some(Outcome::Down(_)) => &self.failing,
+            _ => &self.answering,
+        }
+    }
 }
 
 /// Runs the exporter until SIGTERM or Ctrl-C; in-flight scrapes finish first.
@@ -100,7 +126,7 @@ pub async fn serve(job: ServeJob, log: &(dyn Fn(&str) + Sync)) -> Result<()> {
         listener.local_addr().unwrap_or(job.listen)
     ));
     let exporter = Arc::new(Exporter {
-        permits: Semaphore::new(job.max_parallel.max(1)),
+        permits: Permits::new(job.max_parallel),
         job,
         slots: Mutex::new(HashMap::new()),
         started: std::time::SystemTime::now(),
@@ -312,6 +338,7 @@ impl Exporter {
             }
             let _permit = self
                 .permits
+                .for_target(latest.as_ref())
                 .acquire()
                 .await
                 .map_err(|_| anyhow::anyhow!("the exporter is stopping"))?;
@@ -347,7 +374,16 @@ impl Exporter {
                     "lockdiag serve: {}: no answer within {limit:?} (the scrape's deadline); its connection is closed",
                     config.address()
                 );
-                Outcome::Down(asked.elapsed())
+                let down = Outcome::Down(asked.elapsed());
+                // Remembered as failing: its next collections take the failing targets'
+                // permits. Never waited for: another scrape collecting now records its own.
+                if let Ok(mut latest) = slot.latest.try_lock() {
+                    *latest = Some(Collected {
+                        finished: Instant::now(),
+                        outcome: down.clone(),
+                    });
+                }
+                down
             }
         }
     }
@@ -413,7 +449,7 @@ mod tests {
                 lock_groups: 10,
             },
             slots: Mutex::new(HashMap::new()),
-            permits: Semaphore::new(1),
+            permits: Permits::new(1),
             started: std::time::SystemTime::now(),
         }
     }

@@ -526,7 +526,9 @@ pub struct ServeArgs {
     /// /probe's auth_module=NAME (mysqld_exporter's --config.my-cnf convention).
     #[arg(long, value_name = "FILE")]
     pub config_my_cnf: Option<PathBuf>,
-    /// Targets collected at once; more scrapes wait (each within its own deadline).
+    /// Targets collected at once; more scrapes wait (each within its own deadline). Targets
+    /// whose last collection failed have as many again of their own, so a stalled or dead
+    /// target never makes one that answers wait.
     #[arg(long, default_value_t = 16, value_parser = positive_usize)]
     pub max_parallel: usize,
     /// A scrape's deadline when Prometheus does not send X-Prometheus-Scrape-Timeout-Seconds.

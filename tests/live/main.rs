@@ -58,6 +58,10 @@ const TESTS: &[Test] = &[
         serve::serve_metrics_probe_and_a_stalled_target,
     ),
     (
+        "serve_burst_with_stalled_targets",
+        serve::a_burst_with_stalled_targets_never_delays_the_answering_one,
+    ),
+    (
         "fleet_status_and_snapshots",
         fleet::fleet_status_and_snapshots,
     ),

@@ -271,3 +271,59 @@ pub fn promtool_accepts(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A burst of scrapes with `--max-parallel 1`: two stalled targets (TCP accepted, never a
+/// word) and the live server, all at once, each with a 2 s deadline. Once the stalled ones
+/// have failed a scrape, they wait among themselves: the live server's scrapes answer at
+/// once (`lockdiag_up 1`), overlapping ones sharing a collection; the stalled ones say
+/// `lockdiag_up 0` within their deadline.
+pub fn a_burst_with_stalled_targets_never_delays_the_answering_one(ctx: &Ctx) {
+    let exporter = Exporter::start(ctx, &["--max-parallel", "1"]);
+    let silent: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let probe = |l: &TcpListener| format!("/probe?target={}", l.local_addr().unwrap());
+    let deadline = [("X-Prometheus-Scrape-Timeout-Seconds", "2")];
+    let (exporter_ref, deadline) = (&exporter, &deadline);
+    // First scrapes: the stalled targets fail (and are known to fail from then on).
+    std::thread::scope(|scope| {
+        for l in &silent {
+            let path = probe(l);
+            scope.spawn(move || exporter_ref.get(&path, deadline));
+        }
+    });
+    let started = Instant::now();
+    let results: Vec<(String, u16, String, Duration)> = std::thread::scope(|scope| {
+        let mut paths: Vec<String> = silent.iter().flat_map(|l| [probe(l), probe(l)]).collect();
+        paths.extend((0..4).map(|_| "/metrics".to_string()));
+        let handles: Vec<_> = paths
+            .into_iter()
+            .map(|path| {
+                scope.spawn(move || {
+                    let (status, body) = exporter_ref.get(&path, deadline);
+                    (path, status, body, started.elapsed())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (path, status, body, took) in &results {
+        assert_eq!(*status, 200, "{path}");
+        let up = series(body, "lockdiag_up");
+        if path == "/metrics" {
+            assert_eq!(up, Some(1.0), "{path} after {took:?}: {body}");
+            assert!(
+                *took < Duration::from_millis(1500),
+                "{path} answered after {took:?}"
+            );
+        } else {
+            assert_eq!(up, Some(0.0), "{path}: {body}");
+            assert!(
+                *took < Duration::from_millis(2500),
+                "{path} answered after {took:?}"
+            );
+        }
+    }
+    drop(silent);
+    assert!(exporter.stop().success());
+}
