@@ -24,19 +24,11 @@ pub const MAX_DEADLOCK_GROUPS: usize = 12;
 /// Buckets of each deadlock shape's sparkline.
 pub const SPARKLINE_BUCKETS: usize = 24;
 
-/// One snapshot file as read, with the name the report links to.
-#[derive(Debug, Clone)]
-pub struct SnapshotFile {
-    /// The file's path relative to where the report is written (for the link).
-    pub link: String,
-    pub snapshot: Snapshot,
-}
-
-/// What the report is built from, as read by the command.
-#[derive(Debug, Clone, Default)]
+/// What the report is built from, as the command reads it. Snapshots are taken one at a
+/// time ([`IncidentInput::add_snapshot`]) and only what the report needs of each is kept:
+/// a week of recorded snapshots would not fit in memory.
+#[derive(Debug, Default)]
 pub struct IncidentInput {
-    /// Snapshots, any order (sorted by time here).
-    pub snapshots: Vec<SnapshotFile>,
     /// Deadlocks from `deadlocks.jsonl` and error logs; duplicates of those the snapshots
     /// carry are counted once.
     pub deadlocks: Vec<DeadlockReport>,
@@ -46,6 +38,87 @@ pub struct IncidentInput {
     pub files_skipped: Vec<String>,
     /// The server's zone (`--server-tz`) for snapshots written before they kept it.
     pub server_utc_offset: Option<i64>,
+    seen: SnapshotsSeen,
+}
+
+/// What the snapshots added so far contributed.
+#[derive(Debug, Default)]
+struct SnapshotsSeen {
+    timeline: Vec<TimelinePoint>,
+    /// Snapshots that could not be placed in time.
+    undated: u64,
+    /// The worst moment so far, by (waiting sessions, longest wait, time).
+    worst: Option<((u64, u64, i64), WorstMoment)>,
+    roots: BTreeMap<(u64, String), RootSeen>,
+    /// The snapshots' latest deadlocks, each once, with its key.
+    deadlocks: Vec<(DeadlockReport, String)>,
+    deadlock_keys: BTreeSet<String>,
+    /// Per source not read: in how many snapshots, and the first reason.
+    missed: BTreeMap<String, (u64, String)>,
+    versions: BTreeSet<String>,
+    /// The latest snapshot's server name (host name, else target).
+    server: Option<(i64, String)>,
+}
+
+impl IncidentInput {
+    /// Whether any snapshot was added (dated or not).
+    pub fn has_snapshots(&self) -> bool {
+        !self.seen.timeline.is_empty() || self.seen.undated > 0
+    }
+
+    /// Takes one snapshot into the report; `link` is where the page links to it.
+    pub fn add_snapshot(&mut self, link: String, snapshot: Snapshot) {
+        let seen = &mut self.seen;
+        let Some(epoch) = epoch_of(&snapshot.collected_at_start) else {
+            seen.undated += 1;
+            return;
+        };
+        let analysis = analyze_waits(&snapshot.state);
+        seen.timeline
+            .push(timeline_point(epoch, &link, &snapshot, &analysis));
+        add_roots(&mut seen.roots, epoch, &analysis);
+        let offset = snapshot
+            .state
+            .server
+            .utc_offset_secs
+            .or(self.server_utc_offset);
+        if let Some(report) = DeadlockReport::latest_of_snapshot(&snapshot) {
+            let report = report.in_server_zone(offset);
+            let key = deadlock_key(&report, offset);
+            if seen.deadlock_keys.insert(key.clone()) {
+                seen.deadlocks.push((report, key));
+            }
+        }
+        for status in &snapshot.state.sources {
+            if status.status != crate::model::SourceState::Ok {
+                seen.missed
+                    .entry(status.source.as_str().to_string())
+                    .or_insert((0, status.reason.clone().unwrap_or_default()))
+                    .0 += 1;
+            }
+        }
+        let server = &snapshot.state.server;
+        if !server.version.is_empty() {
+            seen.versions.insert(server.version.clone());
+        }
+        if seen.server.as_ref().is_none_or(|(at, _)| *at <= epoch) {
+            let name = server.hostname.clone().unwrap_or(snapshot.target.clone());
+            seen.server = Some((epoch, name));
+        }
+        if analysis.waiting_sessions > 0 {
+            let longest = analysis
+                .waits
+                .iter()
+                .map(|w| w.wait_secs)
+                .max()
+                .unwrap_or(0);
+            let key = (analysis.waiting_sessions, longest, epoch);
+            if seen.worst.as_ref().is_none_or(|(worst, _)| key > *worst) {
+                let at = snapshot.collected_at_start.clone();
+                seen.worst = Some((key, worst_moment(analysis, at, link)));
+            }
+        }
+    }
 }
 
 /// One snapshot's figures: `None` where its source could not be read (unknown, not 0).
@@ -140,49 +213,32 @@ fn epoch_of(rfc3339: &str) -> Option<i64> {
 
 /// The report of an incident.
 pub fn incident_view(input: IncidentInput) -> IncidentView {
-    let mut snapshots: Vec<(i64, SnapshotFile)> = Vec::new();
-    let mut snapshots_undated = 0;
-    for file in input.snapshots {
-        match epoch_of(&file.snapshot.collected_at_start) {
-            Some(epoch) => snapshots.push((epoch, file)),
-            None => snapshots_undated += 1,
-        }
-    }
-    snapshots.sort_by_key(|(epoch, _)| *epoch);
-    let analyses: Vec<WaitAnalysis> = snapshots
-        .iter()
-        .map(|(_, f)| analyze_waits(&f.snapshot.state))
-        .collect();
-    let timeline = snapshots
-        .iter()
-        .zip(&analyses)
-        .map(|((epoch, f), a)| timeline_point(*epoch, f, a))
-        .collect::<Vec<_>>();
-    let (deadlocks, deadlocks_total) =
-        deadlocks_once(&snapshots, input.deadlocks, input.server_utc_offset);
+    let IncidentInput {
+        deadlocks: given,
+        files_read,
+        files_skipped,
+        server_utc_offset,
+        seen,
+    } = input;
+    let mut timeline = seen.timeline;
+    timeline.sort_by_key(|p| p.epoch);
+    let (deadlocks, deadlocks_total) = deadlocks_once(given, seen.deadlocks, server_utc_offset);
     let range = time_range(&timeline, &deadlocks);
     let deadlock_marks: Vec<(i64, String)> = deadlocks
         .iter()
         .filter_map(|d| Some((deadlock_epoch(d)?, d.analysis.fingerprint.clone())))
         .collect();
     let deadlocks_undated = (deadlocks.len() - deadlock_marks.len()) as u64;
-    let (top_blockers, top_blockers_not_shown) = top_blockers(&snapshots, &analyses);
+    let (top_blockers, top_blockers_not_shown) = top_blockers(seen.roots);
     let (deadlock_groups, deadlock_groups_not_shown) = deadlock_groups(&deadlocks, range);
-    let last_state = snapshots.last().map(|(_, f)| &f.snapshot.state.server);
-    let versions: BTreeSet<String> = snapshots
-        .iter()
-        .map(|(_, f)| f.snapshot.state.server.version.clone())
-        .filter(|v| !v.is_empty())
-        .collect();
+    let snapshots = timeline.len();
     IncidentView {
-        server: last_state
-            .and_then(|s| s.hostname.clone())
-            .or_else(|| snapshots.last().map(|(_, f)| f.snapshot.target.clone())),
-        versions: versions.into_iter().collect(),
+        server: seen.server.map(|(_, name)| name),
+        versions: seen.versions.into_iter().collect(),
         first_at: range.map(|(from, _)| rfc3339_utc(from)),
         last_at: range.map(|(_, to)| rfc3339_utc(to)),
-        worst: worst_moment(&snapshots, &analyses),
-        unknown: unknown_sources(&snapshots),
+        worst: seen.worst.map(|(_, worst)| worst),
+        unknown: unknown_sources(seen.missed, snapshots),
         timeline,
         deadlock_marks,
         top_blockers,
@@ -191,9 +247,9 @@ pub fn incident_view(input: IncidentInput) -> IncidentView {
         deadlock_groups_not_shown,
         deadlocks_total,
         deadlocks_undated,
-        files_read: input.files_read,
-        files_skipped: input.files_skipped,
-        snapshots_undated,
+        files_read,
+        files_skipped,
+        snapshots_undated: seen.undated,
     }
 }
 
@@ -203,22 +259,27 @@ fn rfc3339_utc(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
-fn timeline_point(epoch: i64, file: &SnapshotFile, analysis: &WaitAnalysis) -> TimelinePoint {
-    let state = &file.snapshot.state;
+fn timeline_point(
+    epoch: i64,
+    link: &str,
+    snapshot: &Snapshot,
+    analysis: &WaitAnalysis,
+) -> TimelinePoint {
+    let state = &snapshot.state;
     let waits_read = super::views::lock_waits_read(state);
     let known = |figure: u64| waits_read.then_some(figure);
     let transactions_read = state.was_read(crate::model::SourceName::Transactions);
     let (_, row_longest) = waits_of_kind(analysis, WaitKind::Row);
     let (metadata_waiting, metadata_longest) = waits_of_kind(analysis, WaitKind::Metadata);
     TimelinePoint {
-        at: file.snapshot.collected_at_start.clone(),
+        at: snapshot.collected_at_start.clone(),
         epoch,
         waiting_sessions: known(analysis.waiting_sessions),
         metadata_lock_waits: known(metadata_waiting),
         longest_wait_secs: known(row_longest.max(metadata_longest)),
         oldest_transaction_secs: transactions_read.then(|| oldest_transaction_secs(state)),
-        trigger: file.snapshot.trigger.clone(),
-        link: file.link.clone(),
+        trigger: snapshot.trigger.clone(),
+        link: link.to_string(),
     }
 }
 
@@ -229,25 +290,19 @@ fn deadlock_epoch(report: &DeadlockReport) -> Option<i64> {
 /// Every deadlock once: those in the files given, then the snapshots' latest ones not
 /// among them (consecutive snapshots carry the same latest deadlock).
 fn deadlocks_once(
-    snapshots: &[(i64, SnapshotFile)],
     given: Vec<DeadlockReport>,
+    from_snapshots: Vec<(DeadlockReport, String)>,
     server_utc_offset: Option<i64>,
 ) -> (Vec<DeadlockReport>, u64) {
     let mut seen = BTreeSet::new();
     let mut all = Vec::new();
-    let from_snapshots = snapshots.iter().filter_map(|(_, f)| {
-        let offset = f
-            .snapshot
-            .state
-            .server
-            .utc_offset_secs
-            .or(server_utc_offset);
-        DeadlockReport::latest_of_snapshot(&f.snapshot).map(|r| (r, offset))
+    let given = given.into_iter().map(|report| {
+        let report = report.in_server_zone(server_utc_offset);
+        let key = deadlock_key(&report, server_utc_offset);
+        (report, key)
     });
-    let given = given.into_iter().map(|r| (r, server_utc_offset));
-    for (report, offset) in given.chain(from_snapshots) {
-        let report = report.in_server_zone(offset);
-        if seen.insert(deadlock_key(&report, offset)) {
+    for (report, key) in given.chain(from_snapshots) {
+        if seen.insert(key) {
             all.push(report);
         }
     }
@@ -267,28 +322,15 @@ fn time_range(timeline: &[TimelinePoint], deadlocks: &[DeadlockReport]) -> Optio
     })
 }
 
-fn worst_moment(
-    snapshots: &[(i64, SnapshotFile)],
-    analyses: &[WaitAnalysis],
-) -> Option<WorstMoment> {
-    let (index, analysis) = analyses
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| a.waiting_sessions > 0)
-        .max_by_key(|(i, a)| {
-            let longest = a.waits.iter().map(|w| w.wait_secs).max().unwrap_or(0);
-            (a.waiting_sessions, longest, *i)
-        })?;
-    let mut analysis = analysis.clone();
+fn worst_moment(mut analysis: WaitAnalysis, at: String, link: String) -> WorstMoment {
     let roots_not_drawn = analysis.root_blockers.len().saturating_sub(MAX_ROOTS_DRAWN);
     analysis.root_blockers.truncate(MAX_ROOTS_DRAWN);
-    let file = &snapshots[index].1;
-    Some(WorstMoment {
-        at: file.snapshot.collected_at_start.clone(),
-        link: file.link.clone(),
+    WorstMoment {
+        at,
+        link,
         analysis,
         roots_not_drawn,
-    })
+    }
 }
 
 /// What a root was doing: its running statement, else (idle) the last its history shows.
@@ -323,58 +365,57 @@ type CodePath = (
 );
 
 /// One root blocker's transaction across snapshots, before grouping by code path.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct RootSeen {
     user: Option<String>,
     host: Option<String>,
-    statement: Option<String>,
+    /// The latest statement seen, and when (snapshots come in any order).
+    statement: Option<(i64, String)>,
     table: Option<String>,
     idle_in_transaction: bool,
     snapshots_seen: u64,
     waiters: HashMap<u64, u64>,
 }
 
+/// One snapshot's root blockers added to those seen, per transaction.
+fn add_roots(roots: &mut BTreeMap<(u64, String), RootSeen>, epoch: i64, analysis: &WaitAnalysis) {
+    for root in &analysis.root_blockers {
+        let key = (root.thread_id, root.trx_id.clone().unwrap_or_default());
+        let seen = roots.entry(key).or_default();
+        seen.user = seen.user.take().or_else(|| root.user.clone());
+        seen.host = seen.host.take().or_else(|| root.host.clone());
+        if let Some(statement) = root_statement(root) {
+            if seen.statement.as_ref().is_none_or(|(at, _)| *at <= epoch) {
+                seen.statement = Some((epoch, statement.to_string()));
+            }
+        }
+        if seen.table.is_none() {
+            seen.table = root
+                .waiters
+                .iter()
+                .filter_map(|w| w.wait.as_ref())
+                .find_map(|w| {
+                    let table = w.table.as_deref()?;
+                    Some(crate::model::qualified_name(
+                        w.schema.as_deref(),
+                        Some(table),
+                    ))
+                });
+        }
+        seen.idle_in_transaction |= root.state == SessionState::IdleInTrx;
+        seen.snapshots_seen += 1;
+        collect_waiters(root, &mut seen.waiters);
+    }
+}
+
 /// Root blockers by blocked session-seconds: per transaction the longest wait seen of
 /// each session it held up, summed; then transactions of one code path (user, host,
 /// statement fingerprint, table) added together.
-fn top_blockers(
-    snapshots: &[(i64, SnapshotFile)],
-    analyses: &[WaitAnalysis],
-) -> (Vec<TopBlocker>, usize) {
-    let mut roots: BTreeMap<(u64, String), RootSeen> = BTreeMap::new();
-    for ((_, _file), analysis) in snapshots.iter().zip(analyses) {
-        for root in &analysis.root_blockers {
-            let key = (root.thread_id, root.trx_id.clone().unwrap_or_default());
-            let seen = roots.entry(key).or_default();
-            seen.user = seen.user.take().or_else(|| root.user.clone());
-            seen.host = seen.host.take().or_else(|| root.host.clone());
-            if let Some(statement) = root_statement(root) {
-                seen.statement = Some(statement.to_string());
-            }
-            if seen.table.is_none() {
-                seen.table = root
-                    .waiters
-                    .iter()
-                    .filter_map(|w| w.wait.as_ref())
-                    .find_map(|w| {
-                        let table = w.table.as_deref()?;
-                        Some(crate::model::qualified_name(
-                            w.schema.as_deref(),
-                            Some(table),
-                        ))
-                    });
-            }
-            seen.idle_in_transaction |= root.state == SessionState::IdleInTrx;
-            seen.snapshots_seen += 1;
-            collect_waiters(root, &mut seen.waiters);
-        }
-    }
+fn top_blockers(roots: BTreeMap<(u64, String), RootSeen>) -> (Vec<TopBlocker>, usize) {
     let mut paths: BTreeMap<CodePath, TopBlocker> = BTreeMap::new();
     for ((thread_id, _), seen) in roots {
-        let fingerprint = seen
-            .statement
-            .as_deref()
-            .map(|s| fingerprint_hex(&normalize_sql(s)));
+        let statement = seen.statement.as_ref().map(|(_, s)| s.as_str());
+        let fingerprint = statement.map(|s| fingerprint_hex(&normalize_sql(s)));
         let key = (
             seen.user.clone(),
             seen.host.clone(),
@@ -384,7 +425,7 @@ fn top_blockers(
         let entry = paths.entry(key).or_insert_with(|| TopBlocker {
             user: seen.user.clone(),
             host: seen.host.clone(),
-            statement: seen.statement.as_deref().map(|s| shorten_sql(s, 200)),
+            statement: statement.map(|s| shorten_sql(s, 200)),
             statement_fingerprint: fingerprint,
             table: seen.table.clone(),
             blocked_session_secs: 0,
@@ -450,26 +491,11 @@ fn sparkline(moments: impl Iterator<Item = i64>, (from, to): (i64, i64)) -> Vec<
 }
 
 /// `source: not read in N of M snapshots (reason)` for each source some snapshot missed.
-fn unknown_sources(snapshots: &[(i64, SnapshotFile)]) -> Vec<String> {
-    let mut missed: BTreeMap<String, (u64, String)> = BTreeMap::new();
-    for (_, file) in snapshots {
-        for status in &file.snapshot.state.sources {
-            if status.status == crate::model::SourceState::Ok {
-                continue;
-            }
-            let entry = missed
-                .entry(status.source.as_str().to_string())
-                .or_insert((0, status.reason.clone().unwrap_or_default()));
-            entry.0 += 1;
-        }
-    }
+fn unknown_sources(missed: BTreeMap<String, (u64, String)>, snapshots: usize) -> Vec<String> {
     missed
         .into_iter()
         .map(|(source, (count, reason))| {
-            format!(
-                "{source}: not read in {count} of {} snapshots ({reason})",
-                snapshots.len()
-            )
+            format!("{source}: not read in {count} of {snapshots} snapshots ({reason})")
         })
         .collect()
 }

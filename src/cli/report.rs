@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::analyze::incident::{incident_view, IncidentInput, SnapshotFile};
+use crate::analyze::incident::{incident_view, IncidentInput};
 use crate::analyze::DeadlockReport;
 use crate::parse::{ErrorLogEntries, LogEntry};
 use crate::render::View;
@@ -30,17 +30,15 @@ pub fn run(job: &ReportJob, output: &Output) -> Result<i32> {
     let out_dir = out_dir
         .canonicalize()
         .with_context(|| format!("--out: the directory {} does not exist", out_dir.display()))?;
-    let mut input = IncidentInput {
-        server_utc_offset: job.server_utc_offset,
-        ..IncidentInput::default()
-    };
+    let mut input = IncidentInput::default();
+    input.server_utc_offset = job.server_utc_offset;
     if let Some(from) = &job.from {
         read_from(from, &out_dir, &mut input)?;
     }
     for log in &job.error_logs {
         read_error_log(log, job.server_utc_offset, &mut input)?;
     }
-    if input.snapshots.is_empty() && input.deadlocks.is_empty() {
+    if !input.has_snapshots() && input.deadlocks.is_empty() {
         bail!(
             "nothing to report: no snapshot and no deadlock in what was read ({})",
             if input.files_skipped.is_empty() {
@@ -94,10 +92,7 @@ fn read_from(from: &Path, out_dir: &Path, input: &mut IncidentInput) -> Result<(
     }
     let snapshot = read_snapshot(from)?;
     input.files_read.push(from.display().to_string());
-    input.snapshots.push(SnapshotFile {
-        link: link_to(from, out_dir),
-        snapshot,
-    });
+    input.add_snapshot(link_to(from, out_dir), snapshot);
     Ok(())
 }
 
@@ -106,10 +101,7 @@ fn read_one_snapshot(file: &Path, out_dir: &Path, input: &mut IncidentInput) {
     match read_snapshot(file) {
         Ok(snapshot) => {
             input.files_read.push(file.display().to_string());
-            input.snapshots.push(SnapshotFile {
-                link: link_to(file, out_dir),
-                snapshot,
-            });
+            input.add_snapshot(link_to(file, out_dir), snapshot);
         }
         Err(e) => input
             .files_skipped
