@@ -13,9 +13,9 @@
 //!
 //! **Listings whose cost grows with the square of the waits.** To fill `INNODB_TRX`
 //! InnoDB pairs every waiting transaction with each lock queued before its own, holding
-//! its lock-system latch: measured on MariaDB 10.11 with N sessions waiting on one row,
-//! one read took 0.1 s of the server's CPU at 500, 0.75 s at 1,000 and 4.9 s at 2,000, and
-//! an unrelated one-row UPDATE on another table waited 3.5 s behind it. MySQL 8's
+//! its lock-system latch: measured on MariaDB 10.11 with N sessions waiting on one row
+//! (`bench/pileup.sh`), one read took 0.08 s of the server's CPU at 500, 0.76 s at 1,000
+//! and 4.4 s at 2,000, and a one-row UPDATE of another table waited 4.3 s behind it. MySQL 8's
 //! `data_lock_waits` lists the same pairs. Above [`MaxRowWaits`] row-lock waits (InnoDB's
 //! own counter, which costs nothing to read) those listings are skipped and the count is
 //! all that is said.
@@ -140,7 +140,7 @@ impl Restraint {
                 "skipped: InnoDB counts {counted} row-lock waits in progress, more than \
                  --max-row-waits {limit}. Listing them makes InnoDB pair every waiter with \
                  each lock queued before it while holding its lock-system latch — at 2,000 \
-                 waits one read cost MariaDB 4.9 s, and every other row lock on the server \
+                 waits one read cost MariaDB 4.4 s, and every other row lock on the server \
                  waited meanwhile. The count is InnoDB's own; raise --max-row-waits to list \
                  them once anyway"
             )
