@@ -1,14 +1,9 @@
--- The recorder's probe: one cheap statement telling whether anything waits or is old, and whether
--- InnoDB counted a new deadlock. Reads InnoDB's transaction cache and the processlist; no lock
--- tables, no status text. INNODB_METRICS is computed at each read: its count of row-lock waits in
--- progress stands in when the INNODB_TRX cache is stale (another client polling it faster than every
--- 100 ms) or cut (its 16 MB limit). MySQL 5.7/8.x, MariaDB; needs PROCESS.
+-- The recorder's probe, first part: what costs the server nothing to tell — metadata-lock waits
+-- from the processlist, and InnoDB's own counters (INNODB_METRICS, computed at each read):
+-- deadlocks and row-lock waits in progress. The count decides whether the second part
+-- (probe_innodb_trx.sql) is read: InnoDB's transaction cache costs the server seconds at a
+-- few thousand waiters. MySQL 5.7/8.x, MariaDB; needs PROCESS.
 SELECT
-  (SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT') AS row_waiting,
-  (SELECT COALESCE(MAX(TIMESTAMPDIFF(SECOND, trx_wait_started, NOW())), 0)
-     FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT') AS longest_row_wait_secs,
-  (SELECT COALESCE(MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())), 0)
-     FROM information_schema.INNODB_TRX) AS oldest_trx_secs,
   (SELECT COUNT(*) FROM information_schema.PROCESSLIST
      WHERE STATE LIKE 'Waiting for%metadata lock') AS mdl_waiting,
   (SELECT COALESCE(MAX(TIME), 0) FROM information_schema.PROCESSLIST

@@ -479,7 +479,7 @@ impl Recorder<'_> {
     /// One probe, and what it calls for. `Err`: the connection is gone.
     async fn tick(&mut self, server: &Server) -> Result<()> {
         let (pool, caps, t) = (server.pool(), server.caps(), server.query_timeout());
-        let figures = probe(pool, caps.server.flavour, t).await?;
+        let figures = probe(pool, caps.server.flavour, t, server.config().max_row_waits).await?;
         let fired = self.triggers.fired(&figures);
         let due = self.pacer.decide(&fired, Instant::now());
         let trigger = match due {

@@ -30,6 +30,16 @@ impl Triggers {
     /// The triggers `probe` fires, each saying its figure: `lock-wait 3s ≥ 2s`.
     pub fn fired(&self, probe: &Probe) -> Vec<String> {
         let mut fired = Vec::new();
+        // Too many waits to list: their times are unknown, and that many is an incident
+        // whatever they are, for any trigger on row-lock waits.
+        if let Some(limit) = probe.waits_not_listed_above {
+            if self.lock_wait.is_some() || self.blocked.is_some() {
+                fired.push(format!(
+                    "pile-up {} row-lock waits > --max-row-waits {limit} (counted, not listed)",
+                    probe.row_waiting
+                ));
+            }
+        }
         if let Some(limit) = self.lock_wait {
             if probe.row_waiting > 0 && probe.longest_row_wait_secs >= limit.as_secs() {
                 fired.push(format!(
@@ -245,10 +255,24 @@ mod tests {
             mdl_waiting: 1,
             longest_mdl_wait_secs: 0,
             deadlocks: Some(0),
+            waits_not_listed_above: None,
         };
         assert_eq!(
             triggers.fired(&busy),
             vec!["lock-wait 3s >= 2s", "blocked 5 >= 5", "trx-age 61s >= 1m"]
+        );
+        // Counted, not listed: the wait times are unknown (0), the pile-up is not.
+        let counted = Probe {
+            row_waiting: 2000,
+            waits_not_listed_above: Some(500),
+            ..Probe::default()
+        };
+        assert_eq!(
+            triggers.fired(&counted),
+            vec![
+                "pile-up 2000 row-lock waits > --max-row-waits 500 (counted, not listed)",
+                "blocked 2000 >= 5"
+            ]
         );
     }
 

@@ -545,4 +545,8 @@ pub struct Probe {
     pub longest_mdl_wait_secs: u64,
     /// InnoDB's deadlock counter (`INNODB_METRICS.lock_deadlocks`), when readable.
     pub deadlocks: Option<u64>,
+    /// InnoDB counted more row-lock waits than `--max-row-waits` (this limit): the waits
+    /// were counted, not read from its transaction cache, so the longest wait and the
+    /// oldest transaction are unknown (0 here).
+    pub waits_not_listed_above: Option<u64>,
 }

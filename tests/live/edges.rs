@@ -1026,6 +1026,40 @@ pub fn a_big_pile_up_is_counted_not_listed(ctx: &Ctx) {
     assert!(!body.contains("lockdiag_root_blockers{"), "{body}");
     drop(exporter);
 
+    // The recorder probes every second: over the limit it counts the waits instead of
+    // reading InnoDB's cache, and still takes its snapshot, saying why.
+    let dir = ctx.server.dir.join("record-counted-pile-up");
+    let recorder = crate::record::spawn_recorder(
+        ctx,
+        &dir,
+        &[
+            "--max-row-waits",
+            "1",
+            "--on-lock-wait",
+            "1s",
+            "--for",
+            "3s",
+        ],
+    );
+    let out = recorder.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let triggers: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| {
+            let doc: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+            doc["trigger"].as_str().map(str::to_string)
+        })
+        .collect();
+    assert!(
+        triggers
+            .iter()
+            .any(|t| t.starts_with("pile-up 2 row-lock waits > --max-row-waits 1")),
+        "{triggers:?}\n{log}"
+    );
+
     let doc = ctx.lockdiag_json(&["status"]);
     assert_eq!(source_of(&doc, "transactions")["status"], "ok", "{doc}");
     ctx.kill(&ids);
