@@ -15,7 +15,7 @@ use crate::analyze::kill::{
     replication_threads_seen, reverify, same_session, select_targets, KillCriteria, KillOutcome,
     KillPlan, KillReport, KillResult, KillServer, KillTarget, SessionNow, UnkillableRoot,
 };
-use crate::model::{Flavour, LiveState, WAIT_SOURCES};
+use crate::model::{Flavour, LiveState, SourceName, WAIT_SOURCES};
 use crate::source::kill::kill_statement;
 use crate::source::query::{checkout, fetch_on, freshness_mark, snapshot_transaction};
 use crate::source::server::Server;
@@ -78,6 +78,15 @@ pub async fn kill_sessions(
         bail!(
             "cannot choose root blockers: the lock waits could not be read ({}); nothing was killed",
             unread.join("; ")
+        );
+    }
+    // Idle in a transaction needs the transactions: unread (stale, skipped over
+    // --max-row-waits, no PROCESS), "nothing matched" would be a guess.
+    let trx_unread = state.unread(&[SourceName::Transactions]);
+    if criteria.idle_in_trx_longer_than.is_some() && !trx_unread.is_empty() {
+        bail!(
+            "cannot tell which sessions are idle in a transaction: {}; nothing was killed",
+            trx_unread.join("; ")
         );
     }
     // One analysis of the listing: the targets, and the roots no KILL can end.

@@ -1026,6 +1026,22 @@ pub fn a_big_pile_up_is_counted_not_listed(ctx: &Ctx) {
     assert!(!body.contains("lockdiag_root_blockers{"), "{body}");
     drop(exporter);
 
+    // Idle in a transaction cannot be told without the transactions: an error, not
+    // "nothing matched".
+    let kill = ctx.lockdiag(&[
+        "--max-row-waits",
+        "1",
+        "kill",
+        "--idle-in-trx-longer-than",
+        "0s",
+        "--dry-run",
+    ]);
+    assert_eq!(kill.status.code(), Some(2), "{}", stdout_and_err(&kill));
+    assert!(
+        stderr(&kill).contains("cannot tell which sessions are idle in a transaction"),
+        "{}",
+        stdout_and_err(&kill)
+    );
     // The recorder probes every second: over the limit it counts the waits instead of
     // reading InnoDB's cache, and still takes its snapshot, saying why.
     let dir = ctx.server.dir.join("record-counted-pile-up");
