@@ -202,6 +202,10 @@ async fn act_on_targets(
         .as_ref()
         .map(|f| select_targets(f, &analyze_waits(f), &request.criteria).0)
         .unwrap_or_default();
+    let transactions_unread = fresh
+        .as_ref()
+        .map(|f| f.unread(&[SourceName::Transactions]).join("; "))
+        .filter(|why| !why.is_empty());
     for r in results
         .iter_mut()
         .filter(|r| r.outcome == KillOutcome::Pending)
@@ -229,9 +233,9 @@ async fn act_on_targets(
             server.pool(),
             server.flavour(),
             &r.target,
-            &r.statement,
-            request.kill_query,
+            (&r.statement, request.kill_query),
             server.query_timeout(),
+            transactions_unread.as_deref(),
         )
         .await;
         r.outcome = acted.outcome;
@@ -272,9 +276,9 @@ pub async fn recheck_and_kill(
     pool: &Pool,
     flavour: Flavour,
     target: &KillTarget,
-    statement: &str,
-    kill_query: bool,
+    (statement, kill_query): (&str, bool),
     timeout: Duration,
+    transactions_unread: Option<&str>,
 ) -> Acted {
     let skipped = |detail: String| Acted {
         outcome: KillOutcome::Skipped,
@@ -285,9 +289,28 @@ pub async fn recheck_and_kill(
         Ok(conn) => conn,
         Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
     };
-    let sql = match flavour {
-        Flavour::Mariadb => include_str!("../../queries/kill_recheck_mariadb.sql"),
-        _ => include_str!("../../queries/kill_recheck_mysql.sql"),
+    // Without the transactions read (over --max-row-waits), the session alone is compared:
+    // a cache fill per target would hold InnoDB's lock latch for seconds each.
+    let sql = match (flavour, transactions_unread.is_some()) {
+        (Flavour::Mariadb, false) => include_str!("../../queries/kill_recheck_mariadb.sql"),
+        (_, false) => include_str!("../../queries/kill_recheck_mysql.sql"),
+        (Flavour::Mariadb, true) => include_str!("../../queries/kill_recheck_session_mariadb.sql"),
+        (_, true) => include_str!("../../queries/kill_recheck_session_mysql.sql"),
+    };
+    let unread_note = transactions_unread.map(|why| {
+        format!("its transaction was not compared before the KILL (transactions not read: {why})")
+    });
+    // Nothing to compare the listed transaction with: the session alone is.
+    let session_only;
+    let target = if transactions_unread.is_some() {
+        session_only = KillTarget {
+            trx_id: None,
+            trx_started: None,
+            ..target.clone()
+        };
+        &session_only
+    } else {
+        target
     };
     let give_up_at = Instant::now() + FRESH_CACHE_PATIENCE;
     loop {
@@ -338,7 +361,7 @@ pub async fn recheck_and_kill(
         return match sent {
             Ok(_) => Acted {
                 outcome: KillOutcome::Killed,
-                detail: None,
+                detail: unread_note,
                 recheck_to_kill,
             },
             Err(e) => Acted {

@@ -1076,6 +1076,36 @@ pub fn a_big_pile_up_is_counted_not_listed(ctx: &Ctx) {
         "{triggers:?}\n{log}"
     );
 
+    // A kill by thread id still works over the limit: the re-check right before the KILL
+    // compares the session alone (no cache fill per target), and says so.
+    let audit = ctx.server.dir.join("counted-pile-up.audit");
+    let waiter = ids[1].to_string();
+    let out = ctx.lockdiag(&[
+        "--max-row-waits",
+        "1",
+        "kill",
+        &waiter,
+        "--match",
+        "SET status = 'A'",
+        "--yes",
+        "--audit-log",
+        audit.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_and_err(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{doc:#}");
+    assert_eq!(targets[0]["thread_id"], ids[1], "{doc:#}");
+    assert_eq!(targets[0]["outcome"], "killed", "{doc:#}");
+    assert!(
+        targets[0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("its transaction was not compared")),
+        "{doc:#}"
+    );
+
     let doc = ctx.lockdiag_json(&["status"]);
     assert_eq!(source_of(&doc, "transactions")["status"], "ok", "{doc}");
     ctx.kill(&ids);
