@@ -202,6 +202,9 @@ async fn act_on_targets(
         .as_ref()
         .map(|f| select_targets(f, &analyze_waits(f), &request.criteria).0)
         .unwrap_or_default();
+    // A KILL rolls back the session's transaction: one that cannot be seen (a stale cache,
+    // more waits than --max-row-waits) could be a new one the decision never saw. Skipped
+    // before any re-check, which would fill InnoDB's cache once per target for nothing.
     let transactions_unread = fresh
         .as_ref()
         .map(|f| f.unread(&[SourceName::Transactions]).join("; "))
@@ -220,6 +223,14 @@ async fn act_on_targets(
             r.outcome = KillOutcome::Declined;
             continue;
         };
+        if let Some(why) = &transactions_unread {
+            r.outcome = KillOutcome::Skipped;
+            r.detail = Some(format!(
+                "cannot confirm its transaction before the KILL: the transactions were not read ({why}); nothing is killed unseen (over --max-row-waits, raise it to read them for this kill)"
+            ));
+            audit.write(r, AuditPhase::Skipped)?;
+            continue;
+        }
         if let Err(why) = reverify(&r.target, &fresh_targets, fresh, request.kill_query) {
             r.outcome = KillOutcome::Skipped;
             r.detail = Some(why);
@@ -233,9 +244,9 @@ async fn act_on_targets(
             server.pool(),
             server.flavour(),
             &r.target,
-            (&r.statement, request.kill_query),
+            &r.statement,
+            request.kill_query,
             server.query_timeout(),
-            transactions_unread.as_deref(),
         )
         .await;
         r.outcome = acted.outcome;
@@ -276,9 +287,9 @@ pub async fn recheck_and_kill(
     pool: &Pool,
     flavour: Flavour,
     target: &KillTarget,
-    (statement, kill_query): (&str, bool),
+    statement: &str,
+    kill_query: bool,
     timeout: Duration,
-    transactions_unread: Option<&str>,
 ) -> Acted {
     let skipped = |detail: String| Acted {
         outcome: KillOutcome::Skipped,
@@ -289,28 +300,9 @@ pub async fn recheck_and_kill(
         Ok(conn) => conn,
         Err(e) => return skipped(format!("cannot re-check before the KILL: {e}")),
     };
-    // Without the transactions read (over --max-row-waits), the session alone is compared:
-    // a cache fill per target would hold InnoDB's lock latch for seconds each.
-    let sql = match (flavour, transactions_unread.is_some()) {
-        (Flavour::Mariadb, false) => include_str!("../../queries/kill_recheck_mariadb.sql"),
-        (_, false) => include_str!("../../queries/kill_recheck_mysql.sql"),
-        (Flavour::Mariadb, true) => include_str!("../../queries/kill_recheck_session_mariadb.sql"),
-        (_, true) => include_str!("../../queries/kill_recheck_session_mysql.sql"),
-    };
-    let unread_note = transactions_unread.map(|why| {
-        format!("its transaction was not compared before the KILL (transactions not read: {why})")
-    });
-    // Nothing to compare the listed transaction with: the session alone is.
-    let session_only;
-    let target = if transactions_unread.is_some() {
-        session_only = KillTarget {
-            trx_id: None,
-            trx_started: None,
-            ..target.clone()
-        };
-        &session_only
-    } else {
-        target
+    let sql = match flavour {
+        Flavour::Mariadb => include_str!("../../queries/kill_recheck_mariadb.sql"),
+        _ => include_str!("../../queries/kill_recheck_mysql.sql"),
     };
     let give_up_at = Instant::now() + FRESH_CACHE_PATIENCE;
     loop {
@@ -361,7 +353,7 @@ pub async fn recheck_and_kill(
         return match sent {
             Ok(_) => Acted {
                 outcome: KillOutcome::Killed,
-                detail: unread_note,
+                detail: None,
                 recheck_to_kill,
             },
             Err(e) => Acted {
