@@ -129,19 +129,22 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
             .and_then(|ts| super::time::timestamp_epoch(ts, state.server.utc_offset_secs)),
         ..LockFigures::default()
     };
+    // Who waits for a metadata lock is the server's own word in a processlist read whole,
+    // even when whom it waits for is not known (performance_schema off: MariaDB's default).
+    let mdl_in_processlist =
+        read(SourceName::Processlist).then(|| metadata_waits_in_processlist(state));
     let waits_whole = crate::model::WAIT_SOURCES.iter().all(|s| read(*s));
     let Some(analysis) = view.analysis.as_ref().filter(|_| waits_whole) else {
         // Who waits for whom is not known whole, but how many wait is: InnoDB's own count
         // of row-lock waits in progress (uncached), and the waiters' processlist states.
-        figures.waiting_sessions.row = state
-            .innodb_counters
-            .as_ref()
-            .and_then(|c| c.row_lock_waits);
-        if read(SourceName::Processlist) {
-            let (waiting, longest) = metadata_waits_in_processlist(state);
-            figures.waiting_sessions.metadata = Some(waiting);
-            figures.longest_wait_secs.metadata = Some(longest);
-        }
+        figures.waiting_sessions = ByLock {
+            row: state
+                .innodb_counters
+                .as_ref()
+                .and_then(|c| c.row_lock_waits),
+            metadata: mdl_in_processlist.map(|(waiting, _)| waiting),
+        };
+        figures.longest_wait_secs.metadata = mdl_in_processlist.map(|(_, longest)| longest);
         return figures;
     };
     let metadata_read = read(SourceName::MetadataLocks);
@@ -149,13 +152,8 @@ pub fn lock_figures(view: &SnapshotView) -> LockFigures {
     let (mdl_waiting, mdl_longest) = if metadata_read {
         let (waiting, longest) = waits_of_kind(analysis, WaitKind::Metadata);
         (Some(waiting), Some(longest))
-    } else if read(SourceName::Processlist) {
-        // Without performance_schema (MariaDB's default) who waits is still the server's
-        // own word: each waiter's processlist state; whom it waits for is not known.
-        let (waiting, longest) = metadata_waits_in_processlist(state);
-        (Some(waiting), Some(longest))
     } else {
-        (None, None)
+        mdl_in_processlist.unzip()
     };
     figures.waiting_sessions = ByLock {
         row: Some(row_waiting),

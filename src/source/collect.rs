@@ -564,19 +564,20 @@ async fn collect_innodb_cache(
         Ok(read) => read,
         Err(e) => return all_failed(&e),
     };
-    let counter = |r: &Option<Record>, name: &str| r.as_ref().and_then(|r| r.num(name));
-    let counters =
-        (read.counters_before.is_some() || read.counters_after.is_some()).then(|| InnodbCounters {
-            deadlocks: counter(&read.counters_after, "deadlocks")
-                .or(counter(&read.counters_before, "deadlocks")),
-            row_lock_waits: match (
-                counter(&read.counters_before, "row_lock_current_waits"),
-                counter(&read.counters_after, "row_lock_current_waits"),
-            ) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
-        });
+    // The counters read first (before the cache) and right after it: the fewer waits of
+    // the two, so a wait that began or ended meanwhile does not count against the list.
+    let after = |name: &str| read.counters_after.as_ref().and_then(|r| r.num(name));
+    let before = restraint.counters.as_ref();
+    let counters = (before.is_some() || read.counters_after.is_some()).then(|| InnodbCounters {
+        deadlocks: after("deadlocks").or(before.and_then(|c| c.deadlocks)),
+        row_lock_waits: match (
+            before.and_then(|c| c.row_lock_waits),
+            after("row_lock_current_waits"),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
+    });
     let own = u64::from(read.connection_id);
     let id = read.connection_id;
     let mut more = read.more.into_iter();
@@ -862,10 +863,8 @@ fn plan(caps: &Capabilities, options: &CollectOptions) -> Plan {
 
 /// Every collector's outcome of one round.
 struct Round {
-    /// What was left unread, and why.
+    /// What was left unread, and why (with InnoDB's counters, read first).
     restraint: Restraint,
-    /// InnoDB's counters read first (`None`: not read).
-    counters: Option<InnodbCounters>,
     sessions: Collected<Session>,
     cache: CacheSources,
     /// `None` when read with the transactions (then in `cache`).
@@ -909,7 +908,7 @@ async fn run_plan(
     };
     let restraint = Restraint {
         lingering: lingering_statements(&sessions.rows, t),
-        row_waits_counted: counters.as_ref().and_then(|c| c.row_lock_waits),
+        counters,
         max_row_waits: options.max_row_waits,
     };
     let l = (t, &restraint);
@@ -970,7 +969,6 @@ async fn run_plan(
     };
     Round {
         restraint,
-        counters,
         sessions,
         cache,
         row_waits,
@@ -1005,7 +1003,6 @@ fn assemble(
 ) -> (LiveState, RoundOutcome) {
     let Round {
         restraint,
-        counters: counted_first,
         mut sessions,
         cache,
         row_waits,
@@ -1070,7 +1067,7 @@ fn assemble(
         ));
     }
     // Read around the listing when it was read (the fewer waits of two readings), else first.
-    state.innodb_counters = cache.counters.or(counted_first);
+    state.innodb_counters = cache.counters.or_else(|| restraint.counters.clone());
     let raw_locks: &[Record] = locks.as_ref().map_or(&[], |l| &l.raw);
     own_ids.extend(row_waits.connection_id.map(u64::from));
     state.row_waits = if innodb_is {

@@ -17,7 +17,7 @@ pub async fn probe(
     pool: &Pool,
     flavour: Flavour,
     timeout: Duration,
-    MaxRowWaits(max_row_waits): MaxRowWaits,
+    max_row_waits: MaxRowWaits,
 ) -> Result<Probe, QueryError> {
     let first = include_str!("../../queries/probe.sql");
     let (rows, _) = fetch(pool, first, Params::Empty, Some(flavour), timeout).await?;
@@ -30,8 +30,8 @@ pub async fn probe(
         deadlocks: row.num("deadlocks"),
         ..Probe::default()
     };
-    if counted > max_row_waits {
-        probe.waits_not_listed_above = Some(max_row_waits);
+    if max_row_waits.exceeded_by(counted) {
+        probe.waits_not_listed_above = Some(max_row_waits.0);
         return Ok(probe);
     }
     let cache = include_str!("../../queries/probe_innodb_trx.sql");

@@ -250,8 +250,8 @@ pub struct CacheRead {
     pub connection_id: u32,
     /// The rows include the read's own transaction: the cache was refreshed after it began.
     pub fresh: bool,
-    /// `counters_sql` read right before and right after the statements (`None`: it failed).
-    pub counters_before: Option<Record>,
+    /// `counters_sql` read right after the statements (`None`: it failed); the caller
+    /// reads it before (with the processlist, to decide what to read at all).
     pub counters_after: Option<Record>,
 }
 
@@ -288,7 +288,7 @@ pub fn snapshot_transaction() -> TxOpts {
 /// further statements follow at once on the same connection, within the cache's
 /// 100 ms: the same refresh, so waits, locks and transactions agree. The transaction
 /// is rolled back after. `counters_sql` (uncached figures to hold the rows against)
-/// is read just before and just after, on the same connection.
+/// is read just after, on the same connection; the caller reads them before.
 pub async fn fetch_innodb_cache(
     pool: &Pool,
     transactions_sql: &str,
@@ -303,13 +303,6 @@ pub async fn fetch_innodb_cache(
     let work = async {
         let mut conn = checkout(pool).await?;
         let connection_id = conn.id();
-        let counters = async |conn: &mut Conn| {
-            run(conn, counters_sql, Params::Empty, false, flavour, timeout)
-                .await
-                .ok()
-                .and_then(|rows| to_records(rows).into_iter().next())
-        };
-        let counters_before = counters(&mut conn).await;
         let mut tx = conn
             .start_transaction(snapshot_transaction())
             .await
@@ -331,7 +324,17 @@ pub async fn fetch_innodb_cache(
         let ended = tx.rollback().await.map_err(classify);
         let transactions = to_records(transactions?);
         ended?;
-        let counters_after = counters(&mut conn).await;
+        let counters_after = run(
+            &mut conn,
+            counters_sql,
+            Params::Empty,
+            false,
+            flavour,
+            timeout,
+        )
+        .await
+        .ok()
+        .and_then(|rows| to_records(rows).into_iter().next());
         let fresh = transactions.iter().any(|r| {
             r.num("thread_id") == Some(u64::from(connection_id))
                 && r.str("query").is_some_and(|q| q.contains(&mark))
@@ -341,7 +344,6 @@ pub async fn fetch_innodb_cache(
             more,
             connection_id,
             fresh,
-            counters_before,
             counters_after,
         })
     };

@@ -23,7 +23,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::model::{Session, SessionCommand};
+use crate::model::{InnodbCounters, Session, SessionCommand};
 
 /// The comment lockdiag puts before every statement it sends: its own name and the
 /// statement's time limit (`--query-timeout`), which the server does not show.
@@ -107,6 +107,13 @@ impl ServerStructure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MaxRowWaits(pub u64);
 
+impl MaxRowWaits {
+    /// Whether InnoDB's count of row-lock waits in progress is too many to list.
+    pub fn exceeded_by(self, counted: u64) -> bool {
+        counted > self.0
+    }
+}
+
 impl Default for MaxRowWaits {
     /// 500: one listing then costs the server about 0.1 s (MariaDB 10.11).
     fn default() -> Self {
@@ -119,23 +126,33 @@ impl Default for MaxRowWaits {
 pub struct Restraint {
     /// lockdiag's statements still on the server past their limit.
     pub lingering: Vec<LingeringStatement>,
-    /// InnoDB's count of row-lock waits in progress, read before the listings (`None`: not read).
-    pub row_waits_counted: Option<u64>,
+    /// InnoDB's counters, read before the listings (`None`: not read): its count of
+    /// row-lock waits in progress decides whether they are listed.
+    pub counters: Option<InnodbCounters>,
     pub max_row_waits: MaxRowWaits,
 }
 
 impl Restraint {
     /// Why a read of `sql` is skipped, if it is.
     pub fn skip_reason(&self, sql: &str) -> Option<String> {
-        if let Some(reason) = lingering_reason(&self.lingering, sql) {
+        let over_limit = self
+            .counters
+            .as_ref()
+            .and_then(|c| c.row_lock_waits)
+            .filter(|counted| self.max_row_waits.exceeded_by(*counted));
+        if self.lingering.is_empty() && over_limit.is_none() {
+            // The usual case, every collection: nothing to hold against the text.
+            return None;
+        }
+        let reads = ServerStructure::read_by(sql);
+        if let Some(reason) = lingering_reason(&self.lingering, &reads) {
             return Some(reason);
         }
-        let counted = self.row_waits_counted?;
+        let counted = over_limit?;
         let MaxRowWaits(limit) = self.max_row_waits;
-        let reads = ServerStructure::read_by(sql);
         let listing = reads.contains(&ServerStructure::InnodbTransactionCache)
             || reads.contains(&ServerStructure::DataLocks);
-        (listing && counted > limit).then(|| {
+        listing.then(|| {
             format!(
                 "skipped: InnoDB counts {counted} row-lock waits in progress, more than \
                  --max-row-waits {limit}. Listing them makes InnoDB pair every waiter with \
@@ -187,11 +204,13 @@ pub fn lingering_statements(sessions: &[Session], own_limit: Duration) -> Vec<Li
         .collect()
 }
 
-/// Why a read of `sql` is skipped: a lingering statement reads what it reads.
-fn lingering_reason(lingering: &[LingeringStatement], sql: &str) -> Option<String> {
-    let wanted = ServerStructure::read_by(sql);
+/// Why a read of the structures `wanted` is skipped: a lingering statement reads one.
+fn lingering_reason(
+    lingering: &[LingeringStatement],
+    wanted: &BTreeSet<ServerStructure>,
+) -> Option<String> {
     let (earlier, structure) = lingering.iter().find_map(|l| {
-        let shared = l.reads.intersection(&wanted).next()?;
+        let shared = l.reads.intersection(wanted).next()?;
         Some((l, *shared))
     })?;
     let state = earlier
@@ -225,6 +244,11 @@ mod tests {
             info: Some(info.into()),
             ..Session::default()
         }
+    }
+
+    /// Why `lingering` makes a read of `sql` wait.
+    fn reason_for(lingering: &[LingeringStatement], sql: &str) -> Option<String> {
+        lingering_reason(lingering, &ServerStructure::read_by(sql))
     }
 
     /// As MariaDB 10.11's processlist showed a lockdiag read of INNODB_TRX killed at
@@ -280,7 +304,7 @@ mod tests {
             KILLED_READ,
         )];
         let lingering = lingering_statements(&sessions, Duration::from_secs(5));
-        let reason = lingering_reason(
+        let reason = reason_for(
             &lingering,
             include_str!("../../queries/locks_innodb_is.sql"),
         )
@@ -290,7 +314,7 @@ mod tests {
             "{reason}"
         );
         // MySQL 8's waits join INNODB_TRX.
-        assert!(lingering_reason(
+        assert!(reason_for(
             &lingering,
             include_str!("../../queries/lock_waits_mysql8.sql")
         )
@@ -300,7 +324,7 @@ mod tests {
             include_str!("../../queries/processlist_mariadb.sql"),
             include_str!("../../queries/innodb_status.sql"),
         ] {
-            assert_eq!(lingering_reason(&lingering, other), None, "{other}");
+            assert_eq!(reason_for(&lingering, other), None, "{other}");
         }
     }
 
@@ -332,8 +356,11 @@ mod listing_tests {
         let trx = include_str!("../../queries/transactions_innodb_trx.sql");
         let data_locks = include_str!("../../queries/lock_waits_mysql8_no_process.sql");
         let metadata = include_str!("../../queries/metadata_locks.sql");
-        let restraint = |counted| Restraint {
-            row_waits_counted: counted,
+        let restraint = |counted: Option<u64>| Restraint {
+            counters: counted.map(|n| InnodbCounters {
+                deadlocks: None,
+                row_lock_waits: Some(n),
+            }),
             max_row_waits: MaxRowWaits(500),
             ..Restraint::default()
         };

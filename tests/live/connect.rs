@@ -337,7 +337,6 @@ pub fn stalled_server_is_bounded(ctx: &Ctx) {
     ctx.exec(&mut holder, "UPDATE pair SET v = v + 1 WHERE id = 2");
     let waiter = ctx.spawn(ctx.conn(), &["UPDATE pair SET v = v + 1 WHERE id = 2"]);
     ctx.wait_for_waiters(1);
-    let socket = ctx.server.socket();
     let limits = ["--connect-timeout", "1s", "--query-timeout", "1s"];
     // connect 1 s + 3 × query 1 s + 2 s margin, and 3 s of slack for the machine.
     let bound = Duration::from_secs(1 + 3 + 2 + 3);
@@ -347,14 +346,8 @@ pub fn stalled_server_is_bounded(ctx: &Ctx) {
         &["check", "--max-blocked", "5"][..],
     ] {
         for delay_ms in [5, 20, 50] {
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockdiag"))
-                .args([
-                    "--no-defaults",
-                    "-S",
-                    socket.to_str().unwrap(),
-                    "-u",
-                    "root",
-                ])
+            let mut child = ctx
+                .lockdiag_command()
                 .args(limits)
                 .args(command)
                 .stdout(std::process::Stdio::piped())

@@ -159,6 +159,18 @@ impl Ctx {
         self.lockdiag_raw(&full)
     }
 
+    /// The lockdiag binary connected as root over the test server's socket (option files
+    /// ignored), for a test that spawns it; its command and arguments follow.
+    pub fn lockdiag_command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lockdiag"));
+        command
+            .args(["--no-defaults", "-S"])
+            .arg(self.server.socket())
+            .args(["-u", "root"])
+            .env_remove("LOCKDIAG_URL");
+        command
+    }
+
     /// Runs the binary over TCP to 127.0.0.1:`port` (option files ignored), then `args`.
     pub fn lockdiag_tcp(&self, port: &str, args: &[&str]) -> Output {
         let mut full = vec!["--no-defaults", "-h", "127.0.0.1", "-P", port];

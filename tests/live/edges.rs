@@ -522,16 +522,8 @@ pub fn two_copies_at_once_agree(ctx: &Ctx) {
         .collect();
     ctx.wait_for_waiters(2);
     std::thread::sleep(Duration::from_millis(300));
-    let socket = ctx.server.socket();
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_lockdiag"))
-            .args([
-                "--no-defaults",
-                "-S",
-                socket.to_str().unwrap(),
-                "-u",
-                "root",
-            ])
+        ctx.lockdiag_command()
             .args(["status", "--format", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

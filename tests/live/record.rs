@@ -1,7 +1,7 @@
 //! `lockdiag record` against the throwaway server: what happens between two
 //! cron runs is caught — a lock wait that times out, a deadlock — and replays.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -11,16 +11,8 @@ use crate::ctx::Ctx;
 /// `lockdiag record --out DIR --interval 1s --log-format json ARGS…` against the test server,
 /// its events on a pipe.
 pub fn spawn_recorder(ctx: &Ctx, dir: &std::path::Path, args: &[&str]) -> std::process::Child {
-    let socket = ctx.server.socket();
-    Command::new(env!("CARGO_BIN_EXE_lockdiag"))
-        .args([
-            "--no-defaults",
-            "-S",
-            socket.to_str().unwrap(),
-            "-u",
-            "root",
-            "record",
-        ])
+    ctx.lockdiag_command()
+        .arg("record")
         .args([
             "--out",
             dir.to_str().unwrap(),

@@ -18,15 +18,8 @@ pub struct Exporter {
 
 impl Exporter {
     pub fn start(ctx: &Ctx, extra: &[&str]) -> Exporter {
-        let socket = ctx.server.socket();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lockdiag"))
-            .args([
-                "--no-defaults",
-                "-S",
-                socket.to_str().unwrap(),
-                "-u",
-                "root",
-            ])
+        let mut child = ctx
+            .lockdiag_command()
             .args(["--query-timeout", "2s", "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::null())
